@@ -1,0 +1,114 @@
+package examgate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Exam is one entry of the exam catalog.
+type Exam struct {
+	Code            string `yaml:"code"`
+	Title           string `yaml:"title"`
+	EligibilityDays int    `yaml:"eligibilityDays"`
+	TI              ExamTI `yaml:"ti"`
+}
+
+// ExamTI links an exam to Thought Industries.
+type ExamTI struct {
+	CourseIDs    []string `yaml:"courseIds"`
+	CourseSlug   string   `yaml:"courseSlug"`
+	AssignmentID string   `yaml:"assignmentId"`
+}
+
+// HasCourse reports whether a TI course grants access to the exam. The
+// exam_id of a launch is outside the token's signature, so this check is what
+// stops a learner of one course from opening another course's exam.
+func (e *Exam) HasCourse(courseID string) bool {
+	return courseID != "" && slices.Contains(e.TI.CourseIDs, courseID)
+}
+
+// Catalog is the set of exams examgate delivers, read once at start.
+type Catalog struct {
+	exams []*Exam
+}
+
+// Exam returns the exam with the given code, or a NotFound error.
+func (c *Catalog) Exam(code string) (*Exam, error) {
+	for _, e := range c.exams {
+		if e.Code == code {
+			return e, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "This exam is not available. Check the exam link in your course, or contact support.")
+}
+
+// Exams returns every exam in file order.
+func (c *Catalog) Exams() []*Exam { return slices.Clone(c.exams) }
+
+var examCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// LoadCatalog reads the catalog file; errors name the file, the exam and the key.
+func LoadCatalog(path string) (*Catalog, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("exam catalog: %w (set EXAMGATE_EXAMS to the exam file)", err)
+	}
+	c, err := ParseCatalog(data)
+	if err != nil {
+		return nil, fmt.Errorf("exam catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseCatalog parses and validates catalog YAML. Unknown keys are errors so
+// that a typo does not silently drop a setting.
+func ParseCatalog(data []byte) (*Catalog, error) {
+	var file struct {
+		Exams []*Exam `yaml:"exams"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(file.Exams) == 0 {
+		return nil, errors.New("no exams: the file needs a top-level 'exams' list")
+	}
+	seen := map[string]bool{}
+	for i, e := range file.Exams {
+		name := fmt.Sprintf("exam #%d", i+1)
+		if e.Code != "" {
+			name = fmt.Sprintf("exam %q", e.Code)
+		}
+		bad := func(key, problem string) error { return fmt.Errorf("%s: %s: %s", name, key, problem) }
+		switch {
+		case e.Code == "":
+			return nil, bad("code", "is required")
+		case !examCodeRE.MatchString(e.Code):
+			return nil, bad("code", "use 1-64 letters, digits, '.', '_' or '-'")
+		case seen[e.Code]:
+			return nil, bad("code", "appears twice")
+		case strings.TrimSpace(e.Title) == "":
+			return nil, bad("title", "is required")
+		case e.EligibilityDays < 1 || e.EligibilityDays > 3650:
+			return nil, bad("eligibilityDays", "must be between 1 and 3650")
+		case len(e.TI.CourseIDs) == 0:
+			return nil, bad("ti.courseIds", "list at least one TI course id")
+		}
+		for _, id := range e.TI.CourseIDs {
+			if strings.TrimSpace(id) == "" {
+				return nil, bad("ti.courseIds", "has an empty course id")
+			}
+		}
+		seen[e.Code] = true
+	}
+	return &Catalog{exams: file.Exams}, nil
+}

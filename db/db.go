@@ -1,0 +1,161 @@
+// Package db is the bun store of examgate: SQLite (modernc, no cgo) by
+// default and PostgreSQL for production, with embedded migrations.
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/examgate/examgate"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the examgate store.
+type DB struct {
+	bun      *bun.DB
+	postgres bool
+}
+
+// Bun exposes the bun handle for benchmarks and tests.
+func (db *DB) Bun() *bun.DB { return db.bun }
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (db *DB) Postgres() bool { return db.postgres }
+
+// IsPostgresURL reports whether a database URL names PostgreSQL.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// Open connects to a PostgreSQL URL or opens a SQLite file (":memory:" for a
+// private in-memory database). It does not migrate; call Migrate.
+func Open(dsn string) (*DB, error) {
+	if IsPostgresURL(dsn) {
+		sqldb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		sqldb.SetMaxOpenConns(20)
+		sqldb.SetMaxIdleConns(10)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), postgres: true}, nil
+	}
+	sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", dsn, err)
+	}
+	if dsn == ":memory:" {
+		// Every connection to a memory database is a new database: keep one.
+		sqldb.SetMaxOpenConns(1)
+	} else {
+		// SQLite has one writer; a small pool keeps readers going under WAL.
+		sqldb.SetMaxOpenConns(4)
+	}
+	return &DB{bun: bun.NewDB(sqldb, sqlitedialect.New())}, nil
+}
+
+// sqliteDSN puts the settings in the DSN so that every pooled connection gets
+// them: wait for locks instead of failing, WAL for concurrent readers, foreign
+// keys on, and BEGIN IMMEDIATE so that a transaction that will write takes
+// the write lock up front (no deadlock between two upgrading readers).
+func sqliteDSN(file string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if file != ":memory:" {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + file + "?" + q.Encode()
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.bun.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.bun.PingContext(ctx) }
+
+// Migrate applies the embedded migrations not yet applied, in name order, each
+// in its own transaction. On PostgreSQL an advisory lock lets several
+// processes start at once; on SQLite BEGIN IMMEDIATE serialises them.
+func (db *DB) Migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	if db.postgres {
+		dir = "migrations/postgres"
+	}
+	names, err := fs.Glob(migrations, dir+"/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if _, err := db.bun.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range names {
+		version := strings.TrimSuffix(path.Base(name), ".sql")
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if db.postgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7366201)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UTC())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+// notFound maps sql.ErrNoRows to a domain NotFound error.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return examgate.Errorf(examgate.ENOTFOUND, "%s not found", what)
+	}
+	if err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "database error")
+	}
+	return nil
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

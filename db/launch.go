@@ -1,0 +1,193 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/uptrace/bun"
+)
+
+var _ examgate.Store = (*DB)(nil)
+
+// CandidateByID returns a candidate or a NotFound error.
+func (db *DB) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
+	return db.candidateWhere(ctx, db.bun, "id = ?", id)
+}
+
+// CandidateByExternalID returns a candidate or a NotFound error.
+func (db *DB) CandidateByExternalID(ctx context.Context, externalID string) (*examgate.Candidate, error) {
+	return db.candidateWhere(ctx, db.bun, "external_id = ?", externalID)
+}
+
+// CandidateByEmail returns a candidate or a NotFound error.
+func (db *DB) CandidateByEmail(ctx context.Context, email string) (*examgate.Candidate, error) {
+	return db.candidateWhere(ctx, db.bun, "email = ?", examgate.NormalizeEmail(email))
+}
+
+func (db *DB) candidateWhere(ctx context.Context, q bun.IDB, where string, arg any) (*examgate.Candidate, error) {
+	var row candidateRow
+	err := q.NewSelect().Model(&row).Where(where, arg).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "candidate")
+	}
+	return row.domain(), nil
+}
+
+// Eligibility returns a candidate's window for an exam or a NotFound error.
+func (db *DB) Eligibility(ctx context.Context, candidateID int64, examCode string) (*examgate.Eligibility, error) {
+	var row eligibilityRow
+	err := db.bun.NewSelect().Model(&row).
+		Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "eligibility")
+	}
+	return row.domain(), nil
+}
+
+// LaunchTokenUsed reports whether a launch token was already consumed.
+func (db *DB) LaunchTokenUsed(ctx context.Context, tokenID string) (bool, error) {
+	n, err := db.bun.NewSelect().Model((*usedTokenRow)(nil)).Where("token_id = ?", tokenID).Count(ctx)
+	if err != nil {
+		return false, notFound(err, "launch token")
+	}
+	return n > 0, nil
+}
+
+var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has already been used. Go back to your course and open the exam again.")
+
+// CompleteLaunch writes a launch in one transaction. The token insert comes
+// first: its primary key makes a token single-use even when two processes
+// receive it at the same moment.
+func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*examgate.Candidate, error) {
+	var out *examgate.Candidate
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(&usedTokenRow{
+			TokenID: l.TokenID, UsedAt: l.Session.CreatedAt, ExpiresAt: l.TokenExpiresAt,
+		}).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errTokenReplayed
+		}
+		cand, err := db.upsertCandidate(ctx, tx, &l.Candidate, l.Session.CreatedAt)
+		if err != nil {
+			return err
+		}
+		e := l.Eligibility
+		_, err = tx.NewInsert().Model(&eligibilityRow{
+			CandidateID: cand.ID, ExamCode: e.ExamCode, CourseID: e.CourseID,
+			AssignmentID: e.AssignmentID, PurchasedAt: e.PurchasedAt, EndsAt: e.EndsAt, CheckedAt: e.CheckedAt,
+		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
+			Set("course_id = EXCLUDED.course_id").
+			Set("assignment_id = EXCLUDED.assignment_id").
+			Set("purchased_at = EXCLUDED.purchased_at").
+			Set("ends_at = EXCLUDED.ends_at").
+			Set("checked_at = EXCLUDED.checked_at").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		s := l.Session
+		if _, err := tx.NewInsert().Model(&sessionRow{
+			TokenHash: s.TokenHash, CandidateID: cand.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+		}).Exec(ctx); err != nil {
+			return err
+		}
+		out = cand
+		return nil
+	})
+	if err != nil {
+		var de *examgate.Error
+		if errors.As(err, &de) {
+			return nil, err
+		}
+		if isUniqueViolation(err) {
+			// Another launch created the same candidate or email meanwhile.
+			return nil, examgate.Wrap(examgate.ECONFLICT, err, "Your account was being updated by another sign-in at the same moment. Go back to your course and open the exam again.")
+		}
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not record the launch")
+	}
+	return out, nil
+}
+
+// upsertCandidate finds the candidate by external id, else by email, inside
+// the transaction, applies the domain's identity rule and writes the row.
+func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candidate, now time.Time) (*examgate.Candidate, error) {
+	var byExt, byEmail *examgate.Candidate
+	var err error
+	email := examgate.NormalizeEmail(c.Email)
+	if c.ExternalID != "" {
+		if byExt, err = db.candidateWhere(ctx, tx, "external_id = ?", c.ExternalID); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			return nil, err
+		}
+	}
+	if byEmail, err = db.candidateWhere(ctx, tx, "email = ?", email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		return nil, err
+	}
+	match, err := examgate.MatchCandidate(byExt, byEmail, &examgate.LaunchClaims{Email: email, ExternalCustomerID: c.ExternalID})
+	if err != nil {
+		return nil, err
+	}
+	row := candidateRow{
+		ExternalID: nullable(c.ExternalID), Email: email, FirstName: c.FirstName,
+		LastName: c.LastName, TIUserID: c.TIUserID, CreatedAt: now, UpdatedAt: now,
+	}
+	if match == nil {
+		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
+			return nil, err
+		}
+		return row.domain(), nil
+	}
+	row.ID, row.CreatedAt = match.ID, match.CreatedAt
+	if row.ExternalID == nil && match.ExternalID != "" {
+		row.ExternalID = nullable(match.ExternalID) // a launch without the id keeps it
+	}
+	if row.TIUserID == "" {
+		row.TIUserID = match.TIUserID
+	}
+	if _, err := tx.NewUpdate().Model(&row).WherePK().
+		Column("external_id", "email", "first_name", "last_name", "ti_user_id", "updated_at").Exec(ctx); err != nil {
+		return nil, err
+	}
+	return row.domain(), nil
+}
+
+// SessionByTokenHash returns a live session or an Unauthenticated error.
+func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
+	var row sessionRow
+	err := db.bun.NewSelect().Model(&row).Where("token_hash = ? AND expires_at > ?", hash, now).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, examgate.Errorf(examgate.EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
+	}
+	if err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
+	}
+	return &examgate.Session{ID: row.ID, TokenHash: row.TokenHash, CandidateID: row.CandidateID,
+		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
+}
+
+// DeleteSession signs a browser out.
+func (db *DB) DeleteSession(ctx context.Context, hash string) error {
+	_, err := db.bun.NewDelete().Model((*sessionRow)(nil)).Where("token_hash = ?", hash).Exec(ctx)
+	return notFound(err, "session")
+}
+
+// DeleteExpired removes sessions and replay records that can no longer matter.
+func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
+	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx)
+	return err
+}
+
+// isUniqueViolation recognises a unique-constraint failure on either database.
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
+}

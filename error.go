@@ -1,0 +1,68 @@
+package examgate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes, mapped once to HTTP status and GraphQL extensions.code.
+const (
+	EINVALID      = "INVALID"
+	EUNAUTHORIZED = "UNAUTHENTICATED"
+	EFORBIDDEN    = "FORBIDDEN"
+	ENOTFOUND     = "NOT_FOUND"
+	ECONFLICT     = "CONFLICT"
+	EUNAVAILABLE  = "UNAVAILABLE"
+	EINTERNAL     = "INTERNAL"
+)
+
+// Error is a domain error: Code is for machines, Message is a sentence a
+// learner or partner can act on.
+type Error struct {
+	Code    string
+	Message string
+	Err     error // the cause, for logs; never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error that keeps err as its cause.
+func Wrap(code string, err error, message string) *Error {
+	return &Error{Code: code, Message: message, Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other error and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EINTERNAL
+	}
+}
+
+// ErrorMessage returns the user-facing message of err; internal errors get a
+// generic sentence so that no detail leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EINTERNAL {
+		return e.Message
+	}
+	return "Something went wrong on our side. Please try again in a minute."
+}

@@ -1,0 +1,88 @@
+// Package examgate holds the domain of the exam gateway: candidates, exams,
+// eligibility windows and sessions, the rules that govern them and the
+// interfaces the domain needs from the outside world. It imports no transport
+// and no SQL; server, graph, db and tiapi depend on it, never the reverse.
+package examgate
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns the current time in UTC.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// Candidate is a learner known to examgate.
+type Candidate struct {
+	ID         int64
+	ExternalID string // TI externalCustomerId; empty when TI sent none
+	Email      string
+	FirstName  string
+	LastName   string
+	TIUserID   string // TI's own user id, once known
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Eligibility is the window in which a candidate may sit an exam.
+type Eligibility struct {
+	CandidateID  int64
+	ExamCode     string
+	CourseID     string
+	AssignmentID string // from the launch token, when TI sent one
+	PurchasedAt  time.Time
+	EndsAt       time.Time
+	CheckedAt    time.Time // last time TI confirmed the purchase
+}
+
+// Active reports whether the window is still open at now.
+func (e *Eligibility) Active(now time.Time) bool { return now.Before(e.EndsAt) }
+
+// Session is a signed-in browser. Only the hash of its token is stored.
+type Session struct {
+	ID          int64
+	TokenHash   string
+	CandidateID int64
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// SessionLifetime is how long a launch keeps a learner signed in.
+const SessionLifetime = 12 * time.Hour
+
+// LaunchClaims are the checked contents of a TI launch token.
+type LaunchClaims struct {
+	TokenID            string // hex SHA-256 of the raw token: the replay key
+	IssuedAt           time.Time
+	ExpiresAt          time.Time // zero when the token carries no exp
+	Email              string
+	FirstName          string
+	LastName           string
+	ExternalCustomerID string
+	CourseID           string
+	AssignmentID       string
+	TIUserID           string // userId or learnerId, when TI sent one
+}
+
+// TI is what examgate asks Thought Industries.
+type TI interface {
+	// UserID returns TI's user id for an email, or a NotFound error.
+	UserID(ctx context.Context, email string) (string, error)
+	// LatestPurchase returns the time of the newest purchase of the course
+	// by the user, or a NotFound error when there is none.
+	LatestPurchase(ctx context.Context, userID, courseID string) (time.Time, error)
+}
