@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is examgate's configuration, read from EXAMGATE_* variables; flags
+// of the same meaning override them.
+type config struct {
+	Addr        string
+	BaseURL     string
+	DatabaseURL string
+	ExamsFile   string
+	TIBaseURL   string
+	TIAPIKey    string
+	TISecrets   []string
+	TISkew      time.Duration
+	Demo        bool
+	Playground  bool
+}
+
+const (
+	demoAPIKey = "demo-ti-api-key"
+	demoSecret = "demo-launch-secret"
+)
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{
+		Addr:        or(getenv("EXAMGATE_ADDR"), ":8080"),
+		BaseURL:     getenv("EXAMGATE_BASE_URL"),
+		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"),
+		ExamsFile:   getenv("EXAMGATE_EXAMS"),
+		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
+		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
+		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
+		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
+		TISkew:      500 * time.Second,
+	}
+	secrets := getenv("EXAMGATE_TI_SECRETS")
+	if v := getenv("EXAMGATE_TI_IAT_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("EXAMGATE_TI_IAT_WINDOW=%q: give a duration such as 500s", v)
+		}
+		c.TISkew = d
+	}
+
+	fs := flag.NewFlagSet("examgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (EXAMGATE_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of this server (EXAMGATE_BASE_URL)")
+	fs.StringVar(&c.DatabaseURL, "db", c.DatabaseURL, "SQLite file or postgres:// URL (EXAMGATE_DATABASE_URL)")
+	fs.StringVar(&c.ExamsFile, "exams", c.ExamsFile, "exam catalog YAML file (EXAMGATE_EXAMS)")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "run the demo with the built-in TI simulator (EXAMGATE_DEMO)")
+	fs.BoolVar(&c.Playground, "playground", c.Playground, "serve the GraphQL playground at /playground (EXAMGATE_PLAYGROUND)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	if c.BaseURL == "" {
+		c.BaseURL = defaultBaseURL(c.Addr)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("EXAMGATE_BASE_URL=%q: give the public URL, such as https://exams.example.com", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	for _, s := range strings.Split(secrets, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.TISecrets = append(c.TISecrets, s)
+		}
+	}
+	if len(c.TISecrets) > 2 {
+		return nil, errors.New("EXAMGATE_TI_SECRETS: give one secret, or two while TI rotates its API keys")
+	}
+
+	if c.Demo {
+		c.Playground = true
+		if len(c.TISecrets) == 0 {
+			c.TISecrets = []string{demoSecret}
+		}
+		if c.TIAPIKey == "" {
+			c.TIAPIKey = demoAPIKey
+		}
+		if c.TIBaseURL == "" {
+			c.TIBaseURL = c.BaseURL + "/ti-sim"
+		}
+		return c, nil
+	}
+	var missing []string
+	if len(c.TISecrets) == 0 {
+		missing = append(missing, "EXAMGATE_TI_SECRETS (the shared secret TI signs launch tokens with)")
+	}
+	if c.TIAPIKey == "" {
+		missing = append(missing, "EXAMGATE_TI_API_KEY (a TI API key, to look up purchases)")
+	}
+	if c.TIBaseURL == "" {
+		missing = append(missing, "EXAMGATE_TI_BASE_URL (your TI instance, such as https://academy.example.com)")
+	}
+	if c.ExamsFile == "" {
+		missing = append(missing, "EXAMGATE_EXAMS (the exam catalog file)")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing configuration:\n  %s\nor set EXAMGATE_DEMO=1 to try examgate with its built-in TI simulator", strings.Join(missing, "\n  "))
+	}
+	return c, nil
+}
+
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func isTrue(v string) bool {
+	b, _ := strconv.ParseBool(v)
+	return b
+}

@@ -1,0 +1,24 @@
+package examgate
+
+import "context"
+
+type sessionKey struct{}
+
+// NewContextWithSession returns a context carrying the signed-in session.
+func NewContextWithSession(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+// SessionFromContext returns the signed-in session, or nil.
+func SessionFromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s
+}
+
+// RequireSession returns the signed-in session or an Unauthenticated error.
+func RequireSession(ctx context.Context) (*Session, error) {
+	if s := SessionFromContext(ctx); s != nil {
+		return s, nil
+	}
+	return nil, Errorf(EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/tiapi/titest"
+)
+
+var demoTmpl = template.Must(template.New("demo").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>examgate demo · Thought Industries simulator</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}
+main{max-width:52rem;margin:2rem auto;padding:0 1rem}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002;padding:1.5rem;margin-bottom:1.5rem}
+label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+input,select{font:inherit;padding:.5rem;width:100%;max-width:24rem;box-sizing:border-box}
+button{font:inherit;margin-top:1rem;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:6px;cursor:pointer}
+button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+table{border-collapse:collapse;width:100%;font-size:.875rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd}
+.hint{color:#555;font-size:.875rem}
+</style></head>
+<body><main>
+<h1>examgate demo</h1>
+<p>This page plays Thought Industries: it creates the learner and their course purchase in the built-in TI simulator,
+signs a launch link the way TI does, and sends your browser through it.</p>
+<section aria-labelledby="launch-h">
+<h2 id="launch-h">Launch an exam as a learner</h2>
+<form method="post" action="/demo/launch">
+<label for="firstName">First name</label><input id="firstName" name="firstName" value="Ada" required maxlength="100">
+<label for="lastName">Last name</label><input id="lastName" name="lastName" value="Lovelace" required maxlength="100">
+<label for="email">Email</label><input id="email" name="email" type="email" value="ada@example.com" required maxlength="254">
+<label for="externalId">External id (TI externalCustomerId)</label><input id="externalId" name="externalId" value="cust-1001" maxlength="100">
+<label for="exam">Exam</label>
+<select id="exam" name="exam">{{range .Exams}}<option value="{{.Code}}">{{.Title}} ({{.Code}})</option>{{end}}</select>
+<label for="purchasedOn">Course bought on</label><input id="purchasedOn" name="purchasedOn" type="date" value="{{.PurchasedOn}}" required>
+<p class="hint">The simulator records the purchase at 12:00 UTC that day; eligibility ends that many days later as the exam says.</p>
+<button type="submit">Launch as learner</button>
+</form>
+</section>
+<section aria-labelledby="calls-h">
+<h2 id="calls-h">Calls the simulated TI received</h2>
+<table data-testid="ti-calls"><thead><tr><th scope="col">Time (UTC)</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Query</th><th scope="col">Status</th></tr></thead>
+<tbody>{{range .Calls}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.Method}}</td><td>{{.Path}}</td><td>{{.Query}}</td><td>{{.Status}}</td></tr>
+{{else}}<tr><td colspan="5">No calls yet.</td></tr>{{end}}</tbody></table>
+</section>
+</main></body></html>
+`))
+
+func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
+	calls := s.Demo.TI.Calls()
+	slices.Reverse(calls) // newest first
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = demoTmpl.Execute(w, map[string]any{
+		"Exams":       s.Catalog.Exams(),
+		"PurchasedOn": s.Clock.Now().AddDate(0, 0, -10).Format(time.DateOnly),
+		"Calls":       calls,
+	})
+}
+
+// handleDemoLaunch does what TI does when a learner opens the External
+// Activity: it knows the learner and their purchase, signs a launch token
+// and sends the browser to examgate's launch URL.
+func (s *Server) handleDemoLaunch(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, examgate.Errorf(examgate.EINVALID, "The form could not be read."))
+		return
+	}
+	field := func(name string) string { return strings.TrimSpace(r.PostForm.Get(name)) }
+	exam, err := s.Catalog.Exam(field("exam"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	day, err := time.Parse(time.DateOnly, field("purchasedOn"))
+	if err != nil {
+		s.errorPage(w, r, examgate.Errorf(examgate.EINVALID, "Give the purchase date as YYYY-MM-DD."))
+		return
+	}
+	email := field("email")
+	if email == "" {
+		s.errorPage(w, r, examgate.Errorf(examgate.EINVALID, "Give the learner an email address."))
+		return
+	}
+	user := s.Demo.TI.AddUser(titest.User{
+		Email: email, ExternalCustomerID: field("externalId"),
+		FirstName: field("firstName"), LastName: field("lastName"),
+	})
+	s.Demo.TI.AddPurchase(titest.Purchase{
+		UserID: user.ID, CourseID: exam.TI.CourseIDs[0], Slug: exam.TI.CourseSlug,
+		SKU: exam.Code, Time: day.Add(12 * time.Hour),
+	})
+	token, err := titest.SignLaunch(s.Demo.Secret, titest.LaunchToken{
+		Email: email, FirstName: user.FirstName, LastName: user.LastName,
+		ExternalCustomerID: user.ExternalCustomerID, CourseID: exam.TI.CourseIDs[0],
+		AssignmentID: exam.TI.AssignmentID, IssuedAt: s.Clock.Now(),
+	})
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	http.Redirect(w, r, titest.LaunchURL("", exam.Code, token), http.StatusSeeOther)
+}

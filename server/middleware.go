@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/examgate/examgate"
+)
+
+// withRequestID gives every request an id, echoed in X-Request-Id.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newRequestID()
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// withLogging logs one line per request. It logs the path only, never the
+// query string: a launch URL carries the token there.
+func (s *Server) withLogging(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		s.Logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+func (s *Server) withRecover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.ErrorContext(r.Context(), "panic", "panic", v, "path", r.URL.Path)
+				s.errorPage(w, r, examgate.Errorf(examgate.EINTERNAL, "panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withSecurityHeaders sets headers every response needs. The referrer policy
+// matters most: the launch URL carries the token.
+func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withSession puts the session of the cookie, if any and live, in the context.
+func (s *Server) withSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" || len(c.Value) > 128 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := s.Store.SessionByTokenHash(r.Context(), examgate.HashSessionToken(c.Value), s.Clock.Now())
+		switch examgate.ErrorCode(err) {
+		case "":
+			r = r.WithContext(examgate.NewContextWithSession(r.Context(), sess))
+		case examgate.EUNAUTHORIZED:
+			// An ended session is the same as none.
+		default:
+			s.Logger.ErrorContext(r.Context(), "session lookup failed", "err", err)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

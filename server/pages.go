@@ -1,0 +1,83 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/examgate/examgate"
+)
+
+// StatusFor maps a domain error code to an HTTP status.
+func StatusFor(code string) int {
+	switch code {
+	case examgate.EINVALID:
+		return http.StatusBadRequest
+	case examgate.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case examgate.EFORBIDDEN:
+		return http.StatusForbidden
+	case examgate.ENOTFOUND:
+		return http.StatusNotFound
+	case examgate.ECONFLICT:
+		return http.StatusConflict
+	case examgate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · examgate</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}
+main{max-width:36rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}
+h1{font-size:1.4rem;margin-top:0}.ref{color:#555;font-size:.875rem}
+</style></head>
+<body><main role="main">
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+<p class="ref">Reference: <code>{{.RequestID}}</code>. Quote it if you contact support.</p>
+</main></body></html>
+`))
+
+func titleFor(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "We could not sign you in"
+	case http.StatusForbidden:
+		return "You cannot open this exam"
+	case http.StatusNotFound:
+		return "Exam not found"
+	case http.StatusConflict:
+		return "Your account needs attention"
+	case http.StatusServiceUnavailable:
+		return "Please try again in a minute"
+	case http.StatusBadRequest:
+		return "This link is not valid"
+	default:
+		return "Something went wrong"
+	}
+}
+
+// errorPage answers with a page a learner understands and logs the cause
+// under the same reference the page shows.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	code := examgate.ErrorCode(err)
+	status := StatusFor(code)
+	id := RequestID(r.Context())
+	level := "refused"
+	if status >= 500 {
+		s.Logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "status", status, "code", code, "err", err)
+	} else {
+		s.Logger.WarnContext(r.Context(), level, "path", r.URL.Path, "status", status, "code", code, "err", err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = errorTmpl.Execute(w, map[string]string{
+		"Title": titleFor(status), "Message": examgate.ErrorMessage(err), "RequestID": id,
+	})
+}

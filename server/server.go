@@ -1,0 +1,77 @@
+// Package server is examgate's HTTP side: routes, the TI launch, cookie
+// sessions, the GraphQL endpoint, the SPA and, in demo mode, the TI simulator.
+package server
+
+import (
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/graph"
+	"github.com/examgate/examgate/tiapi"
+	"github.com/examgate/examgate/tiapi/titest"
+)
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "examgate_session"
+
+// Deps is what the server is built from; cmd/examgate wires it.
+type Deps struct {
+	BaseURL    *url.URL
+	Store      examgate.Store
+	Catalog    *examgate.Catalog
+	Clock      examgate.Clock
+	Logger     *slog.Logger
+	Verifier   *tiapi.LaunchVerifier
+	Launcher   *examgate.Launcher
+	Playground bool
+	// Ready reports whether the server may take traffic (migrations ran).
+	Ready func() bool
+	// App is the built SPA; nil serves a page that says how to build it.
+	App fs.FS
+	// Demo, when set, mounts the TI simulator at /ti-sim and the demo page.
+	Demo *Demo
+}
+
+// Demo is the built-in TI simulator of demo mode.
+type Demo struct {
+	TI     *titest.Server
+	Secret string // signs the simulated launch links
+}
+
+// Server is the HTTP handler of examgate.
+type Server struct {
+	Deps
+	secureCookie bool
+	mux          *http.ServeMux
+	handler      http.Handler
+}
+
+// New returns the examgate HTTP handler.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = examgate.SystemClock{}
+	}
+	if d.Ready == nil {
+		d.Ready = func() bool { return true }
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s.secureCookie = d.BaseURL == nil || !strings.EqualFold(d.BaseURL.Scheme, "http")
+	s.routes()
+	s.handler = s.withRequestID(s.withRecover(s.withLogging(s.withSecurityHeaders(s.withSession(s.mux)))))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) graphHandler() http.Handler {
+	return graph.NewHandler(&graph.Resolver{
+		Store: s.Store, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
+	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
+}
