@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigRefusesMissingSecrets(t *testing.T) {
+	_, err := parseConfig(nil, env(map[string]string{"EXAMGATE_EXAMS": "x.yaml"}), io.Discard)
+	if err == nil {
+		t.Fatal("started without secrets")
+	}
+	for _, want := range []string{"EXAMGATE_TI_SECRETS", "EXAMGATE_TI_API_KEY", "EXAMGATE_TI_BASE_URL", "EXAMGATE_DEMO=1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_DEMO": "1", "EXAMGATE_TI_SECRETS": "a,b,c"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "two") {
+		t.Fatalf("three secrets: %v", err)
+	}
+	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_DEMO": "1", "EXAMGATE_BASE_URL": "ftp://x"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "EXAMGATE_BASE_URL") {
+		t.Fatalf("bad base URL: %v", err)
+	}
+}
+
+func TestConfigDemoDefaults(t *testing.T) {
+	c, err := parseConfig([]string{"-addr", "127.0.0.1:9999"}, env(map[string]string{"EXAMGATE_DEMO": "true"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL != "http://127.0.0.1:9999" || c.TIBaseURL != "http://127.0.0.1:9999/ti-sim" || !c.Playground || len(c.TISecrets) != 1 {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+// TestRunServesAndShutsDown runs the whole command in demo mode on a fresh
+// SQLite file, checks that it answers, and that cancelling stops it cleanly.
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"EXAMGATE_DEMO": "1", "EXAMGATE_ADDR": "127.0.0.1:0",
+			"EXAMGATE_DATABASE_URL": t.TempDir() + "/run.db",
+		}), pw, io.Discard)
+		pw.Close()
+	}()
+	addr := ""
+	sc := bufio.NewScanner(pr)
+	for addr == "" && sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, "examgate listening") {
+			for _, f := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(f, "addr="); ok {
+					addr = v
+				}
+			}
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if addr == "" {
+		t.Fatalf("no listening line; run returned %v", <-done)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	resp, err = http.Post("http://"+addr+"/graphql", "application/json", strings.NewReader(`{"query":"{ me { email } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Data map[string]any }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if v, ok := out.Data["me"]; !ok || v != nil {
+		t.Fatalf("me = %v", out.Data)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}

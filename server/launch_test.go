@@ -1,0 +1,481 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/server"
+	"github.com/examgate/examgate/tiapi"
+	"github.com/examgate/examgate/tiapi/titest"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	secretA = "secret-a"
+	secretB = "secret-b"
+	apiKey  = "ti-key"
+	course  = "course-101"
+)
+
+var (
+	now       = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	purchased = time.Date(2026, 11, 1, 15, 30, 0, 0, time.UTC)
+)
+
+const catalogYAML = `
+exams:
+  - code: DEMO-101
+    title: Demo Certification Exam
+    eligibilityDays: 90
+    ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}
+  - code: OTHER-1
+    title: Other Exam
+    eligibilityDays: 30
+    ti: {courseIds: [course-other]}
+`
+
+// env is one examgate server under test with a fake TI behind it.
+type env struct {
+	t      *testing.T
+	store  *db.DB
+	ti     *titest.Server
+	url    string
+	logs   *syncBuffer
+	tiUser titest.User
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t *testing.T, store *db.DB) *env {
+	t.Helper()
+	fake := titest.New(apiKey)
+	tiSrv := httptest.NewServer(fake)
+	t.Cleanup(tiSrv.Close)
+	user := fake.AddUser(titest.User{Email: "ada@example.com", ExternalCustomerID: "cust-1", FirstName: "Ada", LastName: "Lovelace"})
+	fake.AddPurchase(titest.Purchase{UserID: user.ID, CourseID: course, Time: purchased})
+
+	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(server.LogHandler{Handler: slog.NewJSONHandler(logs, nil)})
+	clock := examgate.ClockFunc(func() time.Time { return now })
+	client := tiapi.NewClient(tiSrv.URL, apiKey)
+	client.Sleep = func(context.Context, time.Duration) error { return nil }
+	base, _ := url.Parse("http://examgate.test")
+	srv := server.New(server.Deps{
+		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
+		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
+		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &env{t: t, store: store, ti: fake, url: hs.URL, logs: logs, tiUser: user}
+}
+
+func (e *env) token(mut func(*titest.LaunchToken)) string {
+	e.t.Helper()
+	c := titest.LaunchToken{
+		Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace",
+		ExternalCustomerID: "cust-1", CourseID: course, IssuedAt: now.Add(-10 * time.Second),
+	}
+	if mut != nil {
+		mut(&c)
+	}
+	tok, err := titest.SignLaunch(secretA, c)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// browser is a client with a cookie jar that does not follow redirects.
+func (e *env) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (e *env) launch(c *http.Client, exam, token string) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := c.Get(titest.LaunchURL(e.url, exam, token))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+type gqlResponse struct {
+	Data   map[string]json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+func (e *env) graphql(c *http.Client, query string) gqlResponse {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		e.t.Fatalf("graphql: status %d: %v", resp.StatusCode, err)
+	}
+	return out
+}
+
+func (e *env) rows() map[string]int {
+	e.t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{"candidates", "eligibilities", "sessions", "used_launch_tokens"} {
+		var n int
+		if err := e.store.Bun().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		out[table] = n
+	}
+	return out
+}
+
+func TestLaunch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		b := e.browser()
+		tok := e.token(nil)
+		resp, _ := e.launch(b, "DEMO-101", tok)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/exams/DEMO-101" {
+			t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		var cookie *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == server.SessionCookie {
+				cookie = c
+			}
+		}
+		if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
+			t.Fatalf("cookie = %+v", cookie)
+		}
+
+		got := e.graphql(b, `{ me { email firstName lastName externalId } exam(code: "DEMO-101") { title }
+			eligibility(examCode: "DEMO-101") { purchasedAt endsAt active } bookings(examCode: "DEMO-101") { id } }`)
+		if len(got.Errors) > 0 {
+			t.Fatalf("errors: %+v", got.Errors)
+		}
+		want := map[string]string{
+			"me":          `{"email":"ada@example.com","firstName":"Ada","lastName":"Lovelace","externalId":"cust-1"}`,
+			"exam":        `{"title":"Demo Certification Exam"}`,
+			"eligibility": `{"purchasedAt":"2026-11-01T15:30:00Z","endsAt":"2027-01-30T15:30:00Z","active":true}`,
+			"bookings":    `[]`,
+		}
+		for k, v := range want {
+			if string(got.Data[k]) != v {
+				t.Errorf("%s = %s, want %s", k, got.Data[k], v)
+			}
+		}
+		// The token never reaches a log line.
+		if strings.Contains(e.logs.String(), tok) || strings.Contains(e.logs.String(), tok[len(tok)-20:]) {
+			t.Fatal("the launch token appears in the logs")
+		}
+		// TI was asked for the user by email, then for purchases of the course.
+		calls := e.ti.Calls()
+		if len(calls) != 2 || calls[0].Path != "/incoming/v2/users/ada@example.com" || calls[1].Path != "/incoming/v2/events/coursePurchase" {
+			t.Fatalf("TI calls = %+v", calls)
+		}
+	})
+}
+
+func TestLaunchSecondSecretAndTIUserID(t *testing.T) {
+	e := newEnv(t, dbtest.OpenSQLite(t))
+	claims := jwt.MapClaims{"email": "ada@example.com", "course_id": course, "userId": e.tiUser.ID, "iat": now.Unix()}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secretB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := e.launch(e.browser(), "DEMO-101", tok); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	// With TI's user id in the token, examgate does not look the user up.
+	for _, c := range e.ti.Calls() {
+		if strings.HasPrefix(c.Path, "/incoming/v2/users/") {
+			t.Fatalf("unneeded user lookup: %+v", c)
+		}
+	}
+}
+
+func TestLaunchNewestPurchaseWins(t *testing.T) {
+	e := newEnv(t, dbtest.OpenSQLite(t))
+	e.ti.PageSize = 1
+	e.ti.AddPurchase(titest.Purchase{UserID: e.tiUser.ID, CourseID: course, Time: purchased.AddDate(0, 0, 5)})
+	e.ti.AddPurchase(titest.Purchase{UserID: e.tiUser.ID, CourseID: course, Time: purchased.AddDate(0, 0, -40)})
+	b := e.browser()
+	if resp, body := e.launch(b, "DEMO-101", e.token(nil)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := e.graphql(b, `{ eligibility(examCode: "DEMO-101") { endsAt } }`)
+	if string(got.Data["eligibility"]) != `{"endsAt":"2027-02-04T15:30:00Z"}` {
+		t.Fatalf("eligibility = %s", got.Data["eligibility"])
+	}
+}
+
+func TestLaunchRateLimitedThenServed(t *testing.T) {
+	e := newEnv(t, dbtest.OpenSQLite(t))
+	e.ti.FailNext(2, http.StatusTooManyRequests, "1")
+	if resp, body := e.launch(e.browser(), "DEMO-101", e.token(nil)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+}
+
+func rs256Token(t *testing.T) string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"email": "ada@example.com", "courseId": course, "iat": now.Unix()}).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestLaunchRefusals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		// A candidate who owns other@example.com under another external id.
+		other := e.ti.AddUser(titest.User{Email: "other@example.com", ExternalCustomerID: "cust-2"})
+		e.ti.AddPurchase(titest.Purchase{UserID: other.ID, CourseID: course, Time: purchased})
+		if resp, body := e.launch(e.browser(), "DEMO-101", e.token(func(c *titest.LaunchToken) {
+			c.Email, c.ExternalCustomerID = "other@example.com", "cust-2"
+		})); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("setup launch: %d %s", resp.StatusCode, body)
+		}
+		used := e.token(func(c *titest.LaunchToken) {
+			c.Email, c.ExternalCustomerID = "other@example.com", "cust-2"
+			c.FirstName = "again"
+		})
+		if resp, _ := e.launch(e.browser(), "DEMO-101", used); resp.StatusCode != http.StatusSeeOther {
+			t.Fatal("setup launch refused")
+		}
+		hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"email": "ada@example.com", "courseId": course, "iat": now.Unix()}).SignedString([]byte(secretA))
+		none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"email": "ada@example.com", "courseId": course, "iat": now.Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+		wrong, _ := titest.SignLaunch("not-the-secret", titest.LaunchToken{Email: "ada@example.com", CourseID: course, IssuedAt: now})
+
+		cases := []struct {
+			name   string
+			exam   string
+			token  string
+			before func()
+			status int
+			text   string
+		}{
+			{name: "wrong secret", token: wrong, status: 401, text: "could not be verified"},
+			{name: "alg none", token: none, status: 401, text: "could not be verified"},
+			{name: "HS512", token: hs512, status: 401, text: "could not be verified"},
+			{name: "RS256", token: rs256Token(t), status: 401, text: "could not be verified"},
+			{name: "iat too old", token: e.token(func(c *titest.LaunchToken) { c.IssuedAt = now.Add(-501 * time.Second) }), status: 401, text: "This link has expired. Go back to your course and open the exam again."},
+			{name: "iat in the future", token: e.token(func(c *titest.LaunchToken) { c.IssuedAt = now.Add(501 * time.Second) }), status: 401, text: "not valid yet"},
+			{name: "expired exp", token: e.token(func(c *titest.LaunchToken) { c.ExpiresAt = now.Add(-time.Second) }), status: 401, text: "expired"},
+			{name: "replay", token: used, status: 401, text: "already been used"},
+			{name: "missing email", token: e.token(func(c *titest.LaunchToken) { c.Email = "" }), status: 400, text: "email"},
+			{name: "missing course id", token: e.token(func(c *titest.LaunchToken) { c.CourseID = "" }), status: 400, text: "course"},
+			{name: "course not listed for exam", exam: "OTHER-1", token: e.token(nil), status: 403, text: "not part of the course"},
+			{name: "unknown exam", exam: "NOPE-1", token: e.token(nil), status: 404, text: "not available"},
+			{name: "malformed token", token: "not.a-token", status: 400, text: "link"},
+			{name: "token over 8 KiB", token: strings.Repeat("a", 9000), status: 400, text: "link"},
+			{name: "no token", token: "", status: 400, text: "incomplete"},
+			{name: "email of another learner", token: e.token(func(c *titest.LaunchToken) { c.Email = "other@example.com" }), status: 409, text: "already belongs to another learner"},
+			{name: "no purchase", token: e.token(func(c *titest.LaunchToken) { c.Email, c.ExternalCustomerID = "new@example.com", "cust-9" }),
+				before: func() { e.ti.AddUser(titest.User{Email: "new@example.com"}) }, status: 403, text: "could not find a purchase"},
+			{name: "TI down, no stored window", token: e.token(nil), before: func() { e.ti.SetDown(true) }, status: 503, text: "try again in a minute"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				if tc.before != nil {
+					tc.before()
+				}
+				t.Cleanup(func() { e.ti.SetDown(false) })
+				exam := tc.exam
+				if exam == "" {
+					exam = "DEMO-101"
+				}
+				before := e.rows()
+				resp, body := e.launch(e.browser(), exam, tc.token)
+				if resp.StatusCode != tc.status {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+				}
+				if !strings.Contains(body, tc.text) {
+					t.Errorf("page does not say %q:\n%s", tc.text, body)
+				}
+				if len(resp.Cookies()) > 0 {
+					t.Errorf("refusal set a cookie: %v", resp.Cookies())
+				}
+				// The page's reference is the request id, found on a log line.
+				id := resp.Header.Get("X-Request-Id")
+				if id == "" || !strings.Contains(body, id) {
+					t.Errorf("page lacks reference %q", id)
+				}
+				if !regexp.MustCompile(`"request_id":"` + id + `"[^\n]*|[^\n]*"request_id":"` + id + `"`).MatchString(e.logs.String()) {
+					t.Errorf("no log line with request id %s", id)
+				}
+				if tc.token != "" && len(tc.token) > 20 && strings.Contains(e.logs.String(), tc.token) {
+					t.Error("token in logs")
+				}
+				if after := e.rows(); !equalRows(before, after) {
+					t.Errorf("refusal wrote rows: before %v after %v", before, after)
+				}
+			})
+		}
+	})
+}
+
+func equalRows(a, b map[string]int) bool {
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func TestLaunchUsesStoredWindowWhenTIIsDown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		if resp, body := e.launch(e.browser(), "DEMO-101", e.token(nil)); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first launch: %d %s", resp.StatusCode, body)
+		}
+		e.ti.SetDown(true)
+		b := e.browser()
+		resp, body := e.launch(b, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.FirstName = "Ada2" }))
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("launch with TI down: %d %s", resp.StatusCode, body)
+		}
+		got := e.graphql(b, `{ me { firstName } eligibility(examCode: "DEMO-101") { endsAt } }`)
+		if string(got.Data["eligibility"]) != `{"endsAt":"2027-01-30T15:30:00Z"}` || string(got.Data["me"]) != `{"firstName":"Ada2"}` {
+			t.Fatalf("data = %s %s", got.Data["me"], got.Data["eligibility"])
+		}
+		if !strings.Contains(e.logs.String(), "using the stored eligibility window") {
+			t.Fatal("fallback not logged")
+		}
+	})
+}
+
+func TestGraphQLAuthorization(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		bob := e.ti.AddUser(titest.User{Email: "bob@example.com", ExternalCustomerID: "cust-bob"})
+		e.ti.AddPurchase(titest.Purchase{UserID: bob.ID, CourseID: course, Time: purchased.AddDate(0, 0, 3)})
+		ada, bobB := e.browser(), e.browser()
+		e.launch(ada, "DEMO-101", e.token(nil))
+		e.launch(bobB, "DEMO-101", e.token(func(c *titest.LaunchToken) {
+			c.Email, c.ExternalCustomerID, c.FirstName = "bob@example.com", "cust-bob", "Bob"
+		}))
+
+		q := `{ me { email } eligibility(examCode: "DEMO-101") { endsAt } }`
+		if got := e.graphql(ada, q); string(got.Data["me"]) != `{"email":"ada@example.com"}` || string(got.Data["eligibility"]) != `{"endsAt":"2027-01-30T15:30:00Z"}` {
+			t.Fatalf("ada sees %s %s", got.Data["me"], got.Data["eligibility"])
+		}
+		if got := e.graphql(bobB, q); string(got.Data["me"]) != `{"email":"bob@example.com"}` || string(got.Data["eligibility"]) != `{"endsAt":"2027-02-02T15:30:00Z"}` {
+			t.Fatalf("bob sees %s %s", got.Data["me"], got.Data["eligibility"])
+		}
+
+		anon := e.graphql(e.browser(), `{ me { email } eligibility(examCode: "DEMO-101") { endsAt } }`)
+		if string(anon.Data["me"]) != "null" || len(anon.Errors) != 1 || anon.Errors[0].Extensions["code"] != examgate.EUNAUTHORIZED {
+			t.Fatalf("anonymous: %s %+v", anon.Data["me"], anon.Errors)
+		}
+		// A forged cookie is no session.
+		u, _ := url.Parse(e.url)
+		forged := e.browser()
+		forged.Jar.SetCookies(u, []*http.Cookie{{Name: server.SessionCookie, Value: "forged"}})
+		if got := e.graphql(forged, `{ me { email } }`); string(got.Data["me"]) != "null" {
+			t.Fatalf("forged cookie: %s", got.Data["me"])
+		}
+	})
+}
+
+func TestGraphQLLimits(t *testing.T) {
+	e := newEnv(t, dbtest.OpenSQLite(t))
+	b := e.browser()
+	e.launch(b, "DEMO-101", e.token(nil))
+	// Introspection is off without the playground.
+	if got := e.graphql(b, `{ __schema { types { name } } }`); len(got.Errors) == 0 {
+		t.Fatal("introspection answered")
+	}
+	// An alias bomb is refused before it runs.
+	bomb := "{" + strings.Repeat(`a: me { email } `, 300) + "}"
+	if got := e.graphql(b, bomb); len(got.Errors) == 0 {
+		t.Fatal("alias bomb answered")
+	}
+	// A mutation over GET is refused (GET carries queries only).
+	resp, err := b.Get(e.url + "/graphql?query=" + url.QueryEscape(`mutation { x }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("mutation over GET accepted")
+	}
+	// A cross-site POST is refused before GraphQL sees it.
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(`{"query":"{ me { email } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST: status %d", resp.StatusCode)
+	}
+	// Bodies over the limit are refused.
+	big := `{"query":"{ me { email } }","variables":{"x":"` + strings.Repeat("a", 70<<10) + `"}}`
+	req, _ = http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && !strings.Contains(string(body), "errors") {
+		t.Fatalf("oversized body accepted: %d %s", resp.StatusCode, body)
+	}
+}
