@@ -38,10 +38,14 @@ func OpenSQLiteFile(tb testing.TB) (*db.DB, string) {
 
 // PostgresURL returns a URL to a new empty schema in TEST_DATABASE_URL's
 // database, dropped when the test ends. Without TEST_DATABASE_URL the test is
-// skipped with a message saying how to run it.
+// skipped with a message saying how to run it, or fails when
+// EXAMGATE_REQUIRE_POSTGRES=1 (as in CI, where nothing may be skipped).
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" && os.Getenv("EXAMGATE_REQUIRE_POSTGRES") == "1" {
+		tb.Fatal("EXAMGATE_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+	}
 	if base == "" {
 		tb.Skip("PostgreSQL tests skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
