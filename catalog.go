@@ -19,6 +19,9 @@ type Exam struct {
 	Title           string `yaml:"title"`
 	EligibilityDays int    `yaml:"eligibilityDays"`
 	TI              ExamTI `yaml:"ti"`
+	// Availability is nil for an exam that cannot be booked.
+	Availability *Availability `yaml:"availability"`
+	Policy       Policy        `yaml:"policy"`
 }
 
 // ExamTI links an exam to Thought Industries.
@@ -107,6 +110,9 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 			if strings.TrimSpace(id) == "" {
 				return nil, bad("ti.courseIds", "has an empty course id")
 			}
+		}
+		if fe := e.validateBooking(); fe != nil {
+			return nil, bad(fe.key, fe.problem)
 		}
 		seen[e.Code] = true
 	}

@@ -34,6 +34,7 @@ type Candidate struct {
 	FirstName  string
 	LastName   string
 	TIUserID   string // TI's own user id, once known
+	TimeZone   string // IANA zone the learner chose or their browser reported
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

@@ -16,6 +16,7 @@ type candidateRow struct {
 	FirstName  string  `bun:"first_name"`
 	LastName   string  `bun:"last_name"`
 	TIUserID   string  `bun:"ti_user_id"`
+	TimeZone   string  `bun:"time_zone"`
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -23,7 +24,7 @@ type candidateRow struct {
 func (r *candidateRow) domain() *examgate.Candidate {
 	c := &examgate.Candidate{
 		ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
-		TIUserID: r.TIUserID, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		TIUserID: r.TIUserID, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if r.ExternalID != nil {
 		c.ExternalID = *r.ExternalID
@@ -74,4 +75,38 @@ func nullable(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+type bookingRow struct {
+	bun.BaseModel `bun:"table:bookings"`
+
+	ID          int64  `bun:"id,pk,autoincrement"`
+	CandidateID int64  `bun:"candidate_id"`
+	ExamCode    string `bun:"exam_code"`
+	StartsAt    time.Time
+	EndsAt      time.Time
+	TimeZone    string `bun:"time_zone"`
+	Status      string `bun:"status"`
+	Reschedules int    `bun:"reschedules"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (r *bookingRow) domain() *examgate.Booking {
+	return &examgate.Booking{
+		ID: r.ID, CandidateID: r.CandidateID, ExamCode: r.ExamCode,
+		StartsAt: r.StartsAt.UTC(), EndsAt: r.EndsAt.UTC(), TimeZone: r.TimeZone,
+		Status: examgate.BookingStatus(r.Status), Reschedules: r.Reschedules,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+type bookingRequestRow struct {
+	bun.BaseModel `bun:"table:booking_requests"`
+
+	CandidateID int64  `bun:"candidate_id,pk"`
+	ClientKey   string `bun:"client_key,pk"`
+	Action      string `bun:"action"`
+	BookingID   int64  `bun:"booking_id"`
+	CreatedAt   time.Time
 }

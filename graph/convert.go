@@ -2,6 +2,7 @@ package graph
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph/model"
@@ -12,9 +13,61 @@ func toCandidate(c *examgate.Candidate) *model.Candidate {
 	if c.ExternalID != "" {
 		m.ExternalID = &c.ExternalID
 	}
+	if c.TimeZone != "" {
+		m.TimeZone = &c.TimeZone
+	}
 	return m
 }
 
 func toExam(e *examgate.Exam) *model.Exam {
-	return &model.Exam{Code: e.Code, Title: e.Title, EligibilityDays: e.EligibilityDays}
+	m := &model.Exam{Code: e.Code, Title: e.Title, EligibilityDays: e.EligibilityDays, Bookable: e.Availability != nil}
+	if a := e.Availability; a != nil {
+		m.TimeZone = &a.TimeZone
+		m.SlotMinutes = &a.SlotMinutes
+	}
+	return m
+}
+
+func toPermission(d examgate.Decision) *model.Permission {
+	p := &model.Permission{Allowed: d.Allowed}
+	if !d.Allowed {
+		p.Code, p.Reason = &d.Code, &d.Reason
+	}
+	return p
+}
+
+func toBooking(b *examgate.Booking, exam *examgate.Exam, now time.Time) *model.Booking {
+	p := exam.Policy
+	opens, closes := p.CheckInWindow(b)
+	id := strconv.FormatInt(b.ID, 10)
+	return &model.Booking{
+		ID: id, ExamCode: b.ExamCode, Status: model.BookingStatus(upper(string(b.Status))),
+		StartsAt: b.StartsAt, EndsAt: b.EndsAt, TimeZone: b.TimeZone,
+		CheckInOpensAt: opens, CheckInClosesAt: closes,
+		ReschedulesLeft: p.ReschedulesLeft(b),
+		CanStart:        toPermission(p.CanStart(b, now)),
+		CanCancel:       toPermission(p.CanCancel(b, now)),
+		CanReschedule:   toPermission(p.CanReschedule(b, now)),
+		CalendarURL:     "/bookings/" + id + "/calendar.ics",
+		CreatedAt:       b.CreatedAt, UpdatedAt: b.UpdatedAt,
+	}
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// parseID reads an ID argument; a malformed one is simply not found.
+func parseID(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, examgate.Errorf(examgate.ENOTFOUND, "This booking does not exist. Reload the page.")
+	}
+	return n, nil
 }

@@ -13,6 +13,7 @@ import (
 // Resolver holds what the resolvers need; it is built once per server.
 type Resolver struct {
 	Store   examgate.Store
+	Booker  *examgate.Bookings
 	Catalog *examgate.Catalog
 	Clock   examgate.Clock
 	Logger  *slog.Logger

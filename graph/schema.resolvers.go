@@ -7,10 +7,64 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph/model"
 )
+
+// BookSlot is the resolver for the bookSlot field.
+func (r *mutationResolver) BookSlot(ctx context.Context, input model.BookSlotInput) (*model.Booking, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Booker.Book(ctx, s.CandidateID, input.ExamCode, input.StartsAt, input.ClientKey)
+	return r.booking(b, err)
+}
+
+// CancelBooking is the resolver for the cancelBooking field.
+func (r *mutationResolver) CancelBooking(ctx context.Context, input model.BookingActionInput) (*model.Booking, error) {
+	s, id, err := r.sessionAndID(ctx, input.BookingID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Booker.Cancel(ctx, s.CandidateID, id, input.ClientKey)
+	return r.booking(b, err)
+}
+
+// RescheduleBooking is the resolver for the rescheduleBooking field.
+func (r *mutationResolver) RescheduleBooking(ctx context.Context, input model.RescheduleBookingInput) (*model.Booking, error) {
+	s, id, err := r.sessionAndID(ctx, input.BookingID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Booker.Reschedule(ctx, s.CandidateID, id, input.StartsAt, input.ClientKey)
+	return r.booking(b, err)
+}
+
+// StartExam is the resolver for the startExam field.
+func (r *mutationResolver) StartExam(ctx context.Context, input model.BookingActionInput) (*model.Booking, error) {
+	s, id, err := r.sessionAndID(ctx, input.BookingID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Booker.Start(ctx, s.CandidateID, id, input.ClientKey)
+	return r.booking(b, err)
+}
+
+// SetTimeZone is the resolver for the setTimeZone field.
+func (r *mutationResolver) SetTimeZone(ctx context.Context, timeZone string) (*model.Candidate, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Booker.SetTimeZone(ctx, s.CandidateID, timeZone)
+	if err != nil {
+		return nil, err
+	}
+	return toCandidate(c), nil
+}
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Candidate, error) {
@@ -57,17 +111,50 @@ func (r *queryResolver) Eligibility(ctx context.Context, examCode string) (*mode
 
 // Bookings is the resolver for the bookings field.
 func (r *queryResolver) Bookings(ctx context.Context, examCode string) ([]*model.Booking, error) {
-	if _, err := examgate.RequireSession(ctx); err != nil {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := r.Catalog.Exam(examCode); err != nil {
+	exam, err := r.Catalog.Exam(examCode)
+	if err != nil {
 		return nil, err
 	}
-	// Booking storage arrives with the booking feature; until then nobody has one.
-	return []*model.Booking{}, nil
+	list, err := r.Booker.BookingsOf(ctx, s.CandidateID, examCode)
+	if err != nil {
+		return nil, err
+	}
+	now := r.Clock.Now()
+	out := make([]*model.Booking, len(list))
+	for i, b := range list {
+		out[i] = toBooking(b, exam, now)
+	}
+	return out, nil
 }
+
+// AvailableSlots is the resolver for the availableSlots field.
+func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := r.Booker.AvailableSlots(ctx, s.CandidateID, examCode, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Slot, len(slots))
+	for i, sl := range slots {
+		out[i] = &model.Slot{StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, SeatsLeft: sl.SeatsLeft()}
+	}
+	return out, nil
+}
+
+// Mutation returns MutationResolver implementation.
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

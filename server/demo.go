@@ -26,6 +26,7 @@ button{font:inherit;margin-top:1rem;padding:.6rem 1.2rem;background:#1d4ed8;colo
 button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 table{border-collapse:collapse;width:100%;font-size:.875rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd}
 .hint{color:#555;font-size:.875rem}
+pre{white-space:pre-wrap;background:#f3f4f6;padding:.75rem;border-radius:6px}
 </style></head>
 <body><main>
 <h1>examgate demo</h1>
@@ -51,6 +52,12 @@ signs a launch link the way TI does, and sends your browser through it.</p>
 <tbody>{{range .Calls}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.Method}}</td><td>{{.Path}}</td><td>{{.Query}}</td><td>{{.Status}}</td></tr>
 {{else}}<tr><td colspan="5">No calls yet.</td></tr>{{end}}</tbody></table>
 </section>
+<section aria-labelledby="mail-h">
+<h2 id="mail-h">Emails examgate sent</h2>
+<div data-testid="mails">{{range .Mails}}<details><summary>{{.At.Format "15:04:05"}} to {{.To}}: {{.Subject}}</summary>
+<pre>{{.Text}}</pre>{{range .Attachments}}<p>Attachment: {{.Filename}} ({{.ContentType}})</p>{{end}}</details>
+{{else}}<p>No emails yet.</p>{{end}}</div>
+</section>
 </main></body></html>
 `))
 
@@ -63,6 +70,7 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		"Exams":       s.Catalog.Exams(),
 		"PurchasedOn": s.Clock.Now().AddDate(0, 0, -10).Format(time.DateOnly),
 		"Calls":       calls,
+		"Mails":       s.Demo.Mail.Messages(),
 	})
 }
 

@@ -100,6 +100,7 @@ func newEnv(t *testing.T, store *db.DB) *env {
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
 		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
+		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

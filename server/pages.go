@@ -18,8 +18,10 @@ func StatusFor(code string) int {
 		return http.StatusForbidden
 	case examgate.ENOTFOUND:
 		return http.StatusNotFound
-	case examgate.ECONFLICT:
+	case examgate.ECONFLICT, examgate.ESLOTFULL, examgate.ECUTOFFPASSED, examgate.ETOOMANYRESCHEDULES, examgate.ENOTINCHECKIN:
 		return http.StatusConflict
+	case examgate.EOUTSIDEELIGIBILITY:
+		return http.StatusForbidden
 	case examgate.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	default:

@@ -11,6 +11,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
+	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
 	if s.Playground {
 		s.mux.HandleFunc("GET /playground", s.handlePlayground)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph"
+	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
 )
@@ -27,6 +28,7 @@ type Deps struct {
 	Logger     *slog.Logger
 	Verifier   *tiapi.LaunchVerifier
 	Launcher   *examgate.Launcher
+	Bookings   *examgate.Bookings
 	Playground bool
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
@@ -39,7 +41,8 @@ type Deps struct {
 // Demo is the built-in TI simulator of demo mode.
 type Demo struct {
 	TI     *titest.Server
-	Secret string // signs the simulated launch links
+	Secret string     // signs the simulated launch links
+	Mail   *mail.Sink // the emails examgate sent
 }
 
 // Server is the HTTP handler of examgate.
@@ -72,6 +75,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) graphHandler() http.Handler {
 	return graph.NewHandler(&graph.Resolver{
-		Store: s.Store, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
+		Store: s.Store, Booker: s.Bookings, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
 }

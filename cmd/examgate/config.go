@@ -23,6 +23,8 @@ type config struct {
 	TIAPIKey    string
 	TISecrets   []string
 	TISkew      time.Duration
+	SMTPURL     string
+	MailFrom    string
 	Demo        bool
 	Playground  bool
 }
@@ -40,6 +42,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		ExamsFile:   getenv("EXAMGATE_EXAMS"),
 		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
 		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
+		SMTPURL:     getenv("EXAMGATE_SMTP_URL"),
+		MailFrom:    getenv("EXAMGATE_MAIL_FROM"),
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
 		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
 		TISkew:      500 * time.Second,
@@ -76,6 +80,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, fmt.Errorf("EXAMGATE_BASE_URL=%q: give the public URL, such as https://exams.example.com", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.MailFrom == "" {
+		c.MailFrom = "examgate <no-reply@" + u.Hostname() + ">"
+	}
 	for _, s := range strings.Split(secrets, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.TISecrets = append(c.TISecrets, s)

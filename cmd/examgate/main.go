@@ -23,6 +23,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/frontend"
+	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/server"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
@@ -93,11 +94,27 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
 	ti.Logger = logger
 
+	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger}
 	var demo *server.Demo
-	if cfg.Demo {
-		demo = &server.Demo{TI: titest.New(cfg.TIAPIKey), Secret: cfg.TISecrets[0]}
-		logger.Warn("demo mode: the built-in TI simulator is mounted at /ti-sim; never use demo mode in production")
+	var sender mail.Sender
+	switch {
+	case cfg.Demo:
+		sink := &mail.Sink{From: cfg.MailFrom}
+		demo = &server.Demo{TI: titest.New(cfg.TIAPIKey), Secret: cfg.TISecrets[0], Mail: sink}
+		sender = sink
+		logger.Warn("demo mode: the built-in TI simulator is mounted at /ti-sim and emails stay on /demo; never use demo mode in production")
+	case cfg.SMTPURL != "":
+		if sender, err = mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			return err
+		}
+	default:
+		logger.Warn("EXAMGATE_SMTP_URL is not set: booking emails are queued and go out once it is set")
 	}
+	if sender != nil {
+		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
+		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
+	}
+	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake}
 	app := frontend.App()
 	if app == nil {
 		logger.Warn("the web app is not built: run `make build` to include it")
@@ -110,6 +127,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			Store: store, TI: ti, Catalog: catalog, Clock: clock, Logger: logger,
 			ReplayWindow: 2 * cfg.TISkew,
 		},
+		Bookings:   bookings,
 		Playground: cfg.Playground,
 		Ready:      ready.Load,
 		App:        app,
@@ -128,7 +146,14 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	go sweep(ctx, store, clock, logger)
+	go sweep(ctx, store, bookings, clock, logger)
+	if sender != nil {
+		go func() {
+			if err := worker.Run(ctx); err != nil {
+				logger.Error("job worker stopped", "err", err)
+			}
+		}()
+	}
 	ready.Store(true)
 	logger.Info("examgate listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"database", dbKind(store), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
@@ -152,13 +177,21 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	return nil
 }
 
-// sweep deletes expired sessions and replay records once an hour.
-func sweep(ctx context.Context, store *db.DB, clock examgate.Clock, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
+// sweep marks no-shows every minute and deletes expired sessions and replay
+// records every hour. Both are idempotent, so several processes may sweep.
+func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, clock examgate.Clock, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var lastCleanup time.Time
 	for {
-		if err := store.DeleteExpired(ctx, clock.Now()); err != nil && ctx.Err() == nil {
-			logger.Error("deleting expired sessions failed", "err", err)
+		if _, err := bookings.SweepNoShows(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("marking no-shows failed", "err", err)
+		}
+		if now := clock.Now(); now.Sub(lastCleanup) >= time.Hour {
+			if err := store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
+				logger.Error("deleting expired sessions failed", "err", err)
+			}
+			lastCleanup = now
 		}
 		select {
 		case <-ctx.Done():

@@ -10,12 +10,38 @@ import (
 	"time"
 )
 
+type BookSlotInput struct {
+	ExamCode  string    `json:"examCode"`
+	StartsAt  time.Time `json:"startsAt"`
+	ClientKey string    `json:"clientKey"`
+}
+
 // A seat booked for an exam.
 type Booking struct {
 	ID       string        `json:"id"`
 	ExamCode string        `json:"examCode"`
 	Status   BookingStatus `json:"status"`
 	StartsAt time.Time     `json:"startsAt"`
+	EndsAt   time.Time     `json:"endsAt"`
+	// The exam's time zone (IANA name).
+	TimeZone string `json:"timeZone"`
+	// When Start opens and closes.
+	CheckInOpensAt  time.Time `json:"checkInOpensAt"`
+	CheckInClosesAt time.Time `json:"checkInClosesAt"`
+	// How many more times the booking may be moved.
+	ReschedulesLeft int         `json:"reschedulesLeft"`
+	CanStart        *Permission `json:"canStart"`
+	CanCancel       *Permission `json:"canCancel"`
+	CanReschedule   *Permission `json:"canReschedule"`
+	// A calendar file (.ics) of this booking, downloadable with the session cookie.
+	CalendarURL string    `json:"calendarUrl"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+type BookingActionInput struct {
+	BookingID string `json:"bookingId"`
+	ClientKey string `json:"clientKey"`
 }
 
 // A learner.
@@ -26,6 +52,8 @@ type Candidate struct {
 	LastName  string `json:"lastName"`
 	// The identifier the learning platform gave the learner (TI externalCustomerId), if any.
 	ExternalID *string `json:"externalId,omitempty"`
+	// The time zone the candidate chose or their browser reported (IANA name), if known.
+	TimeZone *string `json:"timeZone,omitempty"`
 }
 
 // The window in which a candidate may book and sit an exam.
@@ -47,9 +75,43 @@ type Exam struct {
 	Title string `json:"title"`
 	// How many days after the course purchase the candidate may sit the exam.
 	EligibilityDays int `json:"eligibilityDays"`
+	// Whether the exam has slots to book.
+	Bookable bool `json:"bookable"`
+	// The time zone the exam's slots are planned in (IANA name), if bookable.
+	TimeZone *string `json:"timeZone,omitempty"`
+	// Length of one sitting in minutes, if bookable.
+	SlotMinutes *int `json:"slotMinutes,omitempty"`
+}
+
+// Every mutation takes a clientKey: a random string (8 to 64 characters) the
+// client makes once per user action and sends again on retry, so that a double
+// click or a retried request takes effect once.
+type Mutation struct {
+}
+
+// Whether an action is allowed now; when not, a code and a sentence saying why.
+type Permission struct {
+	Allowed bool `json:"allowed"`
+	// SLOT_FULL, OUTSIDE_ELIGIBILITY, CUTOFF_PASSED, TOO_MANY_RESCHEDULES or NOT_IN_CHECKIN_WINDOW; null when allowed.
+	Code   *string `json:"code,omitempty"`
+	Reason *string `json:"reason,omitempty"`
 }
 
 type Query struct {
+}
+
+type RescheduleBookingInput struct {
+	BookingID string `json:"bookingId"`
+	// Start of the new slot.
+	StartsAt  time.Time `json:"startsAt"`
+	ClientKey string    `json:"clientKey"`
+}
+
+// A bookable start time.
+type Slot struct {
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	SeatsLeft int       `json:"seatsLeft"`
 }
 
 type BookingStatus string

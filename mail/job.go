@@ -1,0 +1,54 @@
+package mail
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/examgate/examgate"
+)
+
+// BookingJobs sends the emails of examgate.JobBookingEmail jobs.
+type BookingJobs struct {
+	Candidates interface {
+		CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error)
+	}
+	Catalog *examgate.Catalog
+	Sender  Sender
+	BaseURL string
+}
+
+// Handle renders and sends one booking email. A temporary delivery failure
+// is retried by the worker; a refused message or a broken payload is not.
+func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error {
+	var p examgate.BookingEmailJob
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return examgate.Permanent(fmt.Errorf("booking email job %d: payload: %w", job.ID, err))
+	}
+	cand, err := h.Candidates.CandidateByID(ctx, p.CandidateID)
+	if err != nil {
+		if examgate.ErrorCode(err) == examgate.ENOTFOUND {
+			return examgate.Permanent(err)
+		}
+		return err
+	}
+	title := p.Booking.ExamCode
+	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
+		title = exam.Title
+	}
+	msg, err := BookingEmail(p.Event, BookingDetails{
+		To: cand.Email, FirstName: cand.FirstName, ExamTitle: title, ExamCode: p.Booking.ExamCode,
+		Booking: p.Booking, PreviousStart: p.PreviousStart, LearnerTimeZone: cand.TimeZone,
+		DashboardURL: DashboardURL(h.BaseURL, p.Booking.ExamCode),
+	})
+	if err != nil {
+		return examgate.Permanent(err)
+	}
+	if err := h.Sender.Send(ctx, msg); err != nil {
+		if IsTemporary(err) {
+			return err
+		}
+		return examgate.Permanent(err)
+	}
+	return nil
+}
