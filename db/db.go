@@ -49,7 +49,7 @@ func IsPostgresURL(u string) bool {
 // private in-memory database). It does not migrate; call Migrate.
 func Open(dsn string) (*DB, error) {
 	if IsPostgresURL(dsn) {
-		sqldb, err := sql.Open("pgx", dsn)
+		sqldb, err := sql.Open("pgx", simpleProtocol(dsn))
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
@@ -62,14 +62,29 @@ func Open(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", dsn, err)
 	}
-	if dsn == ":memory:" {
-		// Every connection to a memory database is a new database: keep one.
-		sqldb.SetMaxOpenConns(1)
-	} else {
-		// SQLite has one writer; a small pool keeps readers going under WAL.
-		sqldb.SetMaxOpenConns(4)
-	}
+	// One connection: SQLite has one writer, and writers that find the lock
+	// taken wait by sleeping in growing steps (busy_timeout), which under
+	// concurrent launches stalled single transactions for half a second.
+	// Queuing on Go's pool instead serves them in order, and a memory
+	// database needs a single connection anyway (each one is a new database).
+	sqldb.SetMaxOpenConns(1)
 	return &DB{bun: bun.NewDB(sqldb, sqlitedialect.New())}, nil
+}
+
+// simpleProtocol makes pgx send each statement once: bun already puts the
+// values into the SQL text, so the default (prepare, then execute) costs a
+// second round trip per statement and never reuses the prepared statement.
+func simpleProtocol(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // pgx reports the bad URL
+	}
+	q := u.Query()
+	if q.Get("default_query_exec_mode") == "" {
+		q.Set("default_query_exec_mode", "simple_protocol")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // sqliteDSN puts the settings in the DSN so that every pooled connection gets
@@ -80,7 +95,8 @@ func sqliteDSN(file string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// FULL: a commit survives power loss, so a used launch token stays used.
+	q.Add("_pragma", "synchronous(FULL)")
 	if file != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}

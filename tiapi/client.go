@@ -51,7 +51,7 @@ var _ examgate.TI = (*Client)(nil)
 // https://school.thoughtindustries.com) using apiKey for every request.
 func NewClient(baseURL, apiKey string) *Client {
 	return &Client{
-		HTTP:          &http.Client{Timeout: 10 * time.Second},
+		HTTP:          &http.Client{Timeout: 10 * time.Second, Transport: newTransport()},
 		Sleep:         sleep,
 		MaxRetryAfter: 30 * time.Second,
 		baseURL:       strings.TrimRight(baseURL, "/"),
@@ -259,4 +259,14 @@ func jsonScalar(raw json.RawMessage) (string, bool) {
 		return n.String(), true
 	}
 	return "", false
+}
+
+// newTransport keeps enough idle connections to TI for concurrent launches:
+// the default two per host would mean a new TCP and TLS handshake for most
+// launches under load.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 64
+	t.MaxIdleConnsPerHost = 32
+	return t
 }
