@@ -80,13 +80,18 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T, store *db.DB) *env {
 	t.Helper()
+	return newEnvWithCatalog(t, store, catalogYAML)
+}
+
+func newEnvWithCatalog(t *testing.T, store *db.DB, catalogSource string) *env {
+	t.Helper()
 	fake := titest.New(apiKey)
 	tiSrv := httptest.NewServer(fake)
 	t.Cleanup(tiSrv.Close)
 	user := fake.AddUser(titest.User{Email: "ada@example.com", ExternalCustomerID: "cust-1", FirstName: "Ada", LastName: "Lovelace"})
 	fake.AddPurchase(titest.Purchase{UserID: user.ID, CourseID: course, Time: purchased})
 
-	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
+	catalog, err := examgate.ParseCatalog([]byte(catalogSource))
 	if err != nil {
 		t.Fatal(err)
 	}

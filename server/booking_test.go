@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/tiapi/titest"
+)
+
+func TestBookingOverGraphQL(t *testing.T) {
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), strings.Replace(catalogYAML, "ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}",
+		`ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}
+    availability: {timeZone: UTC, slotMinutes: 60, seats: 1, weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}`, 1))
+	ada, bob := e.browser(), e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	other := e.ti.AddUser(titest.User{Email: "bob@example.com", ExternalCustomerID: "cust-bob"})
+	e.ti.AddPurchase(titest.Purchase{UserID: other.ID, CourseID: course, Time: purchased})
+	e.launch(bob, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.Email, c.ExternalCustomerID = "bob@example.com", "cust-bob" }))
+
+	// Monday 30 November 2026, 10:00 UTC: three days after the test clock.
+	slot := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	got := e.graphql(ada, `{ availableSlots(examCode: "DEMO-101", from: "2026-11-30T00:00:00Z", to: "2026-12-01T00:00:00Z") { startsAt seatsLeft } }`)
+	if len(got.Errors) > 0 || !strings.Contains(string(got.Data["availableSlots"]), `{"startsAt":"`+slot+`","seatsLeft":1}`) {
+		t.Fatalf("slots: %s %+v", got.Data["availableSlots"], got.Errors)
+	}
+	book := func(c *http.Client, k string) gqlResponse {
+		return e.graphql(c, fmt.Sprintf(`mutation { bookSlot(input: {examCode: "DEMO-101", startsAt: %q, clientKey: %q}) {
+			id status startsAt canStart { allowed code reason } canCancel { allowed } calendarUrl } }`, slot, k))
+	}
+	got = book(ada, "ada-click-1")
+	if len(got.Errors) > 0 {
+		t.Fatalf("book: %+v", got.Errors)
+	}
+	var booking struct {
+		ID       string
+		Status   string
+		CanStart struct {
+			Allowed      bool
+			Code, Reason string
+		}
+		CalendarURL string
+	}
+	_ = json.Unmarshal(got.Data["bookSlot"], &booking)
+	if booking.Status != "PENDING" || booking.CanStart.Allowed || booking.CanStart.Code != "NOT_IN_CHECKIN_WINDOW" || booking.CanStart.Reason == "" {
+		t.Fatalf("booking = %+v", booking)
+	}
+	// The same click again answers the same booking.
+	if again := book(ada, "ada-click-1"); !strings.Contains(string(again.Data["bookSlot"]), `"id":"`+booking.ID+`"`) {
+		t.Fatalf("retried booking: %s %+v", again.Data["bookSlot"], again.Errors)
+	}
+	// The only seat is gone: Bob gets SLOT_FULL as a code the SPA understands.
+	full := book(bob, "bob-click-1")
+	if len(full.Errors) != 1 || full.Errors[0].Extensions["code"] != "SLOT_FULL" {
+		t.Fatalf("full slot: %+v", full.Errors)
+	}
+	// Bob can neither cancel Ada's booking nor download its calendar.
+	cancel := e.graphql(bob, fmt.Sprintf(`mutation { cancelBooking(input: {bookingId: %q, clientKey: "bob-click-2"}) { id } }`, booking.ID))
+	if len(cancel.Errors) != 1 || cancel.Errors[0].Extensions["code"] != "NOT_FOUND" {
+		t.Fatalf("cancel by another: %+v", cancel.Errors)
+	}
+	for _, c := range []*http.Client{bob, e.browser()} {
+		resp, err := c.Get(e.url + booking.CalendarURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Fatalf("calendar served to someone else: %d", resp.StatusCode)
+		}
+	}
+	resp, err := ada.Get(e.url + booking.CalendarURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/calendar") ||
+		!strings.Contains(string(ics), "DTSTART:20261130T100000Z") {
+		t.Fatalf("calendar: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), ics)
+	}
+	// Without a session, mutations are refused.
+	anon := e.graphql(e.browser(), fmt.Sprintf(`mutation { bookSlot(input: {examCode: "DEMO-101", startsAt: %q, clientKey: "anon-click"}) { id } }`, slot))
+	if len(anon.Errors) != 1 || anon.Errors[0].Extensions["code"] != "UNAUTHENTICATED" {
+		t.Fatalf("anonymous booking: %+v", anon.Errors)
+	}
+}
