@@ -56,9 +56,10 @@ func (m *Message) Recipients() ([]string, error) {
 	return out, nil
 }
 
-// Bytes returns the message in RFC 5322 form, ready for SMTP DATA. The output
-// depends only on m, now and messageID, so a retried send is byte-identical;
-// an empty messageID gets a random one. CR or LF in a header field is refused
+// Bytes returns the message in RFC 5322 form, ready for SMTP DATA. The MIME
+// boundaries derive from the Date and Message-ID, so the output depends only
+// on m, now and messageID and a delivered message can be rebuilt exactly; an
+// empty messageID gets a random one. CR or LF in a header field is refused
 // because it would let a learner-supplied value add headers.
 func (m *Message) Bytes(now time.Time, messageID string) ([]byte, error) {
 	for _, f := range []struct{ name, value string }{
@@ -83,7 +84,7 @@ func (m *Message) Bytes(now time.Time, messageID string) ([]byte, error) {
 	if _, err := m.Recipients(); err != nil {
 		return nil, err
 	}
-	to, _ := netmail.ParseAddressList(m.To)
+	to, _ := netmail.ParseAddressList(m.To) // Recipients has checked it
 	if messageID == "" {
 		messageID = NewMessageID(from.Address)
 	}

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Sender delivers a message. Implementations return a *SendError so that a
@@ -28,9 +29,14 @@ type SendError struct {
 }
 
 func (e *SendError) Error() string {
-	s := "mail: " + e.what
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	var s string
+	switch {
+	case e.what == "" && e.Err != nil:
+		s = e.Err.Error() // already says what failed, e.g. an invalid message
+	case e.Err != nil:
+		s = "mail: " + e.what + ": " + e.Err.Error()
+	default:
+		s = "mail: " + e.what
 	}
 	if e.hint != "" {
 		s += "; " + e.hint
@@ -57,6 +63,19 @@ func permanent(err error, what, hint string) *SendError {
 // contextError wraps a cancelled or expired ctx. It is temporary: the
 // message itself is fine, and a worker shutting down should send it later
 // rather than drop it.
-func contextError(ctx context.Context, what string) *SendError {
-	return temporary(ctx.Err(), what, "the send was cancelled or timed out before the server accepted the message; it will be retried")
+func contextError(err error, what string) *SendError {
+	return temporary(err, what, "the send was cancelled or ran out of time before the server accepted the message; sending again later may succeed")
+}
+
+// ctxErr is ctx.Err(), also when the deadline has passed but ctx's own
+// timer has not fired yet: the connection, which shares the deadline, may
+// time out first.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

@@ -32,8 +32,8 @@ func (s *Sink) Send(ctx context.Context, m *Message) error {
 	if m == nil {
 		return permanent(nil, "no message to send", "pass a *Message")
 	}
-	if ctx.Err() != nil {
-		return contextError(ctx, "sending to the sink")
+	if err := ctx.Err(); err != nil {
+		return contextError(err, "sending to the sink")
 	}
 	msg := *m
 	msg.Attachments = make([]Attachment, len(m.Attachments))
@@ -49,7 +49,7 @@ func (s *Sink) Send(ctx context.Context, m *Message) error {
 	}
 	// Rendering catches what SMTP would refuse, so the demo fails alike.
 	if _, err := msg.Bytes(time.Now(), ""); err != nil {
-		return permanent(err, "invalid message", "")
+		return permanent(err, "", "")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -17,9 +17,9 @@ import (
 
 const (
 	dialTimeout = 10 * time.Second
-	// sessionTimeout bounds a whole delivery when ctx has no earlier
+	// deliveryTimeout bounds a whole delivery when ctx has no earlier
 	// deadline, so that a server that stops answering cannot hold a worker.
-	sessionTimeout = time.Minute
+	deliveryTimeout = time.Minute
 )
 
 // SMTP sends messages through an SMTP server, one connection per message.
@@ -120,14 +120,14 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 	}
 	rcpts, err := msg.Recipients()
 	if err != nil {
-		return permanent(err, "invalid message", "")
+		return permanent(err, "", "")
 	}
 	data, err := msg.Bytes(time.Now().UTC(), NewMessageID(s.envelope))
 	if err != nil {
-		return permanent(err, "invalid message", "")
+		return permanent(err, "", "")
 	}
-	if ctx.Err() != nil {
-		return contextError(ctx, "sending via "+s.addr)
+	if err := ctxErr(ctx); err != nil {
+		return contextError(err, "sending via "+s.addr)
 	}
 
 	conn, err := s.connect(ctx)
@@ -135,7 +135,7 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 		return err
 	}
 	defer conn.Close()
-	deadline := time.Now().Add(sessionTimeout)
+	deadline := time.Now().Add(deliveryTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -199,8 +199,8 @@ func (s *SMTP) connect(ctx context.Context) (net.Conn, error) {
 	defer cancel()
 	conn, err := dial(dctx, "tcp", s.addr)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, contextError(ctx, "connecting to "+s.addr)
+		if err := ctxErr(ctx); err != nil {
+			return nil, contextError(err, "connecting to "+s.addr)
 		}
 		return nil, temporary(err, "connecting to "+s.addr, "check the host and port of the SMTP URL and that the server is reachable from here; retrying later may succeed")
 	}
@@ -210,8 +210,8 @@ func (s *SMTP) connect(ctx context.Context) (net.Conn, error) {
 	tc := tls.Client(conn, s.tls())
 	if err := tc.HandshakeContext(dctx); err != nil {
 		conn.Close()
-		if ctx.Err() != nil {
-			return nil, contextError(ctx, "TLS handshake with "+s.addr)
+		if err := ctxErr(ctx); err != nil {
+			return nil, contextError(err, "TLS handshake with "+s.addr)
 		}
 		return nil, temporary(err, "TLS handshake with "+s.addr, "check that the port speaks TLS from the start (smtps://, usually 465; use smtp:// for 587 and 25) and that the certificate is valid for "+s.host)
 	}
@@ -250,17 +250,20 @@ func (s *SMTP) tls() *tls.Config {
 // get hint5xx; 4xx replies, other codes, I/O errors and timeouts are
 // temporary; an ended ctx wins, since it caused the I/O error.
 func (s *SMTP) fail(ctx context.Context, err error, what, hint5xx string) error {
-	if ctx.Err() != nil {
-		return contextError(ctx, what)
+	if err := ctxErr(ctx); err != nil {
+		return contextError(err, what)
 	}
 	var reply *textproto.Error
 	if errors.As(err, &reply) {
 		e := &SendError{Code: reply.Code, Err: err, what: what}
-		if reply.Code >= 500 && reply.Code < 600 {
+		switch {
+		case reply.Code == 530:
+			e.hint = "the server requires a login; put the user and password in the SMTP URL"
+		case reply.Code >= 500 && reply.Code < 600:
 			e.hint = hint5xx
-		} else {
+		default:
 			e.Temporary = true
-			e.hint = "the server is busy or limiting this sender; retrying later may succeed"
+			e.hint = "the server is unavailable or limiting this sender for now; retrying later may succeed"
 		}
 		return e
 	}

@@ -219,7 +219,7 @@ func (s *Server) accept() {
 	}
 }
 
-type session struct {
+type client struct {
 	conn     net.Conn
 	r        *bufio.Reader
 	tls      bool
@@ -230,13 +230,13 @@ type session struct {
 	inMail   bool
 }
 
-func (c *session) reply(format string, args ...any) bool {
+func (c *client) reply(format string, args ...any) bool {
 	_, err := fmt.Fprintf(c.conn, format+"\r\n", args...)
 	return err == nil
 }
 
 func (s *Server) serve(conn net.Conn) {
-	c := &session{conn: conn}
+	c := &client{conn: conn}
 	if s.implicitTLS {
 		c.conn, c.tls = tls.Server(conn, s.serverTLS), true
 	}
@@ -354,11 +354,11 @@ func (s *Server) serve(conn net.Conn) {
 	}
 }
 
-func (c *session) resetMail() {
+func (c *client) resetMail() {
 	c.from, c.to, c.inMail = "", nil, false
 }
 
-func (s *Server) auth(c *session, arg string) {
+func (s *Server) auth(c *client, arg string) {
 	mech, initial, _ := strings.Cut(arg, " ")
 	if !strings.EqualFold(mech, "PLAIN") {
 		c.reply("504 5.5.4 Only AUTH PLAIN is supported")
