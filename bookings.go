@@ -81,6 +81,9 @@ type Bookings struct {
 	// Wake, when set, is called after a change that enqueued jobs, so that
 	// the worker of this process picks them up at once.
 	Wake func()
+	// Attempts starts the attempt of a booking whose exam is delivered
+	// online; without it, Start only marks the booking started.
+	Attempts *Attempts
 }
 
 func (s *Bookings) bookableExam(code string) (*Exam, error) {
@@ -235,7 +238,14 @@ func (s *Bookings) Start(ctx context.Context, candidateID, bookingID int64, clie
 	if err := exam.Policy.CanStart(b, now).Err(); err != nil {
 		return nil, err
 	}
-	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, s.request(candidateID, clientKey, ActionStart, now), nil)
+	req := s.request(candidateID, clientKey, ActionStart, now)
+	if exam.Delivery != nil && s.Attempts != nil {
+		if _, err := s.Attempts.StartBooked(ctx, b, req); err != nil {
+			return s.done(ctx, nil, err)
+		}
+		return s.Store.BookingByID(ctx, b.ID)
+	}
+	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, req, nil)
 	return s.done(ctx, b, err)
 }
 

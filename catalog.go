@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,8 @@ type Exam struct {
 	// Availability is nil for an exam that cannot be booked.
 	Availability *Availability `yaml:"availability"`
 	Policy       Policy        `yaml:"policy"`
+	// Delivery is nil for an exam that cannot be sat in the browser yet.
+	Delivery *Delivery `yaml:"delivery"`
 }
 
 // ExamTI links an exam to Thought Industries.
@@ -64,7 +67,7 @@ func LoadCatalog(path string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exam catalog: %w (set EXAMGATE_EXAMS to the exam file)", err)
 	}
-	c, err := ParseCatalog(data)
+	c, err := ParseCatalogFile(data, filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("exam catalog %s: %w", path, err)
 	}
@@ -72,8 +75,13 @@ func LoadCatalog(path string) (*Catalog, error) {
 }
 
 // ParseCatalog parses and validates catalog YAML. Unknown keys are errors so
-// that a typo does not silently drop a setting.
-func ParseCatalog(data []byte) (*Catalog, error) {
+// that a typo does not silently drop a setting. Items files are relative to
+// the working directory.
+func ParseCatalog(data []byte) (*Catalog, error) { return ParseCatalogFile(data, ".") }
+
+// ParseCatalogFile is ParseCatalog for a catalog read from dir: a delivery's
+// itemsFile is relative to dir, as an author writing the catalog expects.
+func ParseCatalogFile(data []byte, dir string) (*Catalog, error) {
 	var file struct {
 		Exams []*Exam `yaml:"exams"`
 	}
@@ -113,6 +121,11 @@ func ParseCatalog(data []byte) (*Catalog, error) {
 		}
 		if fe := e.validateBooking(); fe != nil {
 			return nil, bad(fe.key, fe.problem)
+		}
+		if e.Delivery != nil {
+			if fe := e.Delivery.load(dir); fe != nil {
+				return nil, bad("delivery."+fe.key, fe.problem)
+			}
 		}
 		seen[e.Code] = true
 	}

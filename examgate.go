@@ -17,8 +17,9 @@ type Clock interface {
 // SystemClock is the wall clock.
 type SystemClock struct{}
 
-// Now returns the current time in UTC.
-func (SystemClock) Now() time.Time { return time.Now().UTC() }
+// Now returns the current time in UTC at the databases' microsecond precision,
+// so that a time returned before and after storing compares equal.
+func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // ClockFunc adapts a function to Clock.
 type ClockFunc func() time.Time

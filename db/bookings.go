@@ -71,9 +71,10 @@ func (db *DB) BookingByRequest(ctx context.Context, candidateID int64, clientKey
 }
 
 var (
-	errSlotFull = examgate.Errorf(examgate.ESLOTFULL, "This time slot is full. Choose another time.")
-	errChanged  = examgate.Errorf(examgate.ECONFLICT, "This booking was changed meanwhile. Reload the page and try again.")
-	errPending  = examgate.Errorf(examgate.ECONFLICT, "You already have a booking for this exam. Cancel or reschedule it instead.")
+	errSlotFull    = examgate.Errorf(examgate.ESLOTFULL, "This time slot is full. Choose another time.")
+	errChanged     = examgate.Errorf(examgate.ECONFLICT, "This booking was changed meanwhile. Reload the page and try again.")
+	errPending     = examgate.Errorf(examgate.ECONFLICT, "You already have a booking for this exam. Cancel or reschedule it instead.")
+	errOpenAttempt = examgate.Errorf(examgate.ECONFLICT, "You already have this exam in progress. Go back to your exam dashboard to continue it.")
 )
 
 // takeSeat takes one seat of a slot with a single conditional UPDATE, so
@@ -141,8 +142,13 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 	if db.bun.NewSelect().Model(&r).Where("candidate_id = ? AND client_key = ?", req.CandidateID, req.ClientKey).Scan(ctx) == nil {
 		return nil, &examgate.DuplicateRequestError{BookingID: r.BookingID}
 	}
-	if isUniqueViolation(err) && req.Action == examgate.ActionBook {
-		return nil, errPending
+	if isUniqueViolation(err) {
+		switch req.Action {
+		case examgate.ActionBook:
+			return nil, errPending
+		case examgate.ActionStart:
+			return nil, errOpenAttempt
+		}
 	}
 	var de *examgate.Error
 	if errors.As(err, &de) {

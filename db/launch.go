@@ -188,6 +188,9 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
 
 // isUniqueViolation recognises a unique-constraint failure on either database.
 func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }

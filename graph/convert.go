@@ -25,6 +25,11 @@ func toExam(e *examgate.Exam) *model.Exam {
 		m.TimeZone = &a.TimeZone
 		m.SlotMinutes = &a.SlotMinutes
 	}
+	if d := e.Delivery; d != nil {
+		m.Deliverable, m.OnDemand = true, d.OnDemand
+		n := d.ItemCount()
+		m.DurationMinutes, m.PassMark, m.ItemCount = &d.DurationMinutes, &d.PassMark, &n
+	}
 	return m
 }
 

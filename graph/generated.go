@@ -37,7 +37,36 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Attempt struct {
+		Answers    func(childComplexity int) int
+		Deadline   func(childComplexity int) int
+		EndedAt    func(childComplexity int) int
+		ExamCode   func(childComplexity int) int
+		ExamTitle  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Result     func(childComplexity int) int
+		Sections   func(childComplexity int) int
+		ServerTime func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	AttemptItem struct {
+		ID       func(childComplexity int) int
+		Number   func(childComplexity int) int
+		Options  func(childComplexity int) int
+		Points   func(childComplexity int) int
+		StemHTML func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
+	AttemptSection struct {
+		Items func(childComplexity int) int
+		Title func(childComplexity int) int
+	}
+
 	Booking struct {
+		AttemptID       func(childComplexity int) int
 		CalendarURL     func(childComplexity int) int
 		CanCancel       func(childComplexity int) int
 		CanReschedule   func(childComplexity int) int
@@ -75,18 +104,39 @@ type ComplexityRoot struct {
 	Exam struct {
 		Bookable        func(childComplexity int) int
 		Code            func(childComplexity int) int
+		Deliverable     func(childComplexity int) int
+		DurationMinutes func(childComplexity int) int
 		EligibilityDays func(childComplexity int) int
+		ItemCount       func(childComplexity int) int
+		OnDemand        func(childComplexity int) int
+		PassMark        func(childComplexity int) int
 		SlotMinutes     func(childComplexity int) int
 		TimeZone        func(childComplexity int) int
 		Title           func(childComplexity int) int
 	}
 
+	ItemOption struct {
+		ID   func(childComplexity int) int
+		Text func(childComplexity int) int
+	}
+
+	ItemResult struct {
+		Correct   func(childComplexity int) int
+		ItemID    func(childComplexity int) int
+		MaxPoints func(childComplexity int) int
+		Points    func(childComplexity int) int
+	}
+
 	Mutation struct {
 		BookSlot          func(childComplexity int, input model.BookSlotInput) int
 		CancelBooking     func(childComplexity int, input model.BookingActionInput) int
+		FlagItem          func(childComplexity int, input model.FlagItemInput) int
 		RescheduleBooking func(childComplexity int, input model.RescheduleBookingInput) int
+		SaveAnswer        func(childComplexity int, input model.SaveAnswerInput) int
 		SetTimeZone       func(childComplexity int, timeZone string) int
 		StartExam         func(childComplexity int, input model.BookingActionInput) int
+		StartOnDemand     func(childComplexity int, input model.StartOnDemandInput) int
+		SubmitAttempt     func(childComplexity int, input model.SubmitAttemptInput) int
 	}
 
 	Permission struct {
@@ -96,11 +146,34 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Attempt        func(childComplexity int, id string) int
 		AvailableSlots func(childComplexity int, examCode string, from time.Time, to time.Time) int
 		Bookings       func(childComplexity int, examCode string) int
 		Eligibility    func(childComplexity int, examCode string) int
 		Exam           func(childComplexity int, code string) int
 		Me             func(childComplexity int) int
+		Result         func(childComplexity int, examCode string) int
+	}
+
+	Result struct {
+		AttemptID func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		ExamCode  func(childComplexity int) int
+		Items     func(childComplexity int) int
+		MaxScore  func(childComplexity int) int
+		PassMark  func(childComplexity int) int
+		Passed    func(childComplexity int) int
+		Percent   func(childComplexity int) int
+		Score     func(childComplexity int) int
+	}
+
+	SavedAnswer struct {
+		Accepted  func(childComplexity int) int
+		Choices   func(childComplexity int) int
+		ClientSeq func(childComplexity int) int
+		Flagged   func(childComplexity int) int
+		ItemID    func(childComplexity int) int
+		SavedAt   func(childComplexity int) int
 	}
 
 	Slot struct {
@@ -120,6 +193,10 @@ type MutationResolver interface {
 	RescheduleBooking(ctx context.Context, input model.RescheduleBookingInput) (*model.Booking, error)
 	StartExam(ctx context.Context, input model.BookingActionInput) (*model.Booking, error)
 	SetTimeZone(ctx context.Context, timeZone string) (*model.Candidate, error)
+	StartOnDemand(ctx context.Context, input model.StartOnDemandInput) (*model.Attempt, error)
+	SaveAnswer(ctx context.Context, input model.SaveAnswerInput) (*model.SavedAnswer, error)
+	FlagItem(ctx context.Context, input model.FlagItemInput) (*model.SavedAnswer, error)
+	SubmitAttempt(ctx context.Context, input model.SubmitAttemptInput) (*model.Attempt, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Candidate, error)
@@ -127,6 +204,8 @@ type QueryResolver interface {
 	Eligibility(ctx context.Context, examCode string) (*model.Eligibility, error)
 	Bookings(ctx context.Context, examCode string) ([]*model.Booking, error)
 	AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error)
+	Attempt(ctx context.Context, id string) (*model.Attempt, error)
+	Result(ctx context.Context, examCode string) (*model.Result, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -147,6 +226,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Attempt.answers":
+		if e.ComplexityRoot.Attempt.Answers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Answers(childComplexity), true
+	case "Attempt.deadline":
+		if e.ComplexityRoot.Attempt.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Deadline(childComplexity), true
+	case "Attempt.endedAt":
+		if e.ComplexityRoot.Attempt.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.EndedAt(childComplexity), true
+	case "Attempt.examCode":
+		if e.ComplexityRoot.Attempt.ExamCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ExamCode(childComplexity), true
+	case "Attempt.examTitle":
+		if e.ComplexityRoot.Attempt.ExamTitle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ExamTitle(childComplexity), true
+	case "Attempt.id":
+		if e.ComplexityRoot.Attempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ID(childComplexity), true
+	case "Attempt.result":
+		if e.ComplexityRoot.Attempt.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Result(childComplexity), true
+	case "Attempt.sections":
+		if e.ComplexityRoot.Attempt.Sections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Sections(childComplexity), true
+	case "Attempt.serverTime":
+		if e.ComplexityRoot.Attempt.ServerTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.ServerTime(childComplexity), true
+	case "Attempt.startedAt":
+		if e.ComplexityRoot.Attempt.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.StartedAt(childComplexity), true
+	case "Attempt.status":
+		if e.ComplexityRoot.Attempt.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attempt.Status(childComplexity), true
+
+	case "AttemptItem.id":
+		if e.ComplexityRoot.AttemptItem.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.ID(childComplexity), true
+	case "AttemptItem.number":
+		if e.ComplexityRoot.AttemptItem.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.Number(childComplexity), true
+	case "AttemptItem.options":
+		if e.ComplexityRoot.AttemptItem.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.Options(childComplexity), true
+	case "AttemptItem.points":
+		if e.ComplexityRoot.AttemptItem.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.Points(childComplexity), true
+	case "AttemptItem.stemHtml":
+		if e.ComplexityRoot.AttemptItem.StemHTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.StemHTML(childComplexity), true
+	case "AttemptItem.type":
+		if e.ComplexityRoot.AttemptItem.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptItem.Type(childComplexity), true
+
+	case "AttemptSection.items":
+		if e.ComplexityRoot.AttemptSection.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptSection.Items(childComplexity), true
+	case "AttemptSection.title":
+		if e.ComplexityRoot.AttemptSection.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttemptSection.Title(childComplexity), true
+
+	case "Booking.attemptId":
+		if e.ComplexityRoot.Booking.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.AttemptID(childComplexity), true
 	case "Booking.calendarUrl":
 		if e.ComplexityRoot.Booking.CalendarURL == nil {
 			break
@@ -318,12 +520,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Exam.Code(childComplexity), true
+	case "Exam.deliverable":
+		if e.ComplexityRoot.Exam.Deliverable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.Deliverable(childComplexity), true
+	case "Exam.durationMinutes":
+		if e.ComplexityRoot.Exam.DurationMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.DurationMinutes(childComplexity), true
 	case "Exam.eligibilityDays":
 		if e.ComplexityRoot.Exam.EligibilityDays == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Exam.EligibilityDays(childComplexity), true
+	case "Exam.itemCount":
+		if e.ComplexityRoot.Exam.ItemCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.ItemCount(childComplexity), true
+	case "Exam.onDemand":
+		if e.ComplexityRoot.Exam.OnDemand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.OnDemand(childComplexity), true
+	case "Exam.passMark":
+		if e.ComplexityRoot.Exam.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.PassMark(childComplexity), true
 	case "Exam.slotMinutes":
 		if e.ComplexityRoot.Exam.SlotMinutes == nil {
 			break
@@ -342,6 +574,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Exam.Title(childComplexity), true
+
+	case "ItemOption.id":
+		if e.ComplexityRoot.ItemOption.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemOption.ID(childComplexity), true
+	case "ItemOption.text":
+		if e.ComplexityRoot.ItemOption.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemOption.Text(childComplexity), true
+
+	case "ItemResult.correct":
+		if e.ComplexityRoot.ItemResult.Correct == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.Correct(childComplexity), true
+	case "ItemResult.itemId":
+		if e.ComplexityRoot.ItemResult.ItemID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.ItemID(childComplexity), true
+	case "ItemResult.maxPoints":
+		if e.ComplexityRoot.ItemResult.MaxPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.MaxPoints(childComplexity), true
+	case "ItemResult.points":
+		if e.ComplexityRoot.ItemResult.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.Points(childComplexity), true
 
 	case "Mutation.bookSlot":
 		if e.ComplexityRoot.Mutation.BookSlot == nil {
@@ -365,6 +635,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(model.BookingActionInput)), true
+	case "Mutation.flagItem":
+		if e.ComplexityRoot.Mutation.FlagItem == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_flagItem_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FlagItem(childComplexity, args["input"].(model.FlagItemInput)), true
 	case "Mutation.rescheduleBooking":
 		if e.ComplexityRoot.Mutation.RescheduleBooking == nil {
 			break
@@ -376,6 +657,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleBooking(childComplexity, args["input"].(model.RescheduleBookingInput)), true
+	case "Mutation.saveAnswer":
+		if e.ComplexityRoot.Mutation.SaveAnswer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveAnswer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveAnswer(childComplexity, args["input"].(model.SaveAnswerInput)), true
 	case "Mutation.setTimeZone":
 		if e.ComplexityRoot.Mutation.SetTimeZone == nil {
 			break
@@ -398,6 +690,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartExam(childComplexity, args["input"].(model.BookingActionInput)), true
+	case "Mutation.startOnDemand":
+		if e.ComplexityRoot.Mutation.StartOnDemand == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startOnDemand_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartOnDemand(childComplexity, args["input"].(model.StartOnDemandInput)), true
+	case "Mutation.submitAttempt":
+		if e.ComplexityRoot.Mutation.SubmitAttempt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitAttempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitAttempt(childComplexity, args["input"].(model.SubmitAttemptInput)), true
 
 	case "Permission.allowed":
 		if e.ComplexityRoot.Permission.Allowed == nil {
@@ -418,6 +732,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Permission.Reason(childComplexity), true
 
+	case "Query.attempt":
+		if e.ComplexityRoot.Query.Attempt == nil {
+			break
+		}
+
+		args, err := ec.field_Query_attempt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Attempt(childComplexity, args["id"].(string)), true
 	case "Query.availableSlots":
 		if e.ComplexityRoot.Query.AvailableSlots == nil {
 			break
@@ -469,6 +794,109 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.result":
+		if e.ComplexityRoot.Query.Result == nil {
+			break
+		}
+
+		args, err := ec.field_Query_result_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Result(childComplexity, args["examCode"].(string)), true
+
+	case "Result.attemptId":
+		if e.ComplexityRoot.Result.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.AttemptID(childComplexity), true
+	case "Result.endedAt":
+		if e.ComplexityRoot.Result.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.EndedAt(childComplexity), true
+	case "Result.examCode":
+		if e.ComplexityRoot.Result.ExamCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.ExamCode(childComplexity), true
+	case "Result.items":
+		if e.ComplexityRoot.Result.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.Items(childComplexity), true
+	case "Result.maxScore":
+		if e.ComplexityRoot.Result.MaxScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.MaxScore(childComplexity), true
+	case "Result.passMark":
+		if e.ComplexityRoot.Result.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.PassMark(childComplexity), true
+	case "Result.passed":
+		if e.ComplexityRoot.Result.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.Passed(childComplexity), true
+	case "Result.percent":
+		if e.ComplexityRoot.Result.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.Percent(childComplexity), true
+	case "Result.score":
+		if e.ComplexityRoot.Result.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.Score(childComplexity), true
+
+	case "SavedAnswer.accepted":
+		if e.ComplexityRoot.SavedAnswer.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.Accepted(childComplexity), true
+	case "SavedAnswer.choices":
+		if e.ComplexityRoot.SavedAnswer.Choices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.Choices(childComplexity), true
+	case "SavedAnswer.clientSeq":
+		if e.ComplexityRoot.SavedAnswer.ClientSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.ClientSeq(childComplexity), true
+	case "SavedAnswer.flagged":
+		if e.ComplexityRoot.SavedAnswer.Flagged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.Flagged(childComplexity), true
+	case "SavedAnswer.itemId":
+		if e.ComplexityRoot.SavedAnswer.ItemID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.ItemID(childComplexity), true
+	case "SavedAnswer.savedAt":
+		if e.ComplexityRoot.SavedAnswer.SavedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SavedAnswer.SavedAt(childComplexity), true
 
 	case "Slot.endsAt":
 		if e.ComplexityRoot.Slot.EndsAt == nil {
@@ -500,7 +928,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BookSlotInput", ec.unmarshalInputBookSlotInput),
 			graphql.NewInputUnmarshaler("BookingActionInput", ec.unmarshalInputBookingActionInput),
+			graphql.NewInputUnmarshaler("FlagItemInput", ec.unmarshalInputFlagItemInput),
 			graphql.NewInputUnmarshaler("RescheduleBookingInput", ec.unmarshalInputRescheduleBookingInput),
+			graphql.NewInputUnmarshaler("SaveAnswerInput", ec.unmarshalInputSaveAnswerInput),
+			graphql.NewInputUnmarshaler("StartOnDemandInput", ec.unmarshalInputStartOnDemandInput),
+			graphql.NewInputUnmarshaler("SubmitAttemptInput", ec.unmarshalInputSubmitAttemptInput),
 		)
 	}
 	first := true
@@ -596,6 +1028,62 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Attempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Attempt_id(ctx, field)
+	case "examCode":
+		return ec.fieldContext_Attempt_examCode(ctx, field)
+	case "examTitle":
+		return ec.fieldContext_Attempt_examTitle(ctx, field)
+	case "status":
+		return ec.fieldContext_Attempt_status(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Attempt_startedAt(ctx, field)
+	case "deadline":
+		return ec.fieldContext_Attempt_deadline(ctx, field)
+	case "serverTime":
+		return ec.fieldContext_Attempt_serverTime(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Attempt_endedAt(ctx, field)
+	case "sections":
+		return ec.fieldContext_Attempt_sections(ctx, field)
+	case "answers":
+		return ec.fieldContext_Attempt_answers(ctx, field)
+	case "result":
+		return ec.fieldContext_Attempt_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attempt", field.Name)
+}
+
+func (ec *executionContext) childFields_AttemptItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AttemptItem_id(ctx, field)
+	case "number":
+		return ec.fieldContext_AttemptItem_number(ctx, field)
+	case "type":
+		return ec.fieldContext_AttemptItem_type(ctx, field)
+	case "stemHtml":
+		return ec.fieldContext_AttemptItem_stemHtml(ctx, field)
+	case "options":
+		return ec.fieldContext_AttemptItem_options(ctx, field)
+	case "points":
+		return ec.fieldContext_AttemptItem_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptItem", field.Name)
+}
+
+func (ec *executionContext) childFields_AttemptSection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "title":
+		return ec.fieldContext_AttemptSection_title(ctx, field)
+	case "items":
+		return ec.fieldContext_AttemptSection_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttemptSection", field.Name)
+}
+
 func (ec *executionContext) childFields_Booking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -624,6 +1112,8 @@ func (ec *executionContext) childFields_Booking(ctx context.Context, field graph
 		return ec.fieldContext_Booking_canReschedule(ctx, field)
 	case "calendarUrl":
 		return ec.fieldContext_Booking_calendarUrl(ctx, field)
+	case "attemptId":
+		return ec.fieldContext_Booking_attemptId(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Booking_createdAt(ctx, field)
 	case "updatedAt":
@@ -680,8 +1170,42 @@ func (ec *executionContext) childFields_Exam(ctx context.Context, field graphql.
 		return ec.fieldContext_Exam_timeZone(ctx, field)
 	case "slotMinutes":
 		return ec.fieldContext_Exam_slotMinutes(ctx, field)
+	case "deliverable":
+		return ec.fieldContext_Exam_deliverable(ctx, field)
+	case "onDemand":
+		return ec.fieldContext_Exam_onDemand(ctx, field)
+	case "durationMinutes":
+		return ec.fieldContext_Exam_durationMinutes(ctx, field)
+	case "passMark":
+		return ec.fieldContext_Exam_passMark(ctx, field)
+	case "itemCount":
+		return ec.fieldContext_Exam_itemCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Exam", field.Name)
+}
+
+func (ec *executionContext) childFields_ItemOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ItemOption_id(ctx, field)
+	case "text":
+		return ec.fieldContext_ItemOption_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ItemOption", field.Name)
+}
+
+func (ec *executionContext) childFields_ItemResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "itemId":
+		return ec.fieldContext_ItemResult_itemId(ctx, field)
+	case "correct":
+		return ec.fieldContext_ItemResult_correct(ctx, field)
+	case "points":
+		return ec.fieldContext_ItemResult_points(ctx, field)
+	case "maxPoints":
+		return ec.fieldContext_ItemResult_maxPoints(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ItemResult", field.Name)
 }
 
 func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -694,6 +1218,48 @@ func (ec *executionContext) childFields_Permission(ctx context.Context, field gr
 		return ec.fieldContext_Permission_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Permission", field.Name)
+}
+
+func (ec *executionContext) childFields_Result(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptId":
+		return ec.fieldContext_Result_attemptId(ctx, field)
+	case "examCode":
+		return ec.fieldContext_Result_examCode(ctx, field)
+	case "score":
+		return ec.fieldContext_Result_score(ctx, field)
+	case "maxScore":
+		return ec.fieldContext_Result_maxScore(ctx, field)
+	case "percent":
+		return ec.fieldContext_Result_percent(ctx, field)
+	case "passMark":
+		return ec.fieldContext_Result_passMark(ctx, field)
+	case "passed":
+		return ec.fieldContext_Result_passed(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Result_endedAt(ctx, field)
+	case "items":
+		return ec.fieldContext_Result_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Result", field.Name)
+}
+
+func (ec *executionContext) childFields_SavedAnswer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "itemId":
+		return ec.fieldContext_SavedAnswer_itemId(ctx, field)
+	case "choices":
+		return ec.fieldContext_SavedAnswer_choices(ctx, field)
+	case "flagged":
+		return ec.fieldContext_SavedAnswer_flagged(ctx, field)
+	case "clientSeq":
+		return ec.fieldContext_SavedAnswer_clientSeq(ctx, field)
+	case "savedAt":
+		return ec.fieldContext_SavedAnswer_savedAt(ctx, field)
+	case "accepted":
+		return ec.fieldContext_SavedAnswer_accepted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SavedAnswer", field.Name)
 }
 
 func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -852,12 +1418,40 @@ func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_flagItem_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FlagItemInput, error) {
+			return ec.unmarshalNFlagItemInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐFlagItemInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rescheduleBooking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RescheduleBookingInput, error) {
 			return ec.unmarshalNRescheduleBookingInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRescheduleBookingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveAnswer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveAnswerInput, error) {
+			return ec.unmarshalNSaveAnswerInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSaveAnswerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -894,6 +1488,34 @@ func (ec *executionContext) field_Mutation_startExam_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startOnDemand_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartOnDemandInput, error) {
+			return ec.unmarshalNStartOnDemandInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐStartOnDemandInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitAttempt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitAttemptInput, error) {
+			return ec.unmarshalNSubmitAttemptInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSubmitAttemptInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -905,6 +1527,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_attempt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -977,6 +1613,20 @@ func (ec *executionContext) field_Query_exam_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_result_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "examCode",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["examCode"] = arg0
 	return args, nil
 }
 
@@ -1053,6 +1703,488 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Attempt_id(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Attempt_examCode(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_examCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExamCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_examCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Attempt_examTitle(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_examTitle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExamTitle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_examTitle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _Attempt_status(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AttemptStatus) graphql.Marshaler {
+			return ec.marshalNAttemptStatus2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "AttemptStatus")
+}
+
+func (ec *executionContext) _Attempt_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attempt_deadline(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attempt_serverTime(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_serverTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServerTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_serverTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attempt_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Attempt_sections(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_sections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttemptSection) graphql.Marshaler {
+			return ec.marshalNAttemptSection2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptSectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_sections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attempt",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttemptSection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attempt_answers(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_answers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SavedAnswer) graphql.Marshaler {
+			return ec.marshalNSavedAnswer2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_answers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attempt",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAnswer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attempt_result(ctx context.Context, field graphql.CollectedField, obj *model.Attempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attempt_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Result) graphql.Marshaler {
+			return ec.marshalOResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Attempt_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attempt",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Result(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttemptItem_id(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptItem", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AttemptItem_number(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AttemptItem_type(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ItemType) graphql.Marshaler {
+			return ec.marshalNItemType2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptItem", field, false, false, "ItemType")
+}
+
+func (ec *executionContext) _AttemptItem_stemHtml(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_stemHtml(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StemHTML, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_stemHtml(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttemptItem_options(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ItemOption) graphql.Marshaler {
+			return ec.marshalNItemOption2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemOptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttemptItem",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ItemOption(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AttemptItem_points(ctx context.Context, field graphql.CollectedField, obj *model.AttemptItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptItem_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptItem_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptItem", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AttemptSection_title(ctx context.Context, field graphql.CollectedField, obj *model.AttemptSection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptSection_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptSection_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttemptSection", field, false, false, "String")
+}
+
+func (ec *executionContext) _AttemptSection_items(ctx context.Context, field graphql.CollectedField, obj *model.AttemptSection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttemptSection_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AttemptItem) graphql.Marshaler {
+			return ec.marshalNAttemptItem2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttemptSection_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AttemptSection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttemptItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Booking_id(ctx context.Context, field graphql.CollectedField, obj *model.Booking) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1378,6 +2510,29 @@ func (ec *executionContext) _Booking_calendarUrl(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Booking_calendarUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Booking", field, false, false, "String")
+}
+
+func (ec *executionContext) _Booking_attemptId(ctx context.Context, field graphql.CollectedField, obj *model.Booking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Booking_attemptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Booking_attemptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Booking", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Booking_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Booking) (ret graphql.Marshaler) {
@@ -1817,6 +2972,259 @@ func (ec *executionContext) fieldContext_Exam_slotMinutes(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Exam_deliverable(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_deliverable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deliverable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_deliverable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Exam_onDemand(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_onDemand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnDemand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_onDemand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Exam_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_durationMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Exam_passMark(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_passMark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PassMark, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Exam_itemCount(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_itemCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ItemCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_itemCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ItemOption_id(ctx context.Context, field graphql.CollectedField, obj *model.ItemOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemOption_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemOption_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemOption", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemOption_text(ctx context.Context, field graphql.CollectedField, obj *model.ItemOption) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemOption_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemOption_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemOption", field, false, false, "String")
+}
+
+func (ec *executionContext) _ItemResult_itemId(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_itemId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ItemID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_itemId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemResult_correct(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_correct(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Correct, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_correct(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ItemResult_points(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ItemResult_maxPoints(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_maxPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_maxPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "Float")
+}
+
 func (ec *executionContext) _Mutation_bookSlot(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2031,6 +3439,182 @@ func (ec *executionContext) fieldContext_Mutation_setTimeZone(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setTimeZone_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_startOnDemand(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startOnDemand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartOnDemand(ctx, fc.Args["input"].(model.StartOnDemandInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Attempt) graphql.Marshaler {
+			return ec.marshalNAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttempt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startOnDemand(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attempt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startOnDemand_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_saveAnswer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveAnswer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveAnswer(ctx, fc.Args["input"].(model.SaveAnswerInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedAnswer) graphql.Marshaler {
+			return ec.marshalNSavedAnswer2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveAnswer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAnswer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveAnswer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_flagItem(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_flagItem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FlagItem(ctx, fc.Args["input"].(model.FlagItemInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SavedAnswer) graphql.Marshaler {
+			return ec.marshalNSavedAnswer2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_flagItem(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SavedAnswer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_flagItem_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitAttempt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitAttempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitAttempt(ctx, fc.Args["input"].(model.SubmitAttemptInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Attempt) graphql.Marshaler {
+			return ec.marshalNAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttempt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitAttempt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attempt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitAttempt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2314,6 +3898,94 @@ func (ec *executionContext) fieldContext_Query_availableSlots(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_attempt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_attempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Attempt(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Attempt) graphql.Marshaler {
+			return ec.marshalOAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttempt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_attempt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attempt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_attempt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_result(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Result(ctx, fc.Args["examCode"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Result) graphql.Marshaler {
+			return ec.marshalOResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_result(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Result(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_result_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2388,6 +4060,360 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Result_attemptId(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_attemptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_attemptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Result_examCode(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_examCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExamCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_examCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Result_score(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Result_maxScore(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_maxScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_maxScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Result_percent(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Result_passMark(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_passMark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PassMark, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Result_passed(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Result_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Result_items(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ItemResult) graphql.Marshaler {
+			return ec.marshalOItemResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemResultᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Result_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Result",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ItemResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SavedAnswer_itemId(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_itemId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ItemID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_itemId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedAnswer_choices(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_choices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Choices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_choices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SavedAnswer_flagged(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_flagged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flagged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_flagged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SavedAnswer_clientSeq(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_clientSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_clientSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SavedAnswer_savedAt(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_savedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SavedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_savedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SavedAnswer_accepted(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SavedAnswer_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SavedAnswer_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SavedAnswer", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Slot_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.Slot) (ret graphql.Marshaler) {
@@ -3637,6 +5663,69 @@ func UnmarshalBookingActionInput(ctx context.Context, raw any) (model.BookingAct
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFlagItemInput(ctx context.Context, obj any) (model.FlagItemInput, error) {
+	var it model.FlagItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"attemptId", "itemId", "flagged", "clientSeq"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		case "itemId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("itemId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ItemID = data
+		case "flagged":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("flagged"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Flagged = data
+		case "clientSeq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSeq"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSeq = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFlagItemInput unmarshals raw into the FlagItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFlagItemInput(ctx context.Context, raw any) (model.FlagItemInput, error) {
+	var out model.FlagItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FlagItemInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRescheduleBookingInput(ctx context.Context, obj any) (model.RescheduleBookingInput, error) {
 	var it model.RescheduleBookingInput
 	if obj == nil {
@@ -3693,6 +5782,160 @@ func UnmarshalRescheduleBookingInput(ctx context.Context, raw any) (model.Resche
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSaveAnswerInput(ctx context.Context, obj any) (model.SaveAnswerInput, error) {
+	var it model.SaveAnswerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"attemptId", "itemId", "choices", "clientSeq"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		case "itemId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("itemId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ItemID = data
+		case "choices":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("choices"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Choices = data
+		case "clientSeq":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSeq"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSeq = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveAnswerInput unmarshals raw into the SaveAnswerInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveAnswerInput(ctx context.Context, raw any) (model.SaveAnswerInput, error) {
+	var out model.SaveAnswerInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveAnswerInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStartOnDemandInput(ctx context.Context, obj any) (model.StartOnDemandInput, error) {
+	var it model.StartOnDemandInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"examCode", "clientKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "examCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("examCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExamCode = data
+		case "clientKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStartOnDemandInput unmarshals raw into the StartOnDemandInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartOnDemandInput(ctx context.Context, raw any) (model.StartOnDemandInput, error) {
+	var out model.StartOnDemandInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartOnDemandInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitAttemptInput(ctx context.Context, obj any) (model.SubmitAttemptInput, error) {
+	var it model.SubmitAttemptInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"attemptId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitAttemptInput unmarshals raw into the SubmitAttemptInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitAttemptInput(ctx context.Context, raw any) (model.SubmitAttemptInput, error) {
+	var out model.SubmitAttemptInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitAttemptInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -3700,6 +5943,185 @@ func UnmarshalRescheduleBookingInput(ctx context.Context, raw any) (model.Resche
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var attemptImplementors = []string{"Attempt"}
+
+func (ec *executionContext) _Attempt(ctx context.Context, sel ast.SelectionSet, obj *model.Attempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Attempt")
+		case "id":
+			out.Values[i] = ec._Attempt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "examCode":
+			out.Values[i] = ec._Attempt_examCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "examTitle":
+			out.Values[i] = ec._Attempt_examTitle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Attempt_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._Attempt_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadline":
+			out.Values[i] = ec._Attempt_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serverTime":
+			out.Values[i] = ec._Attempt_serverTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._Attempt_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sections":
+			out.Values[i] = ec._Attempt_sections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answers":
+			out.Values[i] = ec._Attempt_answers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._Attempt_result(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attemptItemImplementors = []string{"AttemptItem"}
+
+func (ec *executionContext) _AttemptItem(ctx context.Context, sel ast.SelectionSet, obj *model.AttemptItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attemptItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttemptItem")
+		case "id":
+			out.Values[i] = ec._AttemptItem_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "number":
+			out.Values[i] = ec._AttemptItem_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._AttemptItem_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stemHtml":
+			out.Values[i] = ec._AttemptItem_stemHtml(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._AttemptItem_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._AttemptItem_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var attemptSectionImplementors = []string{"AttemptSection"}
+
+func (ec *executionContext) _AttemptSection(ctx context.Context, sel ast.SelectionSet, obj *model.AttemptSection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attemptSectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttemptSection")
+		case "title":
+			out.Values[i] = ec._AttemptSection_title(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._AttemptSection_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var bookingImplementors = []string{"Booking"}
 
@@ -3775,6 +6197,11 @@ func (ec *executionContext) _Booking(ctx context.Context, sel ast.SelectionSet, 
 		case "calendarUrl":
 			out.Values[i] = ec._Booking_calendarUrl(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attemptId":
+			out.Values[i] = ec._Booking_attemptId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "createdAt":
@@ -3956,6 +6383,117 @@ func (ec *executionContext) _Exam(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "deliverable":
+			out.Values[i] = ec._Exam_deliverable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onDemand":
+			out.Values[i] = ec._Exam_onDemand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "durationMinutes":
+			out.Values[i] = ec._Exam_durationMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "passMark":
+			out.Values[i] = ec._Exam_passMark(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "itemCount":
+			out.Values[i] = ec._Exam_itemCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var itemOptionImplementors = []string{"ItemOption"}
+
+func (ec *executionContext) _ItemOption(ctx context.Context, sel ast.SelectionSet, obj *model.ItemOption) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, itemOptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ItemOption")
+		case "id":
+			out.Values[i] = ec._ItemOption_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._ItemOption_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var itemResultImplementors = []string{"ItemResult"}
+
+func (ec *executionContext) _ItemResult(ctx context.Context, sel ast.SelectionSet, obj *model.ItemResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, itemResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ItemResult")
+		case "itemId":
+			out.Values[i] = ec._ItemResult_itemId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correct":
+			out.Values[i] = ec._ItemResult_correct(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._ItemResult_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxPoints":
+			out.Values[i] = ec._ItemResult_maxPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4023,6 +6561,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setTimeZone":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setTimeZone(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startOnDemand":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startOnDemand(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "saveAnswer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveAnswer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flagItem":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_flagItem(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitAttempt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitAttempt(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4136,6 +6702,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_availableSlots(ctx, field)
 				})
+		case "attempt":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_attempt(ctx, field)
+				})
+		case "result":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_result(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -4149,6 +6727,137 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var resultImplementors = []string{"Result"}
+
+func (ec *executionContext) _Result(ctx context.Context, sel ast.SelectionSet, obj *model.Result) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Result")
+		case "attemptId":
+			out.Values[i] = ec._Result_attemptId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "examCode":
+			out.Values[i] = ec._Result_examCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._Result_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxScore":
+			out.Values[i] = ec._Result_maxScore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "percent":
+			out.Values[i] = ec._Result_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passMark":
+			out.Values[i] = ec._Result_passMark(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passed":
+			out.Values[i] = ec._Result_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._Result_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._Result_items(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var savedAnswerImplementors = []string{"SavedAnswer"}
+
+func (ec *executionContext) _SavedAnswer(ctx context.Context, sel ast.SelectionSet, obj *model.SavedAnswer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, savedAnswerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SavedAnswer")
+		case "itemId":
+			out.Values[i] = ec._SavedAnswer_itemId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "choices":
+			out.Values[i] = ec._SavedAnswer_choices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flagged":
+			out.Values[i] = ec._SavedAnswer_flagged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientSeq":
+			out.Values[i] = ec._SavedAnswer_clientSeq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "savedAt":
+			out.Values[i] = ec._SavedAnswer_savedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accepted":
+			out.Values[i] = ec._SavedAnswer_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4572,6 +7281,72 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttempt(ctx context.Context, sel ast.SelectionSet, v *model.Attempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Attempt!")
+		return graphql.Null
+	}
+	return ec._Attempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttemptItem2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttemptItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttemptItem2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttemptItem2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptItem(ctx context.Context, sel ast.SelectionSet, v *model.AttemptItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttemptItem!")
+		return graphql.Null
+	}
+	return ec._AttemptItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAttemptSection2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptSectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AttemptSection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttemptSection2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptSection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAttemptSection2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptSection(ctx context.Context, sel ast.SelectionSet, v *model.AttemptSection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AttemptSection!")
+		return graphql.Null
+	}
+	return ec._AttemptSection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAttemptStatus2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptStatus(ctx context.Context, v any) (model.AttemptStatus, error) {
+	var res model.AttemptStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAttemptStatus2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptStatus(ctx context.Context, sel ast.SelectionSet, v model.AttemptStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBookSlotInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookSlotInput(ctx context.Context, v any) (model.BookSlotInput, error) {
 	res, err := ec.unmarshalInputBookSlotInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4638,6 +7413,25 @@ func (ec *executionContext) marshalNCandidate2ᚖgithubᚗcomᚋexamgateᚋexamg
 	return ec._Candidate(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNFlagItemInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐFlagItemInput(ctx context.Context, v any) (model.FlagItemInput, error) {
+	res, err := ec.unmarshalInputFlagItemInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4650,6 +7444,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
@@ -4666,6 +7489,48 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalNItemOption2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemOptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ItemOption) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNItemOption2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemOption(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNItemOption2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemOption(ctx context.Context, sel ast.SelectionSet, v *model.ItemOption) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ItemOption!")
+		return graphql.Null
+	}
+	return ec._ItemOption(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNItemResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemResult(ctx context.Context, sel ast.SelectionSet, v *model.ItemResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ItemResult!")
+		return graphql.Null
+	}
+	return ec._ItemResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNItemType2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemType(ctx context.Context, v any) (model.ItemType, error) {
+	var res model.ItemType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNItemType2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemType(ctx context.Context, sel ast.SelectionSet, v model.ItemType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPermission2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPermission(ctx context.Context, sel ast.SelectionSet, v *model.Permission) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Permission!")
@@ -4677,6 +7542,35 @@ func (ec *executionContext) marshalNPermission2ᚖgithubᚗcomᚋexamgateᚋexam
 func (ec *executionContext) unmarshalNRescheduleBookingInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRescheduleBookingInput(ctx context.Context, v any) (model.RescheduleBookingInput, error) {
 	res, err := ec.unmarshalInputRescheduleBookingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSaveAnswerInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSaveAnswerInput(ctx context.Context, v any) (model.SaveAnswerInput, error) {
+	res, err := ec.unmarshalInputSaveAnswerInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSavedAnswer2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswerᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SavedAnswer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSavedAnswer2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSavedAnswer2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSavedAnswer(ctx context.Context, sel ast.SelectionSet, v *model.SavedAnswer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SavedAnswer!")
+		return graphql.Null
+	}
+	return ec._SavedAnswer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSlot2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Slot) graphql.Marshaler {
@@ -4703,6 +7597,11 @@ func (ec *executionContext) marshalNSlot2ᚖgithubᚗcomᚋexamgateᚋexamgate�
 	return ec._Slot(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNStartOnDemandInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐStartOnDemandInput(ctx context.Context, v any) (model.StartOnDemandInput, error) {
+	res, err := ec.unmarshalInputStartOnDemandInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4715,6 +7614,11 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNSubmitAttemptInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSubmitAttemptInput(ctx context.Context, v any) (model.SubmitAttemptInput, error) {
+	res, err := ec.unmarshalInputSubmitAttemptInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -4873,6 +7777,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttempt(ctx context.Context, sel ast.SelectionSet, v *model.Attempt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Attempt(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4924,6 +7835,41 @@ func (ec *executionContext) marshalOExam2ᚖgithubᚗcomᚋexamgateᚋexamgate�
 	return ec._Exam(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -4942,6 +7888,32 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) marshalOItemResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ItemResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNItemResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐItemResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐResult(ctx context.Context, sel ast.SelectionSet, v *model.Result) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Result(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -4957,6 +7929,24 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -65,7 +66,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			de = examgate.Wrap(examgate.EINTERNAL, err, "")
 		}
 		if de.Code == examgate.EINTERNAL {
-			log.ErrorContext(ctx, "graphql internal error", "request_id", reqID(ctx), "path", gqlErr.Path.String(), "err", err)
+			log.ErrorContext(ctx, "graphql internal error", "path", gqlErr.Path.String(), "err", err)
 		}
 		gqlErr.Message = examgate.ErrorMessage(de)
 		if gqlErr.Extensions == nil {
@@ -78,7 +79,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		return gqlErr
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
-		log.ErrorContext(ctx, "graphql panic", "request_id", reqID(ctx), "panic", v)
+		log.ErrorContext(ctx, "graphql panic", "panic", v, "stack", string(debug.Stack()))
 		return examgate.Errorf(examgate.EINTERNAL, "panic")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

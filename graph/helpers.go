@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph/model"
@@ -17,7 +19,7 @@ func (r *mutationResolver) sessionAndID(ctx context.Context, bookingID string) (
 }
 
 // booking converts a mutation's result, with the permissions as of now.
-func (r *mutationResolver) booking(b *examgate.Booking, err error) (*model.Booking, error) {
+func (r *mutationResolver) booking(ctx context.Context, b *examgate.Booking, err error) (*model.Booking, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -25,5 +27,30 @@ func (r *mutationResolver) booking(b *examgate.Booking, err error) (*model.Booki
 	if err != nil {
 		return nil, err
 	}
-	return toBooking(b, exam, r.Clock.Now()), nil
+	return r.toBookingWithAttempt(ctx, b, exam, r.Clock.Now())
+}
+
+// toBookingWithAttempt adds the id of the attempt a started booking led to.
+func (r *Resolver) toBookingWithAttempt(ctx context.Context, b *examgate.Booking, exam *examgate.Exam, now time.Time) (*model.Booking, error) {
+	m := toBooking(b, exam, now)
+	if b.Status == examgate.BookingStarted || b.Status == examgate.BookingCompleted {
+		a, err := r.Attempts.ByBooking(ctx, b.ID)
+		if err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			return nil, err
+		}
+		if a != nil {
+			id := strconv.FormatInt(a.ID, 10)
+			m.AttemptID = &id
+		}
+	}
+	return m, nil
+}
+
+func sessionAndAttempt(ctx context.Context, id string) (*examgate.Session, int64, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := attemptID(id)
+	return s, n, err
 }

@@ -20,7 +20,7 @@ func (r *mutationResolver) BookSlot(ctx context.Context, input model.BookSlotInp
 		return nil, err
 	}
 	b, err := r.Booker.Book(ctx, s.CandidateID, input.ExamCode, input.StartsAt, input.ClientKey)
-	return r.booking(b, err)
+	return r.booking(ctx, b, err)
 }
 
 // CancelBooking is the resolver for the cancelBooking field.
@@ -30,7 +30,7 @@ func (r *mutationResolver) CancelBooking(ctx context.Context, input model.Bookin
 		return nil, err
 	}
 	b, err := r.Booker.Cancel(ctx, s.CandidateID, id, input.ClientKey)
-	return r.booking(b, err)
+	return r.booking(ctx, b, err)
 }
 
 // RescheduleBooking is the resolver for the rescheduleBooking field.
@@ -40,7 +40,7 @@ func (r *mutationResolver) RescheduleBooking(ctx context.Context, input model.Re
 		return nil, err
 	}
 	b, err := r.Booker.Reschedule(ctx, s.CandidateID, id, input.StartsAt, input.ClientKey)
-	return r.booking(b, err)
+	return r.booking(ctx, b, err)
 }
 
 // StartExam is the resolver for the startExam field.
@@ -50,7 +50,7 @@ func (r *mutationResolver) StartExam(ctx context.Context, input model.BookingAct
 		return nil, err
 	}
 	b, err := r.Booker.Start(ctx, s.CandidateID, id, input.ClientKey)
-	return r.booking(b, err)
+	return r.booking(ctx, b, err)
 }
 
 // SetTimeZone is the resolver for the setTimeZone field.
@@ -64,6 +64,70 @@ func (r *mutationResolver) SetTimeZone(ctx context.Context, timeZone string) (*m
 		return nil, err
 	}
 	return toCandidate(c), nil
+}
+
+// StartOnDemand is the resolver for the startOnDemand field.
+func (r *mutationResolver) StartOnDemand(ctx context.Context, input model.StartOnDemandInput) (*model.Attempt, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	elig, err := r.Store.Eligibility(ctx, s.CandidateID, input.ExamCode)
+	if err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		return nil, err
+	}
+	a, err := r.Attempts.StartOnDemand(ctx, s.CandidateID, input.ExamCode, input.ClientKey, elig)
+	if err != nil {
+		return nil, err
+	}
+	exam, err := r.Catalog.Exam(a.ExamCode)
+	if err != nil {
+		return nil, err
+	}
+	return r.toAttempt(ctx, a, exam)
+}
+
+// SaveAnswer is the resolver for the saveAnswer field.
+func (r *mutationResolver) SaveAnswer(ctx context.Context, input model.SaveAnswerInput) (*model.SavedAnswer, error) {
+	s, id, err := sessionAndAttempt(ctx, input.AttemptID)
+	if err != nil {
+		return nil, err
+	}
+	ans, accepted, err := r.Attempts.SaveChoices(ctx, s.CandidateID, id, input.ItemID, input.Choices, int64(input.ClientSeq))
+	if err != nil {
+		return nil, err
+	}
+	return toSavedAnswer(ans, accepted), nil
+}
+
+// FlagItem is the resolver for the flagItem field.
+func (r *mutationResolver) FlagItem(ctx context.Context, input model.FlagItemInput) (*model.SavedAnswer, error) {
+	s, id, err := sessionAndAttempt(ctx, input.AttemptID)
+	if err != nil {
+		return nil, err
+	}
+	ans, accepted, err := r.Attempts.SaveFlag(ctx, s.CandidateID, id, input.ItemID, input.Flagged, int64(input.ClientSeq))
+	if err != nil {
+		return nil, err
+	}
+	return toSavedAnswer(ans, accepted), nil
+}
+
+// SubmitAttempt is the resolver for the submitAttempt field.
+func (r *mutationResolver) SubmitAttempt(ctx context.Context, input model.SubmitAttemptInput) (*model.Attempt, error) {
+	s, id, err := sessionAndAttempt(ctx, input.AttemptID)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.Attempts.Submit(ctx, s.CandidateID, id)
+	if err != nil {
+		return nil, err
+	}
+	exam, err := r.Catalog.Exam(a.ExamCode)
+	if err != nil {
+		return nil, err
+	}
+	return r.toAttempt(ctx, a, exam)
 }
 
 // Me is the resolver for the me field.
@@ -126,7 +190,9 @@ func (r *queryResolver) Bookings(ctx context.Context, examCode string) ([]*model
 	now := r.Clock.Now()
 	out := make([]*model.Booking, len(list))
 	for i, b := range list {
-		out[i] = toBooking(b, exam, now)
+		if out[i], err = r.toBookingWithAttempt(ctx, b, exam, now); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -146,6 +212,36 @@ func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, fro
 		out[i] = &model.Slot{StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, SeatsLeft: sl.SeatsLeft()}
 	}
 	return out, nil
+}
+
+// Attempt is the resolver for the attempt field.
+func (r *queryResolver) Attempt(ctx context.Context, id string) (*model.Attempt, error) {
+	s, aid, err := sessionAndAttempt(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a, exam, err := r.Attempts.Own(ctx, s.CandidateID, aid)
+	if err != nil {
+		return nil, err
+	}
+	return r.toAttempt(ctx, a, exam)
+}
+
+// Result is the resolver for the result field.
+func (r *queryResolver) Result(ctx context.Context, examCode string) (*model.Result, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Attempts.LatestResult(ctx, s.CandidateID, examCode)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	exam, err := r.Catalog.Exam(examCode)
+	if err != nil {
+		return nil, err
+	}
+	return toResult(res, exam), nil
 }
 
 // Mutation returns MutationResolver implementation.

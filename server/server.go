@@ -29,6 +29,7 @@ type Deps struct {
 	Verifier   *tiapi.LaunchVerifier
 	Launcher   *examgate.Launcher
 	Bookings   *examgate.Bookings
+	Attempts   *examgate.Attempts
 	Playground bool
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
@@ -75,6 +76,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) graphHandler() http.Handler {
 	return graph.NewHandler(&graph.Resolver{
-		Store: s.Store, Booker: s.Bookings, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
+		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
 }

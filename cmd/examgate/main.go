@@ -2,6 +2,7 @@
 //
 //	examgate [serve] [flags]   run the server (migrates first)
 //	examgate migrate [flags]   apply database migrations and exit
+//	examgate accommodation set|list ...   extra exam time per candidate
 package main
 
 import (
@@ -45,6 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
 		cmd, args = args[0], args[1:]
+	}
+	if len(args) > 0 && args[0] == "accommodation" {
+		return accommodation(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -114,7 +118,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
-	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake}
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake}
+	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts}
 	app := frontend.App()
 	if app == nil {
 		logger.Warn("the web app is not built: run `make build` to include it")
@@ -128,6 +133,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			ReplayWindow: 2 * cfg.TISkew,
 		},
 		Bookings:   bookings,
+		Attempts:   attempts,
 		Playground: cfg.Playground,
 		Ready:      ready.Load,
 		App:        app,
@@ -146,7 +152,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	go sweep(ctx, store, bookings, clock, logger)
+	go sweep(ctx, store, bookings, attempts, clock, logger)
 	if sender != nil {
 		go func() {
 			if err := worker.Run(ctx); err != nil {
@@ -177,15 +183,18 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	return nil
 }
 
-// sweep marks no-shows every minute and deletes expired sessions and replay
-// records every hour. Both are idempotent, so several processes may sweep.
-func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, clock examgate.Clock, logger *slog.Logger) {
+// sweep marks no-shows and closes abandoned attempts every minute, and
+// deletes expired sessions and replay records every hour. Both are idempotent, so several processes may sweep.
+func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, attempts *examgate.Attempts, clock examgate.Clock, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	var lastCleanup time.Time
 	for {
 		if _, err := bookings.SweepNoShows(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("marking no-shows failed", "err", err)
+		}
+		if _, err := attempts.SweepOverdue(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("closing overdue attempts failed", "err", err)
 		}
 		if now := clock.Now(); now.Sub(lastCleanup) >= time.Hour {
 			if err := store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {

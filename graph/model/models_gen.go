@@ -10,6 +10,40 @@ import (
 	"time"
 )
 
+// One sitting of an exam. Items never carry their correct answers.
+type Attempt struct {
+	ID        string        `json:"id"`
+	ExamCode  string        `json:"examCode"`
+	ExamTitle string        `json:"examTitle"`
+	Status    AttemptStatus `json:"status"`
+	StartedAt time.Time     `json:"startedAt"`
+	// When time is up. Compare with serverTime, not the device clock.
+	Deadline time.Time `json:"deadline"`
+	// The server's clock when this was read, to correct the device clock.
+	ServerTime time.Time         `json:"serverTime"`
+	EndedAt    *time.Time        `json:"endedAt,omitempty"`
+	Sections   []*AttemptSection `json:"sections"`
+	Answers    []*SavedAnswer    `json:"answers"`
+	// The outcome once the attempt has ended.
+	Result *Result `json:"result,omitempty"`
+}
+
+type AttemptItem struct {
+	ID string `json:"id"`
+	// 1-based position in this attempt's order.
+	Number int      `json:"number"`
+	Type   ItemType `json:"type"`
+	// The question, rendered from Markdown to safe HTML.
+	StemHTML string        `json:"stemHtml"`
+	Options  []*ItemOption `json:"options"`
+	Points   float64       `json:"points"`
+}
+
+type AttemptSection struct {
+	Title *string        `json:"title,omitempty"`
+	Items []*AttemptItem `json:"items"`
+}
+
 type BookSlotInput struct {
 	ExamCode  string    `json:"examCode"`
 	StartsAt  time.Time `json:"startsAt"`
@@ -34,9 +68,11 @@ type Booking struct {
 	CanCancel       *Permission `json:"canCancel"`
 	CanReschedule   *Permission `json:"canReschedule"`
 	// A calendar file (.ics) of this booking, downloadable with the session cookie.
-	CalendarURL string    `json:"calendarUrl"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	CalendarURL string `json:"calendarUrl"`
+	// The attempt started from this booking, once started.
+	AttemptID *string   `json:"attemptId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 type BookingActionInput struct {
@@ -81,6 +117,32 @@ type Exam struct {
 	TimeZone *string `json:"timeZone,omitempty"`
 	// Length of one sitting in minutes, if bookable.
 	SlotMinutes *int `json:"slotMinutes,omitempty"`
+	// Whether the exam can be sat in the browser.
+	Deliverable bool `json:"deliverable"`
+	// Whether the exam starts at once, without booking a slot.
+	OnDemand        bool     `json:"onDemand"`
+	DurationMinutes *int     `json:"durationMinutes,omitempty"`
+	PassMark        *float64 `json:"passMark,omitempty"`
+	ItemCount       *int     `json:"itemCount,omitempty"`
+}
+
+type FlagItemInput struct {
+	AttemptID string `json:"attemptId"`
+	ItemID    string `json:"itemId"`
+	Flagged   bool   `json:"flagged"`
+	ClientSeq int    `json:"clientSeq"`
+}
+
+type ItemOption struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+type ItemResult struct {
+	ItemID    string  `json:"itemId"`
+	Correct   bool    `json:"correct"`
+	Points    float64 `json:"points"`
+	MaxPoints float64 `json:"maxPoints"`
 }
 
 // Every mutation takes a clientKey: a random string (8 to 64 characters) the
@@ -107,11 +169,111 @@ type RescheduleBookingInput struct {
 	ClientKey string    `json:"clientKey"`
 }
 
+// The outcome of an attempt.
+type Result struct {
+	AttemptID string  `json:"attemptId"`
+	ExamCode  string  `json:"examCode"`
+	Score     float64 `json:"score"`
+	MaxScore  float64 `json:"maxScore"`
+	// Score as a percentage of maxScore, two decimals.
+	Percent  float64   `json:"percent"`
+	PassMark float64   `json:"passMark"`
+	Passed   bool      `json:"passed"`
+	EndedAt  time.Time `json:"endedAt"`
+	// Per-item results, only when the exam lets candidates review them.
+	Items []*ItemResult `json:"items,omitempty"`
+}
+
+type SaveAnswerInput struct {
+	AttemptID string `json:"attemptId"`
+	ItemID    string `json:"itemId"`
+	// Option ids; empty clears the answer.
+	Choices []string `json:"choices"`
+	// A counter the browser increases with every change of this attempt.
+	ClientSeq int `json:"clientSeq"`
+}
+
+type SavedAnswer struct {
+	ItemID    string    `json:"itemId"`
+	Choices   []string  `json:"choices"`
+	Flagged   bool      `json:"flagged"`
+	ClientSeq int       `json:"clientSeq"`
+	SavedAt   time.Time `json:"savedAt"`
+	// False when a save with a higher clientSeq was already stored; the stored state is returned.
+	Accepted bool `json:"accepted"`
+}
+
 // A bookable start time.
 type Slot struct {
 	StartsAt  time.Time `json:"startsAt"`
 	EndsAt    time.Time `json:"endsAt"`
 	SeatsLeft int       `json:"seatsLeft"`
+}
+
+type StartOnDemandInput struct {
+	ExamCode  string `json:"examCode"`
+	ClientKey string `json:"clientKey"`
+}
+
+type SubmitAttemptInput struct {
+	AttemptID string `json:"attemptId"`
+}
+
+type AttemptStatus string
+
+const (
+	AttemptStatusOpen      AttemptStatus = "OPEN"
+	AttemptStatusSubmitted AttemptStatus = "SUBMITTED"
+	AttemptStatusTimedOut  AttemptStatus = "TIMED_OUT"
+)
+
+var AllAttemptStatus = []AttemptStatus{
+	AttemptStatusOpen,
+	AttemptStatusSubmitted,
+	AttemptStatusTimedOut,
+}
+
+func (e AttemptStatus) IsValid() bool {
+	switch e {
+	case AttemptStatusOpen, AttemptStatusSubmitted, AttemptStatusTimedOut:
+		return true
+	}
+	return false
+}
+
+func (e AttemptStatus) String() string {
+	return string(e)
+}
+
+func (e *AttemptStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AttemptStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AttemptStatus", str)
+	}
+	return nil
+}
+
+func (e AttemptStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AttemptStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AttemptStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type BookingStatus string
@@ -170,6 +332,63 @@ func (e *BookingStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e BookingStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ItemType string
+
+const (
+	ItemTypeSingle    ItemType = "SINGLE"
+	ItemTypeMultiple  ItemType = "MULTIPLE"
+	ItemTypeTrueFalse ItemType = "TRUE_FALSE"
+)
+
+var AllItemType = []ItemType{
+	ItemTypeSingle,
+	ItemTypeMultiple,
+	ItemTypeTrueFalse,
+}
+
+func (e ItemType) IsValid() bool {
+	switch e {
+	case ItemTypeSingle, ItemTypeMultiple, ItemTypeTrueFalse:
+		return true
+	}
+	return false
+}
+
+func (e ItemType) String() string {
+	return string(e)
+}
+
+func (e *ItemType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ItemType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ItemType", str)
+	}
+	return nil
+}
+
+func (e ItemType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ItemType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ItemType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

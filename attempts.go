@@ -1,0 +1,307 @@
+package examgate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// AttemptStore is the persistence exam delivery needs.
+type AttemptStore interface {
+	// StartAttempt inserts the attempt and, for a booked exam, moves the
+	// booking from pending to started, in one transaction with the client
+	// key. ECONFLICT when the candidate already has an open attempt.
+	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request) (*Attempt, error)
+	AttemptByID(ctx context.Context, id int64) (*Attempt, error)
+	AttemptByBooking(ctx context.Context, bookingID int64) (*Attempt, error)
+	OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*Attempt, error)
+	CountAttempts(ctx context.Context, candidateID int64, examCode string) (int, error)
+	Answers(ctx context.Context, attemptID int64) ([]Answer, error)
+	// SaveChoices stores the choices unless a save with a higher or equal
+	// ClientSeq is stored; it returns the stored answer either way.
+	SaveChoices(ctx context.Context, attemptID int64, a Answer) (Answer, error)
+	// SaveFlag is SaveChoices for the flag, with its own sequence.
+	SaveFlag(ctx context.Context, attemptID int64, a Answer) (Answer, error)
+	// CompleteAttempt ends an open attempt, stores its result and, for a
+	// booked exam, completes the booking, in one transaction; jobs (the
+	// result's delivery) are enqueued in it too. ECONFLICT if it had ended.
+	CompleteAttempt(ctx context.Context, a *Attempt, status AttemptStatus, endedAt time.Time, s Score, jobs func(*Result) ([]Job, error)) (*Result, error)
+	OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*Attempt, error)
+	ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
+	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
+	Accommodation(ctx context.Context, candidateID int64, examCode string) (float64, error)
+}
+
+// Attempts is the exam delivery use case.
+type Attempts struct {
+	Store   AttemptStore
+	Catalog *Catalog
+	Clock   Clock
+	Logger  *slog.Logger
+	// ResultJobs returns the jobs that deliver a result (to TI, LTI,
+	// webhooks); nil enqueues none.
+	ResultJobs func(*Result) ([]Job, error)
+	// Wake, when set, tells this process's worker that jobs were enqueued.
+	Wake func()
+}
+
+var (
+	errAttemptNotFound = Errorf(ENOTFOUND, "This exam attempt does not exist. Go back to your exam dashboard.")
+	errAttemptEnded    = Errorf(ECONFLICT, "This attempt has ended: time is up or it was submitted. Your saved answers were scored.")
+)
+
+func (s *Attempts) deliverableExam(code string) (*Exam, error) {
+	exam, err := s.Catalog.Exam(code)
+	if err != nil {
+		return nil, err
+	}
+	if exam.Delivery == nil {
+		return nil, Errorf(EINVALID, "This exam cannot be taken online. Contact support.")
+	}
+	return exam, nil
+}
+
+// begin builds a new attempt after checking the attempt limit.
+func (s *Attempts) begin(ctx context.Context, candidateID int64, exam *Exam, now time.Time) (*Attempt, error) {
+	n, err := s.Store.CountAttempts(ctx, candidateID, exam.Code)
+	if err != nil {
+		return nil, err
+	}
+	if max := exam.Delivery.Attempts(); n >= max {
+		return nil, Errorf(ECONFLICT, "You have used all %d attempt(s) for this exam. Contact support if you need another.", max)
+	}
+	mult, err := s.Store.Accommodation(ctx, candidateID, exam.Code)
+	if err != nil {
+		return nil, err
+	}
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	return &Attempt{
+		CandidateID: candidateID, ExamCode: exam.Code,
+		Seed:      int64(binary.LittleEndian.Uint64(seed[:]) >> 1),
+		StartedAt: now, Deadline: AttemptDeadline(now, exam.Delivery, mult), Status: AttemptOpen,
+	}, nil
+}
+
+// StartBooked starts the attempt of a pending booking; the caller has
+// checked the check-in window.
+func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*Attempt, error) {
+	exam, err := s.deliverableExam(b.ExamCode)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.begin(ctx, b.CandidateID, exam, req.At)
+	if err != nil {
+		return nil, err
+	}
+	a.BookingID = b.ID
+	return s.Store.StartAttempt(ctx, a, b, req)
+}
+
+// StartOnDemand starts an exam that needs no booking, inside the
+// candidate's eligibility; an open attempt is returned as it is.
+func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCode, clientKey string, elig *Eligibility) (*Attempt, error) {
+	exam, err := s.deliverableExam(examCode)
+	if err != nil {
+		return nil, err
+	}
+	if !exam.Delivery.OnDemand {
+		return nil, Errorf(EINVALID, "This exam starts from a booking. Book a time slot first.")
+	}
+	if open, err := s.Store.OpenAttempt(ctx, candidateID, exam.Code); err == nil {
+		return open, nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	if elig == nil || !elig.Active(now) {
+		return nil, Errorf(EOUTSIDEELIGIBILITY, "Your eligibility for this exam has ended. Contact support.")
+	}
+	a, err := s.begin(ctx, candidateID, exam, now)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now})
+}
+
+// Own returns one of the candidate's attempts, closing it first if its time
+// ran out, so that every read sees the true state.
+func (s *Attempts) Own(ctx context.Context, candidateID, attemptID int64) (*Attempt, *Exam, error) {
+	a, err := s.Store.AttemptByID(ctx, attemptID)
+	if err != nil || a.CandidateID != candidateID {
+		if err == nil || ErrorCode(err) == ENOTFOUND {
+			return nil, nil, errAttemptNotFound
+		}
+		return nil, nil, err
+	}
+	exam, err := s.deliverableExam(a.ExamCode)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Status == AttemptOpen && s.Clock.Now().After(a.Deadline.Add(exam.Delivery.GraceD())) {
+		if err := s.close(ctx, a, exam, AttemptTimedOut, a.Deadline); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a, exam, nil
+}
+
+// SaveChoices stores the answer to one item of an open attempt.
+func (s *Attempts) SaveChoices(ctx context.Context, candidateID, attemptID int64, itemID string, choices []string, seq int64) (Answer, bool, error) {
+	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	if err := ValidChoices(item, choices); err != nil {
+		return Answer{}, false, err
+	}
+	choices = slices.Clone(choices)
+	slices.Sort(choices)
+	stored, err := s.Store.SaveChoices(ctx, a.ID, Answer{ItemID: item.ID, Choices: choices, ClientSeq: seq, SavedAt: s.Clock.Now()})
+	return stored, err == nil && stored.ClientSeq == seq, err
+}
+
+// SaveFlag flags or unflags one item of an open attempt.
+func (s *Attempts) SaveFlag(ctx context.Context, candidateID, attemptID int64, itemID string, flagged bool, seq int64) (Answer, bool, error) {
+	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
+	if err != nil {
+		return Answer{}, false, err
+	}
+	stored, err := s.Store.SaveFlag(ctx, a.ID, Answer{ItemID: item.ID, Flagged: flagged, ClientSeq: seq, SavedAt: s.Clock.Now()})
+	return stored, err == nil && stored.Flagged == flagged, err
+}
+
+func (s *Attempts) writable(ctx context.Context, candidateID, attemptID int64, itemID string) (*Attempt, *Exam, *Item, error) {
+	a, exam, err := s.Own(ctx, candidateID, attemptID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if a.Status != AttemptOpen {
+		return nil, nil, nil, errAttemptEnded
+	}
+	item, ok := exam.Delivery.Item(itemID)
+	if !ok {
+		return nil, nil, nil, Errorf(EINVALID, "This question is not part of the exam. Reload the page.")
+	}
+	return a, exam, item, nil
+}
+
+// Submit ends the attempt at the candidate's request and scores it.
+// Submitting an ended attempt returns it unchanged.
+func (s *Attempts) Submit(ctx context.Context, candidateID, attemptID int64) (*Attempt, error) {
+	a, exam, err := s.Own(ctx, candidateID, attemptID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status != AttemptOpen {
+		return a, nil
+	}
+	if err := s.close(ctx, a, exam, AttemptSubmitted, s.Clock.Now()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// close scores and ends an open attempt; a concurrent close (another tab,
+// the sweep) wins quietly and a is reloaded.
+func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status AttemptStatus, endedAt time.Time) error {
+	answers, err := s.Store.Answers(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	chosen := make(map[string][]string, len(answers))
+	for _, ans := range answers {
+		chosen[ans.ItemID] = ans.Choices
+	}
+	score := exam.Delivery.Score(chosen)
+	_, err = s.Store.CompleteAttempt(ctx, a, status, endedAt, score, s.ResultJobs)
+	if ErrorCode(err) == ECONFLICT {
+		fresh, err := s.Store.AttemptByID(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		*a = *fresh
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.Status, a.EndedAt = status, endedAt
+	s.logger().InfoContext(ctx, "attempt ended", "attempt_id", a.ID, "exam", a.ExamCode, "status", status,
+		"percent", score.Percent, "passed", score.Passed)
+	if s.Wake != nil {
+		s.Wake()
+	}
+	return nil
+}
+
+// SweepOverdue closes attempts left open past their deadline and grace,
+// with their end time set to the deadline.
+func (s *Attempts) SweepOverdue(ctx context.Context) (int, error) {
+	now := s.Clock.Now()
+	closed := 0
+	for {
+		// The longest grace bounds the query; each attempt is checked exactly.
+		list, err := s.Store.OverdueAttempts(ctx, now.Add(-maxGrace), 100)
+		if err != nil {
+			return closed, err
+		}
+		n := 0
+		for _, a := range list {
+			exam, err := s.deliverableExam(a.ExamCode)
+			if err != nil {
+				continue
+			}
+			if now.After(a.Deadline.Add(exam.Delivery.GraceD())) {
+				if err := s.close(ctx, a, exam, AttemptTimedOut, a.Deadline); err != nil {
+					return closed, err
+				}
+				closed++
+				n++
+			}
+		}
+		if len(list) < 100 || n == 0 {
+			return closed, nil
+		}
+	}
+}
+
+// maxGrace is the longest grace an exam may configure.
+const maxGrace = 10 * time.Minute
+
+// ByBooking returns the attempt a booking started, or NotFound.
+func (s *Attempts) ByBooking(ctx context.Context, bookingID int64) (*Attempt, error) {
+	return s.Store.AttemptByBooking(ctx, bookingID)
+}
+
+// Answers returns the saved answers of an attempt.
+func (s *Attempts) Answers(ctx context.Context, a *Attempt) ([]Answer, error) {
+	return s.Store.Answers(ctx, a.ID)
+}
+
+// Result returns the result of an ended attempt, or NotFound.
+func (s *Attempts) Result(ctx context.Context, a *Attempt) (*Result, error) {
+	return s.Store.ResultByAttempt(ctx, a.ID)
+}
+
+// LatestResult returns the candidate's newest result for an exam, or nil.
+func (s *Attempts) LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error) {
+	if _, err := s.Catalog.Exam(examCode); err != nil {
+		return nil, err
+	}
+	r, err := s.Store.LatestResult(ctx, candidateID, examCode)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return r, err
+}
+
+func (s *Attempts) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}

@@ -1,0 +1,284 @@
+package examgate_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+)
+
+const deliveryCatalog = `
+exams:
+  - code: EX-1
+    title: Exam One
+    eligibilityDays: 30
+    ti: {courseIds: [c1]}
+    availability:
+      timeZone: UTC
+      slotMinutes: 60
+      seats: 3
+      weekly: {mon: ["09:00-17:00"], wed: ["09:00-17:00"]}
+    delivery:
+      durationMinutes: 30
+      passMark: 50
+      grace: 30s
+      maxAttempts: 2
+      items:
+        - {id: q1, type: single, stem: "One?", options: [{id: a, text: A}, {id: b, text: B}], correct: [a]}
+        - {id: q2, type: truefalse, stem: "Two?", correct: ["true"]}
+  - code: QUICK
+    title: Quick
+    eligibilityDays: 30
+    ti: {courseIds: [c1]}
+    delivery:
+      onDemand: true
+      durationMinutes: 10
+      passMark: 100
+      items:
+        - {id: q1, type: truefalse, stem: "One?", correct: ["false"]}
+`
+
+type attemptEnv struct {
+	store    *db.DB
+	bookings *examgate.Bookings
+	attempts *examgate.Attempts
+	now      *time.Time
+	cands    []int64
+}
+
+func newAttemptEnv(t *testing.T, store *db.DB, candidates int) *attemptEnv {
+	t.Helper()
+	catalog, err := examgate.ParseCatalog([]byte(deliveryCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) // Monday
+	e := &attemptEnv{store: store, now: &now}
+	clock := examgate.ClockFunc(func() time.Time { return *e.now })
+	e.attempts = &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock}
+	e.bookings = &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: e.attempts}
+	for i := range candidates {
+		c, err := store.CompleteLaunch(context.Background(), &examgate.LaunchRecord{
+			TokenID: key("tok", i), TokenExpiresAt: now.Add(time.Hour),
+			Candidate:   examgate.Candidate{Email: key("c", i) + "@example.com"},
+			Eligibility: examgate.Eligibility{ExamCode: "EX-1", CourseID: "c1", PurchasedAt: now, EndsAt: now.AddDate(0, 0, 30), CheckedAt: now},
+			Session:     examgate.Session{TokenHash: key("s", i), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.cands = append(e.cands, c.ID)
+	}
+	return e
+}
+
+// startBooked books the 10:00 slot and starts it at 09:45.
+func (e *attemptEnv) startBooked(t *testing.T, cand int64, k string) (*examgate.Booking, *examgate.Attempt) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := e.bookings.Book(ctx, cand, "EX-1", time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), key("book", k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	*e.now = time.Date(2026, 11, 30, 9, 45, 0, 0, time.UTC)
+	b, err = e.bookings.Start(ctx, cand, b.ID, key("start", k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.attempts.ByBooking(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, a
+}
+
+func TestAttemptFromBookingToResult(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		b, a := e.startBooked(t, e.cands[0], "1")
+		if b.Status != examgate.BookingStarted || a.Status != examgate.AttemptOpen || !a.Deadline.Equal(e.now.Add(30*time.Minute)) {
+			t.Fatalf("booking %s, attempt %+v", b.Status, a)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"z"}, 2); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Fatalf("unknown option: %v", err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "nope", []string{"a"}, 3); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Fatalf("unknown item: %v", err)
+		}
+		*e.now = e.now.Add(10 * time.Minute)
+		done, err := e.attempts.Submit(ctx, e.cands[0], a.ID)
+		if err != nil || done.Status != examgate.AttemptSubmitted || !done.EndedAt.Equal(*e.now) {
+			t.Fatalf("submit: %+v %v", done, err)
+		}
+		// Submitting again is harmless.
+		if again, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil || again.Status != examgate.AttemptSubmitted {
+			t.Fatalf("second submit: %+v %v", again, err)
+		}
+		res, err := e.attempts.Result(ctx, done)
+		if err != nil || res.Percent != 50 || !res.Passed || len(res.Items) != 2 {
+			t.Fatalf("result = %+v %v", res, err)
+		}
+		booking, _ := store.BookingByID(ctx, b.ID)
+		if booking.Status != examgate.BookingCompleted {
+			t.Fatalf("booking = %s, want completed", booking.Status)
+		}
+		// Someone else's attempt does not exist for them.
+		if _, _, err := e.attempts.Own(ctx, e.cands[0]+1000, a.ID); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("other candidate: %v", err)
+		}
+	})
+}
+
+func TestSaveDeadlineAndGrace(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		// Up to deadline + 30 s grace the save is accepted…
+		*e.now = a.Deadline.Add(29 * time.Second)
+		if _, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q2", []string{"true"}, 1); err != nil || !ok {
+			t.Fatalf("inside grace: %v %v", ok, err)
+		}
+		*e.now = a.Deadline.Add(30 * time.Second)
+		if _, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 2); err != nil || !ok {
+			t.Fatalf("at the end of grace: %v %v", ok, err)
+		}
+		// …one second later it is refused and the attempt is closed at its deadline.
+		*e.now = a.Deadline.Add(31 * time.Second)
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"b"}, 3); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("after grace: %v", err)
+		}
+		got, _, err := e.attempts.Own(ctx, e.cands[0], a.ID)
+		if err != nil || got.Status != examgate.AttemptTimedOut || !got.EndedAt.Equal(a.Deadline) {
+			t.Fatalf("attempt = %+v %v", got, err)
+		}
+		res, _ := e.attempts.Result(ctx, got)
+		if res.Percent != 100 {
+			t.Fatalf("the answers saved in grace were not scored: %+v", res)
+		}
+	})
+}
+
+func TestAccommodationStretchesDeadline(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	e := newAttemptEnv(t, store, 1)
+	if err := store.SetAccommodation(context.Background(), e.cands[0], "EX-1", 1.5, *e.now); err != nil {
+		t.Fatal(err)
+	}
+	_, a := e.startBooked(t, e.cands[0], "1")
+	if want := a.StartedAt.Add(45 * time.Minute); !a.Deadline.Equal(want) {
+		t.Fatalf("deadline = %v, want %v", a.Deadline, want)
+	}
+}
+
+func TestSweepClosesAbandonedAttempts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 2)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		*e.now = a.Deadline.Add(30 * time.Second)
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 0 {
+			t.Fatalf("sweep inside grace: %d %v", n, err)
+		}
+		*e.now = a.Deadline.Add(2 * time.Hour)
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep: %d %v", n, err)
+		}
+		got, _ := store.AttemptByID(ctx, a.ID)
+		if got.Status != examgate.AttemptTimedOut || !got.EndedAt.Equal(a.Deadline) {
+			t.Fatalf("attempt = %+v", got)
+		}
+		if _, err := store.ResultByAttempt(ctx, a.ID); err != nil {
+			t.Fatalf("no result: %v", err)
+		}
+	})
+}
+
+func TestOutOfOrderAndDuplicateSaves(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		c := e.cands[0]
+		save := func(choice string, seq int64) (examgate.Answer, bool) {
+			t.Helper()
+			ans, ok, err := e.attempts.SaveChoices(ctx, c, a.ID, "q1", []string{choice}, seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans, ok
+		}
+		save("a", 5)
+		if ans, ok := save("b", 3); ok || ans.Choices[0] != "a" || ans.ClientSeq != 5 {
+			t.Fatalf("older save overwrote: %+v %v", ans, ok)
+		}
+		if ans, ok := save("a", 5); !ok || ans.Choices[0] != "a" {
+			t.Fatalf("duplicate save: %+v %v", ans, ok)
+		}
+		// The flag has its own sequence: an older flag change never undoes a newer one.
+		if _, _, err := e.attempts.SaveFlag(ctx, c, a.ID, "q1", true, 7); err != nil {
+			t.Fatal(err)
+		}
+		if ans, ok, _ := e.attempts.SaveFlag(ctx, c, a.ID, "q1", false, 6); ok || !ans.Flagged {
+			t.Fatalf("older unflag won: %+v", ans)
+		}
+		// Two tabs save concurrently with interleaved sequence numbers: the highest wins.
+		var wg sync.WaitGroup
+		for tab := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 20 {
+					seq := int64(10 + 2*i + tab)
+					choice := []string{"a", "b"}[seq%2]
+					if _, _, err := e.attempts.SaveChoices(ctx, c, a.ID, "q1", []string{choice}, seq); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		answers, _ := store.Answers(ctx, a.ID)
+		if len(answers) != 1 || answers[0].Choices[0] != "b" || !answers[0].Flagged {
+			t.Fatalf("answers = %+v (want the seq 49 choice b, flagged)", answers)
+		}
+	})
+}
+
+func TestOnDemandAttempt(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		elig := &examgate.Eligibility{ExamCode: "QUICK", EndsAt: e.now.AddDate(0, 0, 1)}
+		a, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start-key-1", elig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start-key-2", elig)
+		if err != nil || again.ID != a.ID {
+			t.Fatalf("second start: %+v %v", again, err)
+		}
+		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
+			t.Fatal(err)
+		}
+		// maxAttempts defaults to 1.
+		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start-key-3", elig); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("attempt limit: %v", err)
+		}
+		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0], "EX-1", "start-key-4", elig); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Fatalf("booked exam on demand: %v", err)
+		}
+		expired := &examgate.Eligibility{ExamCode: "QUICK", EndsAt: e.now.Add(-time.Second)}
+		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0]+99, "QUICK", "start-key-5", expired); examgate.ErrorCode(err) != examgate.EOUTSIDEELIGIBILITY {
+			t.Fatalf("expired eligibility: %v", err)
+		}
+	})
+}

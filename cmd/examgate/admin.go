@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+)
+
+const accommodationUsage = `usage:
+  examgate accommodation set --email EMAIL --exam CODE --multiplier 1.5
+  examgate accommodation list [--exam CODE]
+The multiplier (1 to 4) stretches the exam's duration for that candidate's
+next attempts; 1 removes the accommodation. The database is
+EXAMGATE_DATABASE_URL (or --db).`
+
+// accommodation grants or lists extra exam time. It is an operator command,
+// not an API, because it is a decision about a person made by staff.
+func accommodation(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "set" && args[0] != "list") {
+		return errors.New(accommodationUsage)
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("examgate accommodation "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	email := fs.String("email", "", "the candidate's email")
+	exam := fs.String("exam", "", "exam code")
+	mult := fs.Float64("multiplier", 0, "duration multiplier, 1 to 4")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, err := db.Open(*dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if verb == "list" {
+		list, err := store.Accommodations(ctx, *exam)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(stdout, "no accommodations")
+		}
+		for _, a := range list {
+			fmt.Fprintf(stdout, "%s\t%s\t%.2f\n", a.Email, a.ExamCode, a.Multiplier)
+		}
+		return nil
+	}
+	if *email == "" || *exam == "" || *mult < 1 || *mult > 4 {
+		return errors.New("give --email, --exam and a --multiplier from 1 to 4\n" + accommodationUsage)
+	}
+	cand, err := store.CandidateByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("no candidate with email %s: they appear once they have launched an exam", *email)
+	}
+	if err := store.SetAccommodation(ctx, cand.ID, *exam, *mult, time.Now().UTC()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %s duration × %.2f from the next attempt\n", examgate.NormalizeEmail(*email), *exam, *mult)
+	return nil
+}

@@ -1,0 +1,345 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/uptrace/bun"
+)
+
+var _ examgate.AttemptStore = (*DB)(nil)
+
+type attemptRow struct {
+	bun.BaseModel `bun:"table:attempts"`
+
+	ID          int64      `bun:"id,pk,autoincrement"`
+	CandidateID int64      `bun:"candidate_id"`
+	ExamCode    string     `bun:"exam_code"`
+	BookingID   *int64     `bun:"booking_id"`
+	Seed        int64      `bun:"seed"`
+	StartedAt   time.Time  `bun:"started_at"`
+	Deadline    time.Time  `bun:"deadline"`
+	Status      string     `bun:"status"`
+	EndedAt     *time.Time `bun:"ended_at"`
+}
+
+func (r *attemptRow) domain() *examgate.Attempt {
+	a := &examgate.Attempt{
+		ID: r.ID, CandidateID: r.CandidateID, ExamCode: r.ExamCode, Seed: r.Seed,
+		StartedAt: r.StartedAt.UTC(), Deadline: r.Deadline.UTC(), Status: examgate.AttemptStatus(r.Status),
+	}
+	if r.BookingID != nil {
+		a.BookingID = *r.BookingID
+	}
+	if r.EndedAt != nil {
+		a.EndedAt = r.EndedAt.UTC()
+	}
+	return a
+}
+
+type answerRow struct {
+	bun.BaseModel `bun:"table:answers"`
+
+	AttemptID  int64     `bun:"attempt_id,pk"`
+	ItemID     string    `bun:"item_id,pk"`
+	Choices    string    `bun:"choices"`
+	ChoicesSeq int64     `bun:"choices_seq"`
+	Flagged    bool      `bun:"flagged"`
+	FlagSeq    int64     `bun:"flag_seq"`
+	SavedAt    time.Time `bun:"saved_at"`
+}
+
+func (r *answerRow) domain(seq int64) examgate.Answer {
+	a := examgate.Answer{ItemID: r.ItemID, Flagged: r.Flagged, ClientSeq: seq, SavedAt: r.SavedAt.UTC()}
+	_ = json.Unmarshal([]byte(r.Choices), &a.Choices)
+	if a.Choices == nil {
+		a.Choices = []string{}
+	}
+	return a
+}
+
+type resultRow struct {
+	bun.BaseModel `bun:"table:results"`
+
+	ID          int64     `bun:"id,pk,autoincrement"`
+	AttemptID   int64     `bun:"attempt_id"`
+	CandidateID int64     `bun:"candidate_id"`
+	ExamCode    string    `bun:"exam_code"`
+	Points      float64   `bun:"points"`
+	MaxPoints   float64   `bun:"max_points"`
+	Percent     float64   `bun:"percent"`
+	PassMark    float64   `bun:"pass_mark"`
+	Passed      bool      `bun:"passed"`
+	Items       string    `bun:"items"`
+	CreatedAt   time.Time `bun:"created_at"`
+}
+
+func (r *resultRow) domain() *examgate.Result {
+	res := &examgate.Result{
+		ID: r.ID, AttemptID: r.AttemptID, CandidateID: r.CandidateID, ExamCode: r.ExamCode, CreatedAt: r.CreatedAt.UTC(),
+		Score: examgate.Score{Points: r.Points, MaxPoints: r.MaxPoints, Percent: r.Percent, PassMark: r.PassMark, Passed: r.Passed},
+	}
+	_ = json.Unmarshal([]byte(r.Items), &res.Items)
+	return res
+}
+
+// StartAttempt inserts an attempt; with a booking, it moves the booking from
+// pending to started in the same transaction, under the request's key.
+func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate.Booking, req examgate.Request) (*examgate.Attempt, error) {
+	row := attemptRow{
+		CandidateID: a.CandidateID, ExamCode: a.ExamCode, Seed: a.Seed,
+		StartedAt: a.StartedAt, Deadline: a.Deadline, Status: string(examgate.AttemptOpen),
+	}
+	insert := func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		return err
+	}
+	if b == nil {
+		err := db.bun.RunInTx(ctx, nil, insert)
+		if isUniqueViolation(err) {
+			return db.OpenAttempt(ctx, a.CandidateID, a.ExamCode) // started by a concurrent request
+		}
+		if err != nil {
+			return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not start the attempt")
+		}
+		return row.domain(), nil
+	}
+	row.BookingID = &b.ID
+	_, err := db.change(ctx, req, nil, func(tx bun.Tx) (*examgate.Booking, error) {
+		res, err := tx.NewUpdate().Model((*bookingRow)(nil)).
+			Set("status = ?", examgate.BookingStarted).Set("updated_at = ?", req.At).
+			Where("id = ? AND status = ? AND starts_at = ?", b.ID, examgate.BookingPending, b.StartsAt.UTC()).Exec(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil, errChanged
+		}
+		if err := insert(ctx, tx); err != nil {
+			return nil, err
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row.domain(), nil
+}
+
+func (db *DB) attemptWhere(ctx context.Context, q bun.IDB, where string, args ...any) (*examgate.Attempt, error) {
+	var row attemptRow
+	if err := q.NewSelect().Model(&row).Where(where, args...).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err, "attempt")
+	}
+	return row.domain(), nil
+}
+
+// AttemptByID returns an attempt or NotFound.
+func (db *DB) AttemptByID(ctx context.Context, id int64) (*examgate.Attempt, error) {
+	return db.attemptWhere(ctx, db.bun, "id = ?", id)
+}
+
+// AttemptByBooking returns the attempt started from a booking, or NotFound.
+func (db *DB) AttemptByBooking(ctx context.Context, bookingID int64) (*examgate.Attempt, error) {
+	return db.attemptWhere(ctx, db.bun, "booking_id = ?", bookingID)
+}
+
+// OpenAttempt returns the candidate's open attempt of an exam, or NotFound.
+func (db *DB) OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*examgate.Attempt, error) {
+	return db.attemptWhere(ctx, db.bun, "candidate_id = ? AND exam_code = ? AND status = ?", candidateID, examCode, examgate.AttemptOpen)
+}
+
+// CountAttempts counts a candidate's attempts of an exam.
+func (db *DB) CountAttempts(ctx context.Context, candidateID int64, examCode string) (int, error) {
+	n, err := db.bun.NewSelect().Model((*attemptRow)(nil)).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Count(ctx)
+	if err != nil {
+		return 0, notFound(err, "attempts")
+	}
+	return int(n), nil
+}
+
+// Answers returns the saved answers of an attempt.
+func (db *DB) Answers(ctx context.Context, attemptID int64) ([]examgate.Answer, error) {
+	return answersOf(ctx, db.bun, attemptID)
+}
+
+func answersOf(ctx context.Context, q bun.IDB, attemptID int64) ([]examgate.Answer, error) {
+	var rows []answerRow
+	if err := q.NewSelect().Model(&rows).Where("attempt_id = ?", attemptID).Order("item_id").Scan(ctx); err != nil {
+		return nil, notFound(err, "answers")
+	}
+	out := make([]examgate.Answer, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(max(rows[i].ChoicesSeq, rows[i].FlagSeq))
+	}
+	return out, nil
+}
+
+// SaveChoices upserts an answer in one statement that only overwrites an
+// older save, so saves arriving out of order or twice end in the newest.
+func (db *DB) SaveChoices(ctx context.Context, attemptID int64, a examgate.Answer) (examgate.Answer, error) {
+	choices, _ := json.Marshal(a.Choices)
+	return db.saveAnswer(ctx, attemptID, a.ItemID, `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
+		WHERE answers.choices_seq < excluded.choices_seq`,
+		true, attemptID, a.ItemID, string(choices), a.ClientSeq, a.SavedAt)
+}
+
+// SaveFlag is SaveChoices for the flag, with its own sequence number.
+func (db *DB) SaveFlag(ctx context.Context, attemptID int64, a examgate.Answer) (examgate.Answer, error) {
+	return db.saveAnswer(ctx, attemptID, a.ItemID, `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
+		WHERE answers.flag_seq < excluded.flag_seq`,
+		false, attemptID, a.ItemID, a.Flagged, a.ClientSeq, a.SavedAt)
+}
+
+func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query string, choices bool, args ...any) (examgate.Answer, error) {
+	if _, err := db.bun.NewRaw(query, args...).Exec(ctx); err != nil {
+		return examgate.Answer{}, examgate.Wrap(examgate.EINTERNAL, err, "could not save the answer")
+	}
+	var row answerRow
+	if err := db.bun.NewSelect().Model(&row).Where("attempt_id = ? AND item_id = ?", attemptID, itemID).Scan(ctx); err != nil {
+		return examgate.Answer{}, notFound(err, "answer")
+	}
+	if choices {
+		return row.domain(row.ChoicesSeq), nil
+	}
+	return row.domain(row.FlagSeq), nil
+}
+
+// CompleteAttempt ends an open attempt with its result, completes its
+// booking and enqueues the result's jobs, all in one transaction.
+func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, s examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
+	items, err := json.Marshal(s.Items)
+	if err != nil {
+		return nil, err
+	}
+	row := resultRow{
+		AttemptID: a.ID, CandidateID: a.CandidateID, ExamCode: a.ExamCode, Points: s.Points, MaxPoints: s.MaxPoints,
+		Percent: s.Percent, PassMark: s.PassMark, Passed: s.Passed, Items: string(items), CreatedAt: endedAt,
+	}
+	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*attemptRow)(nil)).Set("status = ?", status).Set("ended_at = ?", endedAt).
+			Where("id = ? AND status = ?", a.ID, examgate.AttemptOpen).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errAttemptEnded
+		}
+		if a.BookingID != 0 {
+			if _, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).
+				Set("updated_at = ?", endedAt).Where("id = ? AND status = ?", a.BookingID, examgate.BookingStarted).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		if jobs != nil {
+			js, err := jobs(row.domain())
+			if err != nil {
+				return err
+			}
+			return EnqueueTx(ctx, tx, endedAt, js...)
+		}
+		return nil
+	})
+	if errors.Is(err, errAttemptEnded) {
+		return nil, errAttemptEnded
+	}
+	if err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not record the result")
+	}
+	return row.domain(), nil
+}
+
+var errAttemptEnded = examgate.Errorf(examgate.ECONFLICT, "This attempt has already ended.")
+
+// OverdueAttempts lists open attempts whose deadline is before the given time.
+func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*examgate.Attempt, error) {
+	var rows []attemptRow
+	err := db.bun.NewSelect().Model(&rows).Where("status = ? AND deadline < ?", examgate.AttemptOpen, before.UTC()).
+		Order("deadline", "id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "attempts")
+	}
+	out := make([]*examgate.Attempt, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// ResultByAttempt returns the result of an attempt, or NotFound.
+func (db *DB) ResultByAttempt(ctx context.Context, attemptID int64) (*examgate.Result, error) {
+	var row resultRow
+	if err := db.bun.NewSelect().Model(&row).Where("attempt_id = ?", attemptID).Scan(ctx); err != nil {
+		return nil, notFound(err, "result")
+	}
+	return row.domain(), nil
+}
+
+// LatestResult returns a candidate's newest result of an exam, or NotFound.
+func (db *DB) LatestResult(ctx context.Context, candidateID int64, examCode string) (*examgate.Result, error) {
+	var row resultRow
+	err := db.bun.NewSelect().Model(&row).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
+		Order("created_at DESC", "id DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "result")
+	}
+	return row.domain(), nil
+}
+
+// Accommodation returns a candidate's time multiplier for an exam (1 if none).
+func (db *DB) Accommodation(ctx context.Context, candidateID int64, examCode string) (float64, error) {
+	var m float64
+	err := db.bun.NewSelect().Table("accommodations").Column("multiplier").
+		Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Scan(ctx, &m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, examgate.Wrap(examgate.EINTERNAL, err, "database error")
+	}
+	return m, nil
+}
+
+// SetAccommodation grants a candidate extra time for an exam; 1 removes it.
+func (db *DB) SetAccommodation(ctx context.Context, candidateID int64, examCode string, multiplier float64, now time.Time) error {
+	if multiplier == 1 {
+		_, err := db.bun.NewDelete().Table("accommodations").Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Exec(ctx)
+		return err
+	}
+	_, err := db.bun.NewRaw(`INSERT INTO accommodations (candidate_id, exam_code, multiplier, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (candidate_id, exam_code) DO UPDATE SET multiplier = excluded.multiplier, updated_at = excluded.updated_at`,
+		candidateID, examCode, multiplier, now).Exec(ctx)
+	return err
+}
+
+// AccommodationEntry is one granted accommodation, for operators.
+type AccommodationEntry struct {
+	Email      string  `bun:"email"`
+	ExamCode   string  `bun:"exam_code"`
+	Multiplier float64 `bun:"multiplier"`
+}
+
+// Accommodations lists accommodations, of one exam when examCode is set.
+func (db *DB) Accommodations(ctx context.Context, examCode string) ([]AccommodationEntry, error) {
+	var out []AccommodationEntry
+	q := db.bun.NewSelect().TableExpr("accommodations AS a").Join("JOIN candidates AS c ON c.id = a.candidate_id").
+		ColumnExpr("c.email, a.exam_code, a.multiplier").Order("c.email", "a.exam_code")
+	if examCode != "" {
+		q = q.Where("a.exam_code = ?", examCode)
+	}
+	if err := q.Scan(ctx, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
