@@ -101,11 +101,13 @@ func newEnvWithCatalog(t *testing.T, store *db.DB, catalogSource string) *env {
 	client := tiapi.NewClient(tiSrv.URL, apiKey)
 	client.Sleep = func(context.Context, time.Duration) error { return nil }
 	base, _ := url.Parse("http://examgate.test")
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger}
 	srv := server.New(server.Deps{
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
 		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
-		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
+		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Attempts: attempts},
+		Attempts: attempts,
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
