@@ -22,3 +22,18 @@ func RequireSession(ctx context.Context) (*Session, error) {
 	}
 	return nil, Errorf(EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
 }
+
+type adminKey struct{}
+
+// NewContextWithAdmin marks a request as made with the admin API key.
+func NewContextWithAdmin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, adminKey{}, true)
+}
+
+// RequireAdmin refuses a request not made with the admin API key.
+func RequireAdmin(ctx context.Context) error {
+	if ok, _ := ctx.Value(adminKey{}).(bool); ok {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "This needs the admin API key: send it as Authorization: Bearer <key>.")
+}

@@ -46,7 +46,9 @@ type QueuedJob struct {
 // JobFilter selects jobs for the staff listing; empty fields match all.
 type JobFilter struct {
 	Kind, State, Key string
-	Limit            int // 0 means 100; at most 500
+	Kinds            []string // any of these kinds
+	BeforeID         int64    // only jobs with a smaller id: the cursor of the next page
+	Limit            int      // 0 means 100; at most 500
 }
 
 // JobStore is the queue a Worker drains. Every result call carries the lease

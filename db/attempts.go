@@ -343,3 +343,12 @@ func (db *DB) Accommodations(ctx context.Context, examCode string) ([]Accommodat
 	}
 	return out, nil
 }
+
+// ResultByID returns a result or NotFound.
+func (db *DB) ResultByID(ctx context.Context, id int64) (*examgate.Result, error) {
+	var row resultRow
+	if err := db.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "result")
+	}
+	return row.domain(), nil
+}

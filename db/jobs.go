@@ -281,6 +281,12 @@ func (db *DB) Jobs(ctx context.Context, f examgate.JobFilter) ([]examgate.Queued
 	if f.Key != "" {
 		q = q.Where("ordering_key = ?", f.Key)
 	}
+	if len(f.Kinds) > 0 {
+		q = q.Where("kind IN (?)", bun.In(f.Kinds))
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not list jobs")
 	}

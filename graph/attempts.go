@@ -69,7 +69,7 @@ func toResult(res *examgate.Result, exam *examgate.Exam) *model.Result {
 	m := &model.Result{
 		AttemptID: strconv.FormatInt(res.AttemptID, 10), ExamCode: res.ExamCode,
 		Score: res.Points, MaxScore: res.MaxPoints, Percent: res.Percent, PassMark: res.PassMark, Passed: res.Passed,
-		EndedAt: res.CreatedAt,
+		EndedAt: res.CreatedAt, ResultID: res.ID,
 	}
 	if exam.Delivery != nil && exam.Delivery.ShowReview {
 		for _, it := range res.Items {

@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -75,4 +78,35 @@ func parseID(id string) (int64, error) {
 		return 0, examgate.Errorf(examgate.ENOTFOUND, "This booking does not exist. Reload the page.")
 	}
 	return n, nil
+}
+
+func toDelivery(j *examgate.QueuedJob) *model.Delivery {
+	d := &model.Delivery{
+		ID: strconv.FormatInt(j.ID, 10), Kind: j.Kind, State: model.JobState(upper(j.State)),
+		Attempts: j.Attempts, NextTryAt: j.RunAt, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+	}
+	if j.LastError != "" {
+		d.LastError = &j.LastError
+	}
+	var p examgate.TIResultJob
+	if json.Unmarshal(j.Payload, &p) == nil && p.ResultID != 0 {
+		id := strconv.FormatInt(p.ResultID, 10)
+		d.ResultID = &id
+	}
+	return d
+}
+
+// Cursors are opaque to clients; inside they are the id to continue below.
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("job:" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if s, ok := strings.CutPrefix(string(b), "job:"); err == nil && ok {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
+			return id, nil
+		}
+	}
+	return 0, examgate.Errorf(examgate.EINVALID, "after is not a cursor from this list; use pageInfo.endCursor.")
 }

@@ -12,10 +12,11 @@ import (
 
 // Resolver holds what the resolvers need; it is built once per server.
 type Resolver struct {
-	Store    examgate.Store
-	Booker   *examgate.Bookings
-	Attempts *examgate.Attempts
-	Catalog  *examgate.Catalog
-	Clock    examgate.Clock
-	Logger   *slog.Logger
+	Store       examgate.Store
+	Booker      *examgate.Bookings
+	Attempts    *examgate.Attempts
+	DeliveryLog *examgate.Deliveries
+	Catalog     *examgate.Catalog
+	Clock       examgate.Clock
+	Logger      *slog.Logger
 }

@@ -7,6 +7,8 @@ package graph
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -130,6 +132,19 @@ func (r *mutationResolver) SubmitAttempt(ctx context.Context, input model.Submit
 	return r.toAttempt(ctx, a, exam)
 }
 
+// RetryDelivery is the resolver for the retryDelivery field.
+func (r *mutationResolver) RetryDelivery(ctx context.Context, id string) (*model.Delivery, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return nil, examgate.Errorf(examgate.ENOTFOUND, "No delivery with id %q.", id)
+	}
+	job, err := r.DeliveryLog.Retry(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return toDelivery(job), nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Candidate, error) {
 	s := examgate.SessionFromContext(ctx)
@@ -244,13 +259,57 @@ func (r *queryResolver) Result(ctx context.Context, examCode string) (*model.Res
 	return toResult(res, exam), nil
 }
 
+// Deliveries is the resolver for the deliveries field.
+func (r *queryResolver) Deliveries(ctx context.Context, status *model.JobState, first *int, after *string) (*model.DeliveryConnection, error) {
+	var before int64
+	var err error
+	if after != nil {
+		if before, err = decodeCursor(*after); err != nil {
+			return nil, err
+		}
+	}
+	state := ""
+	if status != nil {
+		state = strings.ToLower(string(*status))
+	}
+	limit := 50
+	if first != nil {
+		limit = *first
+	}
+	// One more than asked tells whether there is a next page.
+	jobs, err := r.DeliveryLog.List(ctx, state, limit+1, before)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.DeliveryConnection{Edges: []*model.DeliveryEdge{}, PageInfo: &model.PageInfo{HasNextPage: len(jobs) > limit}}
+	for i := range jobs[:min(len(jobs), limit)] {
+		c := encodeCursor(jobs[i].ID)
+		conn.Edges = append(conn.Edges, &model.DeliveryEdge{Cursor: c, Node: toDelivery(&jobs[i])})
+		conn.PageInfo.EndCursor = &c
+	}
+	return conn, nil
+}
+
+// Delivery is the resolver for the delivery field.
+func (r *resultResolver) Delivery(ctx context.Context, obj *model.Result) (model.DeliveryState, error) {
+	state, err := r.DeliveryLog.StateOf(ctx, obj.ResultID)
+	if err != nil {
+		return "", err
+	}
+	return model.DeliveryState(strings.ToUpper(state)), nil
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Result returns ResultResolver implementation.
+func (r *Resolver) Result() ResultResolver { return &resultResolver{r} }
+
 type (
 	mutationResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
+	resultResolver   struct{ *Resolver }
 )

@@ -5,13 +5,14 @@ import "net/http"
 // routes lists every route of examgate in one place.
 func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
-	gql := csrf.Handler(s.graphHandler())
+	gql := csrf.Handler(s.withAPIKey(s.graphHandler()))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
+	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
 	if s.Playground {
 		s.mux.HandleFunc("GET /playground", s.handlePlayground)

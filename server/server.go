@@ -30,6 +30,12 @@ type Deps struct {
 	Launcher   *examgate.Launcher
 	Bookings   *examgate.Bookings
 	Attempts   *examgate.Attempts
+	Deliveries *examgate.Deliveries
+	// AdminKey, when set, is the API key that reaches staff fields.
+	AdminKey string
+	// CourseURL signs the candidate into their learning platform and returns
+	// where to send them for an exam's course ("Back to your course").
+	CourseURL func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
 	Playground bool
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
@@ -76,6 +82,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) graphHandler() http.Handler {
 	return graph.NewHandler(&graph.Resolver{
-		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
+		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
 }

@@ -40,6 +40,14 @@ type Client struct {
 	// learner is looking at a spinner, so longer waits fail fast instead.
 	MaxRetryAfter time.Duration
 	Logger        *slog.Logger // optional
+	// Pace, when set, spaces every request to TI, launch-time GETs and
+	// result POSTs alike, to stay within the key's rate limit.
+	Pace *Pacer
+	// ConfigRetry is how long a result job waits after TI refused the API
+	// key or the endpoint: the operator has to fix the configuration, and
+	// hammering TI meanwhile only fills the logs. Zero means
+	// DefaultConfigRetry.
+	ConfigRetry time.Duration
 
 	baseURL string
 	apiKey  string
@@ -48,12 +56,14 @@ type Client struct {
 var _ examgate.TI = (*Client)(nil)
 
 // NewClient returns a client for the TI instance at baseURL (for example
-// https://school.thoughtindustries.com) using apiKey for every request.
+// https://school.thoughtindustries.com) using apiKey for every request. It
+// does not pace requests; set Pace to share TI's rate limit.
 func NewClient(baseURL, apiKey string) *Client {
 	return &Client{
 		HTTP:          &http.Client{Timeout: 10 * time.Second, Transport: newTransport()},
 		Sleep:         sleep,
 		MaxRetryAfter: 30 * time.Second,
+		ConfigRetry:   DefaultConfigRetry,
 		baseURL:       strings.TrimRight(baseURL, "/"),
 		apiKey:        apiKey,
 	}
@@ -151,6 +161,9 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values, out 
 		u += "?" + q.Encode()
 	}
 	for attempt := 0; ; attempt++ {
+		if err := c.Pace.Wait(ctx); err != nil {
+			return unavailable(fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err))
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return unavailable(fmt.Errorf("building request for %s: %w; check the TI base URL", label, err))
@@ -225,13 +238,18 @@ func unavailable(err error) error {
 // retryAfter reads a Retry-After header, either delta seconds or an
 // HTTP-date. A missing or unreadable value waits a default second.
 func retryAfter(v string, now time.Time) time.Duration {
+	return retryAfterOr(v, now, defaultWait)
+}
+
+// retryAfterOr is retryAfter with the default wait given by the caller.
+func retryAfterOr(v string, now time.Time, def time.Duration) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return defaultWait
+		return def
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if n < 0 {
-			return defaultWait
+			return def
 		}
 		// Clamp so absurd values compare as "too long" instead of overflowing.
 		if n > int64(24*time.Hour/time.Second) {
@@ -245,7 +263,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 		}
 		return 0
 	}
-	return defaultWait
+	return def
 }
 
 // jsonScalar returns a JSON string or number as text.

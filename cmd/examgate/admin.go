@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -68,4 +71,71 @@ func accommodation(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintf(stdout, "%s: %s duration × %.2f from the next attempt\n", examgate.NormalizeEmail(*email), *exam, *mult)
 	return nil
+}
+
+const deliveriesUsage = `usage:
+  examgate deliveries list [--status queued|running|done|failed] [--limit 50]
+  examgate deliveries retry ID
+Lists the deliveries of results to Thought Industries (posting the grade,
+and resetting the course after a fail), or queues a failed one again.`
+
+// deliveries is the operator's view of result deliveries.
+func deliveries(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
+		return errors.New(deliveriesUsage)
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("examgate deliveries "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	status := fs.String("status", "", "only deliveries in this state")
+	limit := fs.Int("limit", 50, "how many, newest first (at most 500)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, err := db.Open(*dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if verb == "retry" {
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return errors.New("give the delivery id to retry\n" + deliveriesUsage)
+		}
+		job, err := store.JobByID(ctx, id)
+		if err != nil || (job.Kind != examgate.JobTIResult && job.Kind != examgate.JobTIReset) {
+			return fmt.Errorf("no delivery with id %d", id)
+		}
+		if err := store.RequeueJob(ctx, id, time.Now().UTC()); err != nil {
+			return fmt.Errorf("delivery %d: %w (only failed deliveries can be retried)", id, err)
+		}
+		fmt.Fprintf(stdout, "delivery %d queued again\n", id)
+		return nil
+	}
+	jobs, err := store.Jobs(ctx, examgate.JobFilter{Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}, State: *status, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPTS\tNEXT TRY (UTC)\tLAST ERROR")
+	for _, j := range jobs {
+		next := j.RunAt.Format(time.DateTime)
+		if j.State == examgate.JobDone || j.State == examgate.JobFailed {
+			next = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Kind, j.State, j.Attempts, next, oneLine(j.LastError, 80))
+	}
+	return tw.Flush()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
 }

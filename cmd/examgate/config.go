@@ -25,13 +25,17 @@ type config struct {
 	TISkew      time.Duration
 	SMTPURL     string
 	MailFrom    string
+	AdminKey    string
+	TIRate      int           // TI requests per minute
+	JobLease    time.Duration // how long a worker owns a job before another may take it
 	Demo        bool
 	Playground  bool
 }
 
 const (
-	demoAPIKey = "demo-ti-api-key"
-	demoSecret = "demo-launch-secret"
+	demoAPIKey   = "demo-ti-api-key"
+	demoSecret   = "demo-launch-secret"
+	demoAdminKey = "demo-admin-api-key"
 )
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
@@ -43,12 +47,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
 		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
 		SMTPURL:     getenv("EXAMGATE_SMTP_URL"),
+		AdminKey:    getenv("EXAMGATE_ADMIN_API_KEY"),
+		TIRate:      120,
+		JobLease:    2 * time.Minute,
 		MailFrom:    getenv("EXAMGATE_MAIL_FROM"),
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
 		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
 		TISkew:      500 * time.Second,
 	}
 	secrets := getenv("EXAMGATE_TI_SECRETS")
+	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 6000 {
+			return nil, fmt.Errorf("EXAMGATE_TI_RATE=%q: give TI's request limit per minute, such as 120", v)
+		}
+		c.TIRate = n
+	}
+	if v := getenv("EXAMGATE_JOB_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("EXAMGATE_JOB_LEASE=%q: give a duration of at least 1s, such as 2m", v)
+		}
+		c.JobLease = d
+	}
 	if v := getenv("EXAMGATE_TI_IAT_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -92,8 +113,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, errors.New("EXAMGATE_TI_SECRETS: give one secret, or two while TI rotates its API keys")
 	}
 
+	if c.AdminKey != "" && len(c.AdminKey) < 16 {
+		return nil, errors.New("EXAMGATE_ADMIN_API_KEY: use at least 16 random characters")
+	}
 	if c.Demo {
 		c.Playground = true
+		if c.AdminKey == "" {
+			c.AdminKey = demoAdminKey
+		}
 		if len(c.TISecrets) == 0 {
 			c.TISecrets = []string{demoSecret}
 		}

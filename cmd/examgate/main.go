@@ -3,6 +3,7 @@
 //	examgate [serve] [flags]   run the server (migrates first)
 //	examgate migrate [flags]   apply database migrations and exit
 //	examgate accommodation set|list ...   extra exam time per candidate
+//	examgate deliveries list|retry ...    results on their way to TI
 package main
 
 import (
@@ -49,6 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "accommodation" {
 		return accommodation(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "deliveries" {
+		return deliveries(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -97,8 +101,12 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	clock := examgate.SystemClock{}
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
 	ti.Logger = logger
+	ti.Pace = tiapi.NewPacer(cfg.TIRate, nil, nil) // TI counts requests per API key
 
-	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger}
+	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Lease: cfg.JobLease}
+	delivery := &examgate.ResultDelivery{Store: store, TI: tiResults{ti}, Catalog: catalog, Clock: clock, Logger: logger}
+	worker.Handle(examgate.JobTIResult, delivery.HandleResult)
+	worker.Handle(examgate.JobTIReset, delivery.HandleReset)
 	var demo *server.Demo
 	var sender mail.Sender
 	switch {
@@ -118,7 +126,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
-	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake}
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake,
+		ResultJobs: examgate.TIResultJobs}
 	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts}
 	app := frontend.App()
 	if app == nil {
@@ -134,6 +143,9 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		},
 		Bookings:   bookings,
 		Attempts:   attempts,
+		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		AdminKey:   cfg.AdminKey,
+		CourseURL:  courseURL(cfg, clock),
 		Playground: cfg.Playground,
 		Ready:      ready.Load,
 		App:        app,
@@ -153,18 +165,16 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	go sweep(ctx, store, bookings, attempts, clock, logger)
-	if sender != nil {
-		go func() {
-			if err := worker.Run(ctx); err != nil {
-				logger.Error("job worker stopped", "err", err)
-			}
-		}()
-	}
+	go func() {
+		if err := worker.Run(ctx); err != nil {
+			logger.Error("job worker stopped", "err", err)
+		}
+	}()
 	ready.Store(true)
 	logger.Info("examgate listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"database", dbKind(store), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
 	if cfg.Demo {
-		logger.Info("open the demo", "url", cfg.BaseURL+"/demo")
+		logger.Info("open the demo", "url", cfg.BaseURL+"/demo", "admin_api_key", cfg.AdminKey)
 	}
 
 	errc := make(chan error, 1)

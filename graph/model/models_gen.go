@@ -92,6 +92,31 @@ type Candidate struct {
 	TimeZone *string `json:"timeZone,omitempty"`
 }
 
+// One delivery job: a result posted to the learning platform, or a course reset after a fail.
+type Delivery struct {
+	ID string `json:"id"`
+	// ti.result or ti.reset
+	Kind      string   `json:"kind"`
+	ResultID  *string  `json:"resultId,omitempty"`
+	State     JobState `json:"state"`
+	Attempts  int      `json:"attempts"`
+	LastError *string  `json:"lastError,omitempty"`
+	// When it runs next (queued) or ran (done).
+	NextTryAt time.Time `json:"nextTryAt"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type DeliveryConnection struct {
+	Edges    []*DeliveryEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
+type DeliveryEdge struct {
+	Cursor string    `json:"cursor"`
+	Node   *Delivery `json:"node"`
+}
+
 // The window in which a candidate may book and sit an exam.
 type Eligibility struct {
 	ExamCode string `json:"examCode"`
@@ -151,6 +176,11 @@ type ItemResult struct {
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
 // Whether an action is allowed now; when not, a code and a sentence saying why.
 type Permission struct {
 	Allowed bool `json:"allowed"`
@@ -182,6 +212,10 @@ type Result struct {
 	EndedAt  time.Time `json:"endedAt"`
 	// Per-item results, only when the exam lets candidates review them.
 	Items []*ItemResult `json:"items,omitempty"`
+	// Whether the result has reached the learning platform.
+	Delivery DeliveryState `json:"delivery"`
+	// the stored result's id, for the delivery resolver
+	ResultID int64 `json:"-"`
 }
 
 type SaveAnswerInput struct {
@@ -337,6 +371,65 @@ func (e BookingStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type DeliveryState string
+
+const (
+	// On its way; retried automatically.
+	DeliveryStateSending DeliveryState = "SENDING"
+	DeliveryStateSent    DeliveryState = "SENT"
+	// Given up on; staff can retry it.
+	DeliveryStateFailed DeliveryState = "FAILED"
+)
+
+var AllDeliveryState = []DeliveryState{
+	DeliveryStateSending,
+	DeliveryStateSent,
+	DeliveryStateFailed,
+}
+
+func (e DeliveryState) IsValid() bool {
+	switch e {
+	case DeliveryStateSending, DeliveryStateSent, DeliveryStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e DeliveryState) String() string {
+	return string(e)
+}
+
+func (e *DeliveryState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeliveryState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeliveryState", str)
+	}
+	return nil
+}
+
+func (e DeliveryState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeliveryState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeliveryState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type ItemType string
 
 const (
@@ -389,6 +482,65 @@ func (e *ItemType) UnmarshalJSON(b []byte) error {
 }
 
 func (e ItemType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type JobState string
+
+const (
+	JobStateQueued  JobState = "QUEUED"
+	JobStateRunning JobState = "RUNNING"
+	JobStateDone    JobState = "DONE"
+	JobStateFailed  JobState = "FAILED"
+)
+
+var AllJobState = []JobState{
+	JobStateQueued,
+	JobStateRunning,
+	JobStateDone,
+	JobStateFailed,
+}
+
+func (e JobState) IsValid() bool {
+	switch e {
+	case JobStateQueued, JobStateRunning, JobStateDone, JobStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e JobState) String() string {
+	return string(e)
+}
+
+func (e *JobState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobState", str)
+	}
+	return nil
+}
+
+func (e JobState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

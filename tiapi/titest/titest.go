@@ -1,16 +1,19 @@
 // Package titest is a fake Thought Industries that speaks the wire format
-// examgate uses: the v2 users and coursePurchase endpoints, Bearer API keys,
-// cursor paging, and HS256 launch tokens. Tests serve it with httptest; the
-// demo server mounts it under a path prefix with http.StripPrefix.
+// examgate uses: the v2 users and coursePurchase endpoints, result posts to
+// assignmentExternalActivity, resetProgress, Bearer API keys, cursor paging,
+// HS256 launch tokens and JWT single sign-on. Tests serve it with httptest;
+// the demo server mounts it under a path prefix with http.StripPrefix.
 package titest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +28,13 @@ const (
 	// DefaultPageSize is the page size when Server.PageSize is zero.
 	DefaultPageSize = 25
 	maxCalls        = 500
+	maxPostBytes    = 64 << 10
 	apiPrefix       = "/incoming/"
+	resultPath      = "/incoming/v2/assignmentExternalActivity"
+	ssoPath         = "/access/jwt"
+	// StatusClientGone is recorded for a request whose client went away
+	// while it was held; nothing was answered.
+	StatusClientGone = 499
 )
 
 // User is a TI learner account.
@@ -55,22 +64,41 @@ type Call struct {
 	Status int
 }
 
+// Posted is one POST the server received, with its body exactly as sent.
+type Posted struct {
+	Time        time.Time
+	Path        string
+	ContentType string
+	Body        []byte
+	Status      int // as answered, StatusClientGone if never answered
+}
+
 // Server is the fake TI. It is an http.Handler, not a listener.
 type Server struct {
 	// PageSize is how many events one coursePurchase page holds; set it
 	// before serving.
 	PageSize int
+	// Now is the fake's clock for call times and SSO token ages; nil means
+	// time.Now. Set it before serving.
+	Now func() time.Time
 
 	apiKey string
 
-	mu         sync.Mutex
-	users      []User
-	purchases  []Purchase
-	failN      int
-	failStatus int
-	failAfter  string
-	down       bool
-	calls      []Call
+	mu          sync.Mutex
+	users       []User
+	purchases   []Purchase
+	failN       int
+	failStatus  int
+	failAfter   string
+	failBody    string
+	down        bool
+	latency     time.Duration
+	hold        chan struct{} // closed on release; nil when not held
+	holding     int           // requests waiting on hold
+	holdChanged chan struct{} // closed when holding changes
+	calls       []Call
+	posted      []Posted
+	logins      []SSOLogin
 }
 
 // New returns a fake TI that accepts only apiKey as its Bearer token.
@@ -134,9 +162,77 @@ func (s *Server) AddPurchase(p Purchase) {
 // header when retryAfter is not empty. Injected failures are answered
 // before the API key is checked, as an overloaded gateway would.
 func (s *Server) FailNext(n, status int, retryAfter string) {
+	s.FailNextWith(n, status, retryAfter, "")
+}
+
+// FailNextWith is FailNext with the response body; an empty body is TI's
+// error JSON with the status text.
+func (s *Server) FailNextWith(n, status int, retryAfter, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failN, s.failStatus, s.failAfter = n, status, retryAfter
+	s.failN, s.failStatus, s.failAfter, s.failBody = n, status, retryAfter, body
+}
+
+// SetLatency delays every API request by d, for a slow TI.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Hold makes API requests wait, unanswered, until release is called or
+// their client goes away; then they are answered as usual, or, if the
+// client left, dropped unprocessed and logged with StatusClientGone. Holds
+// do not nest: the first release ends the hold. Release may be called more
+// than once.
+func (s *Server) Hold() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == nil {
+		s.hold = make(chan struct{})
+	}
+	ch := s.hold
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.hold == ch {
+				s.hold = nil
+			}
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// WaitHeld blocks until at least n requests are waiting on Hold, so that a
+// test can act while a request is known to be open.
+func (s *Server) WaitHeld(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		if s.holding >= n {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.holdChanged == nil {
+			s.holdChanged = make(chan struct{})
+		}
+		changed := s.holdChanged
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Server) addHoldingLocked(delta int) {
+	s.holding += delta
+	if s.holdChanged != nil {
+		close(s.holdChanged)
+		s.holdChanged = nil
+	}
 }
 
 // SetDown makes every API request answer 503 while down is true.
@@ -153,11 +249,49 @@ func (s *Server) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
-// Reset forgets the recorded calls.
+// Posted returns a copy of the last POSTs to the API, oldest first,
+// including refused ones.
+func (s *Server) Posted() []Posted {
+	return s.postedWhere(func(string) bool { return true })
+}
+
+// ResultPosts returns the POSTs to assignmentExternalActivity.
+func (s *Server) ResultPosts() []Posted {
+	return s.postedWhere(func(p string) bool { return p == resultPath })
+}
+
+// Resets returns the POSTs to a user's resetProgress.
+func (s *Server) Resets() []Posted {
+	return s.postedWhere(func(p string) bool {
+		return strings.HasPrefix(p, "/incoming/v2/users/") && strings.HasSuffix(p, "/resetProgress")
+	})
+}
+
+func (s *Server) postedWhere(keep func(path string) bool) []Posted {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Posted
+	for _, p := range s.posted {
+		if keep(p.Path) {
+			p.Body = append([]byte(nil), p.Body...)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Reset forgets the recorded calls, posts and sign-ins.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = nil
+	s.calls, s.posted, s.logins = nil, nil, nil
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 type statusWriter struct {
@@ -179,22 +313,57 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// ServeHTTP answers the TI API. Paths are matched after any prefix has
-// been stripped, so the server can be mounted anywhere.
+// ServeHTTP answers the TI API and the JWT sign-in page. Paths are matched
+// after any prefix has been stripped, so the server can be mounted
+// anywhere. Failure injection, Hold and latency apply to the API only.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
-	start := time.Now()
+	start := s.now()
+	var post *Posted
 	defer func() {
 		s.record(Call{Time: start, Method: r.Method, Path: r.URL.Path, Query: s.redact(r.URL.Query()), Status: sw.status})
+		if post != nil {
+			post.Status = sw.status
+			s.recordPost(*post)
+		}
 	}()
 
+	if r.URL.Path == ssoPath && r.Method == http.MethodGet {
+		s.ssoLogin(sw, r)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
 		writeError(sw, http.StatusNotFound, "Not found")
 		return
 	}
-	if status, retryAfter, ok := s.injectedFailure(); ok {
+	if r.Method == http.MethodPost {
+		// Read before anything can refuse the request, so that every body
+		// sent is recorded.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxPostBytes+1))
+		post = &Posted{Time: start, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body}
+		switch {
+		case err != nil:
+			writeError(sw, http.StatusBadRequest, "Could not read the request body")
+			return
+		case len(body) > maxPostBytes:
+			post.Body = body[:maxPostBytes]
+			writeError(sw, http.StatusRequestEntityTooLarge, "Request body too large")
+			return
+		}
+	}
+	if !s.await(r.Context()) {
+		sw.status = StatusClientGone
+		return
+	}
+	if status, retryAfter, body, ok := s.injectedFailure(); ok {
 		if retryAfter != "" {
 			sw.Header().Set("Retry-After", retryAfter)
+		}
+		if body != "" {
+			sw.Header().Set("Content-Type", "application/json; charset=utf-8")
+			sw.WriteHeader(status)
+			_, _ = io.WriteString(sw, body)
+			return
 		}
 		writeError(sw, status, http.StatusText(status))
 		return
@@ -206,27 +375,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// The escaped path keeps an id or email containing "/" in one segment.
 	userSeg, isUser := strings.CutPrefix(r.URL.EscapedPath(), "/incoming/v2/users/")
+	resetSeg, isReset := strings.CutSuffix(userSeg, "/resetProgress")
 	switch {
 	case r.Method == http.MethodGet && isUser && userSeg != "" && !strings.Contains(userSeg, "/"):
 		s.getUser(sw, userSeg)
 	case r.Method == http.MethodGet && r.URL.Path == "/incoming/v2/events/coursePurchase":
 		s.listPurchases(sw, r.URL.Query())
+	case r.Method == http.MethodPost && r.URL.Path == resultPath:
+		s.postResult(sw, r, post.Body)
+	case r.Method == http.MethodPost && isUser && isReset && resetSeg != "" && !strings.Contains(resetSeg, "/"):
+		s.resetProgress(sw, r, resetSeg, post.Body)
 	default:
 		writeError(sw, http.StatusNotFound, "Not found")
 	}
 }
 
-func (s *Server) injectedFailure() (status int, retryAfter string, ok bool) {
+// await applies Hold and SetLatency; it reports false if the client went
+// away meanwhile.
+func (s *Server) await(ctx context.Context) bool {
+	s.mu.Lock()
+	hold, latency := s.hold, s.latency
+	if hold != nil {
+		s.addHoldingLocked(1)
+	}
+	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		s.addHoldingLocked(-1)
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) injectedFailure() (status int, retryAfter, body string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.down:
-		return http.StatusServiceUnavailable, "", true
+		return http.StatusServiceUnavailable, "", "", true
 	case s.failN > 0:
 		s.failN--
-		return s.failStatus, s.failAfter, true
+		return s.failStatus, s.failAfter, s.failBody, true
 	}
-	return 0, "", false
+	return 0, "", "", false
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -237,10 +444,22 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.calls) >= maxCalls {
-		s.calls = append(s.calls[:0], s.calls[len(s.calls)-maxCalls+1:]...)
+	s.calls = keepLast(s.calls, c)
+}
+
+func (s *Server) recordPost(p Posted) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.posted = keepLast(s.posted, p)
+}
+
+// keepLast appends v and keeps at most maxCalls entries, so a long demo
+// does not grow without bound.
+func keepLast[T any](list []T, v T) []T {
+	if len(list) >= maxCalls {
+		list = append(list[:0], list[len(list)-maxCalls+1:]...)
 	}
-	s.calls = append(s.calls, c)
+	return append(list, v)
 }
 
 // redact keeps the call log safe to print: TI takes its key in a header,

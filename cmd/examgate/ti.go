@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/tiapi"
+)
+
+// tiResults adapts the TI client to what result delivery needs.
+type tiResults struct{ *tiapi.Client }
+
+func (t tiResults) PostResult(ctx context.Context, p examgate.TIResultPost) error {
+	return t.Client.PostResult(ctx, tiapi.ResultPost{
+		Status: p.Status, AssignmentID: p.AssignmentID, LearnerID: p.LearnerID,
+		Grade: p.Grade, GradeFeedback: p.GradeFeedback,
+	})
+}
+
+// courseURL signs the learner into TI with TI's JWT SSO and returns the
+// link that lands them on the exam's course page.
+func courseURL(cfg *config, clock examgate.Clock) func(*examgate.Candidate, *examgate.Exam) (string, error) {
+	base := strings.TrimRight(cfg.TIBaseURL, "/")
+	return func(c *examgate.Candidate, exam *examgate.Exam) (string, error) {
+		returnTo := "/learn" // a path on TI: the token cannot send the learner elsewhere
+		if exam.TI.CourseSlug != "" {
+			returnTo = "/learn/course/" + url.PathEscape(exam.TI.CourseSlug)
+		}
+		token, err := tiapi.SSOToken(cfg.TIAPIKey, tiapi.SSOUser{
+			Email: c.Email, ExternalCustomerID: c.ExternalID, FirstName: c.FirstName, LastName: c.LastName,
+		}, returnTo, clock.Now())
+		if err != nil {
+			return "", examgate.Wrap(examgate.EINTERNAL, err, "could not sign you in to your course")
+		}
+		return tiapi.SSOURL(base, token), nil
+	}
+}

@@ -1,0 +1,39 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/examgate/examgate"
+)
+
+// handleBackToCourse signs the learner into their course platform and sends
+// them to the exam's course. The sign-in token is made at the click, not
+// when the result page loads, because TI accepts it only for a few minutes.
+func (s *Server) handleBackToCourse(w http.ResponseWriter, r *http.Request) {
+	sess, err := examgate.RequireSession(r.Context())
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	exam, err := s.Catalog.Exam(r.PathValue("code"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	cand, err := s.Store.CandidateByID(r.Context(), sess.CandidateID)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	if s.CourseURL == nil {
+		s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "Go back to your course in the tab or window you came from."))
+		return
+	}
+	to, err := s.CourseURL(cand, exam)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
