@@ -1,6 +1,6 @@
-// Dates are shown in the learner's own time zone and language, with the zone
-// named, so "Book before …" is unambiguous for someone who travels or shares
-// a screenshot with support.
+// Dates are shown in the learner's chosen time zone and language, with the
+// zone named, so "Book before …" is unambiguous for someone who travels or
+// shares a screenshot with support.
 
 /** The browser's IANA time zone, e.g. "Pacific/Auckland". */
 export function browserTimeZone(): string {
@@ -12,18 +12,30 @@ export function browserLocale(): string {
   return typeof navigator !== 'undefined' && navigator.language ? navigator.language : 'en';
 }
 
+function parse(iso: string): Date {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not an RFC 3339 time: ${iso}`);
+  return date;
+}
+
 /**
  * Formats an RFC 3339 instant as a long date and short time in `timeZone`,
  * followed by the zone name: "28 February 2027 at 01:00 (Pacific/Auckland)".
  */
 export function formatInstant(iso: string, locale: string, timeZone: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) throw new RangeError(`not an RFC 3339 time: ${iso}`);
-  const text = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(date);
+  const text = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(parse(iso));
   return `${text} (${timeZone})`;
 }
 
-/** formatInstant with the browser's locale and time zone. */
-export function formatForBrowser(iso: string): string {
-  return formatInstant(iso, browserLocale(), browserTimeZone());
+/** The local time of day only, e.g. "09:30"; the zone is named elsewhere on the page. */
+export function formatTime(iso: string, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone }).format(parse(iso));
+}
+
+/** A day heading such as "Mon 30 Nov" for the day starting at `ms`. */
+export function formatDay(ms: number, locale: string, timeZone: string, long = false): string {
+  const options: Intl.DateTimeFormatOptions = long
+    ? { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }
+    : { weekday: 'short', day: 'numeric', month: 'short' };
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone }).format(ms);
 }

@@ -1,10 +1,17 @@
+import { useCallback, useEffect, useRef } from 'react';
 import { graphql } from '../gql';
+import type { BookingFieldsFragment, ExamDashboardQuery } from '../gql/graphql';
 import { useQuery } from '../graphql/useQuery';
-import { formatForBrowser } from '../format/datetime';
-import { MessagePage } from '../components/MessagePage';
+import { paths } from '../router';
+import { Link } from '../components/Link';
+import { showStatus } from '../components/Messages';
+import { rememberTimeZone, TimeZonePicker } from '../components/TimeZonePicker';
 import { useDocumentTitle } from '../components/useDocumentTitle';
-import { SessionEnded } from './SessionEnded';
-import { examView, pendingBooking, type ReadyData } from './examView';
+import { browserLocale, formatInstant } from '../format/datetime';
+import { useTimeZone } from '../format/timeZone';
+import { BookingHistory, FinishedBooking, PendingBooking } from './BookingCards';
+import { ExamLoadFailure } from './ExamLoadFailure';
+import { bookingSummary, examView, withBooking, type Ready } from './examView';
 
 // One round trip for everything the dashboard shows.
 const ExamDashboardDocument = graphql(`
@@ -14,65 +21,65 @@ const ExamDashboardDocument = graphql(`
       firstName
       lastName
       email
+      timeZone
     }
     exam(code: $code) {
       code
       title
+      bookable
+      timeZone
     }
     eligibility(examCode: $code) {
       endsAt
       active
     }
     bookings(examCode: $code) {
-      id
-      status
-      startsAt
+      ...BookingFields
     }
   }
 `);
 
 export function ExamDashboard({ code }: { code: string }) {
-  const { state, retry } = useQuery(ExamDashboardDocument, { code });
+  const { state, retry, refetch, setData } = useQuery(ExamDashboardDocument, { code });
   const view = examView(state);
-
-  switch (view.kind) {
-    case 'loading':
-      return <Loading />;
-    case 'session-ended':
-      return <SessionEnded />;
-    case 'not-found':
-      return (
-        <MessagePage title="Exam not found">
-          <p>This exam does not exist. Check the link in your course, or contact support.</p>
-        </MessagePage>
-      );
-    case 'error':
-      return (
-        <MessagePage title="We could not load your exam">
-          <p role="alert">{view.message}</p>
-          <button type="button" className="button" onClick={retry}>
-            Retry
-          </button>
-        </MessagePage>
-      );
-    case 'ready':
-      return <Dashboard data={view.data} />;
-  }
-}
-
-function Loading() {
-  useDocumentTitle('Loading');
-  return (
-    <p className="loading" role="status">
-      Loading your exam…
-    </p>
+  // A mutation's answer is the booking's new state: show it at once, then
+  // reload in the background for everything that follows from it.
+  const update = useCallback(
+    (booking: BookingFieldsFragment) => {
+      setData((data) => ({ ...data, bookings: withBooking(data.bookings, booking) }));
+      refetch();
+    },
+    [setData, refetch],
+  );
+  return view.kind === 'ready' ? (
+    <Dashboard data={view.data} refetch={refetch} update={update} />
+  ) : (
+    <ExamLoadFailure view={view} retry={retry} />
   );
 }
 
-function Dashboard({ data }: { data: ReadyData }) {
+interface DashboardProps {
+  data: Ready<ExamDashboardQuery>;
+  refetch: () => void;
+  update: (booking: BookingFieldsFragment) => void;
+}
+
+function Dashboard({ data, refetch, update }: DashboardProps) {
   const { me, exam, eligibility, bookings } = data;
   useDocumentTitle(exam.title);
-  const booking = pendingBooking(bookings);
+  const zone = useTimeZone();
+  const locale = browserLocale();
+  const { pending, started, completed, history } = bookingSummary(bookings);
+  const bookingHeading = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => rememberTimeZone(zone, me.timeZone), [zone, me.timeZone]);
+
+  // After cancel or start the buttons are gone: continue from the section heading.
+  const changed = (booking: BookingFieldsFragment, status: string) => {
+    update(booking);
+    showStatus(status);
+    requestAnimationFrame(() => bookingHeading.current?.focus());
+  };
 
   return (
     <>
@@ -85,6 +92,7 @@ function Dashboard({ data }: { data: ReadyData }) {
           </strong>{' '}
           <span className="email">({me.email})</span>
         </p>
+        <TimeZonePicker />
       </header>
 
       <section className="card" aria-labelledby="eligibility-heading">
@@ -92,12 +100,13 @@ function Dashboard({ data }: { data: ReadyData }) {
         {eligibility ? (
           eligibility.active ? (
             <p className="deadline" data-testid="eligibility-end">
-              Book before <time dateTime={eligibility.endsAt}>{formatForBrowser(eligibility.endsAt)}</time>
+              Book before <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>
             </p>
           ) : (
             <p className="deadline ended" data-testid="eligibility-end">
-              Your eligibility ended on <time dateTime={eligibility.endsAt}>{formatForBrowser(eligibility.endsAt)}</time>.
-              Contact support if you believe this is wrong.
+              Your eligibility ended on{' '}
+              <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>. Contact
+              support if you believe this is wrong.
             </p>
           )
         ) : (
@@ -108,54 +117,42 @@ function Dashboard({ data }: { data: ReadyData }) {
         )}
       </section>
 
-      {booking ? (
-        <PendingBooking startsAt={booking.startsAt} />
-      ) : (
-        eligibility?.active && <BookCallToAction />
-      )}
+      <section className="card" aria-labelledby="booking-heading">
+        <h2 id="booking-heading" ref={bookingHeading} tabIndex={-1}>
+          Your booking
+        </h2>
+        {pending ? (
+          <PendingBooking
+            key={pending.id}
+            booking={pending}
+            examCode={exam.code}
+            refetch={refetch}
+            onCancelled={(b) => changed(b, 'Booking cancelled.')}
+            onStarted={(b) => changed(b, 'Your exam has started.')}
+          />
+        ) : (
+          <>
+            {(started ?? completed) && <FinishedBooking booking={(started ?? completed)!} />}
+            {!started && <BookCallToAction data={data} />}
+          </>
+        )}
+        <BookingHistory bookings={history} />
+      </section>
     </>
   );
 }
 
-// Booking is not live yet: the controls are shown so learners see what is
-// coming, but disabled and explained.
-function PendingBooking({ startsAt }: { startsAt: string }) {
+function BookCallToAction({ data: { exam, eligibility } }: { data: Ready<ExamDashboardQuery> }) {
+  if (!eligibility?.active) return null; // the eligibility section says why
+  if (!exam.bookable) {
+    return <p>This exam cannot be booked online. Contact support to arrange a time.</p>;
+  }
   return (
-    <section className="card" aria-labelledby="booking-heading">
-      <h2 id="booking-heading">Your booking</h2>
-      <p>
-        Booked for <time dateTime={startsAt}>{formatForBrowser(startsAt)}</time>
-      </p>
-      <div className="actions" role="group" aria-label="Booking actions">
-        <button type="button" className="button" disabled aria-describedby="booking-note">
-          Start
-        </button>
-        <button type="button" className="button secondary" disabled aria-describedby="booking-note">
-          Cancel
-        </button>
-        <button type="button" className="button secondary" disabled aria-describedby="booking-note">
-          Reschedule
-        </button>
-      </div>
-      <p id="booking-note" className="note">
-        Available soon
-      </p>
-    </section>
-  );
-}
-
-function BookCallToAction() {
-  return (
-    <section className="card" aria-labelledby="booking-heading">
-      <h2 id="booking-heading">Book your exam</h2>
-      {/* Placeholder until booking opens: no href, so it goes nowhere, but it
-          stays focusable so keyboard and screen-reader users find the explanation. */}
-      <a className="button" role="link" tabIndex={0} aria-disabled="true" aria-describedby="booking-soon">
+    <>
+      <p>You have no upcoming booking. Choose a time that suits you.</p>
+      <Link className="button" href={paths.book(exam.code)}>
         Book a time slot
-      </a>
-      <p id="booking-soon" className="note">
-        Booking opens soon. You will be able to choose a time slot here.
-      </p>
-    </section>
+      </Link>
+    </>
   );
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { GraphQLRequestError } from '../graphql/client';
-import type { ExamDashboardQuery } from '../gql/graphql';
-import { examView, pendingBooking } from './examView';
+import type { BookingStatus, ExamDashboardQuery } from '../gql/graphql';
+import { bookingSummary, examView, withBooking } from './examView';
 
 const ready: ExamDashboardQuery = {
-  me: { id: '1', firstName: 'Aroha', lastName: 'Ngata', email: 'aroha@example.com' },
-  exam: { code: 'DEMO-101', title: 'Demo Certification Exam' },
+  me: { id: '1', firstName: 'Aroha', lastName: 'Ngata', email: 'aroha@example.com', timeZone: null },
+  exam: { code: 'DEMO-101', title: 'Demo Certification Exam', bookable: true, timeZone: 'Europe/Amsterdam' },
   eligibility: { endsAt: '2027-02-27T12:00:00Z', active: true },
   bookings: [],
 };
@@ -50,14 +50,41 @@ describe('examView', () => {
   });
 });
 
-describe('pendingBooking', () => {
-  it('picks the newest pending booking', () => {
-    const bookings: ExamDashboardQuery['bookings'] = [
-      { id: 'c', status: 'CANCELLED', startsAt: '2027-01-03T00:00:00Z' },
-      { id: 'b', status: 'PENDING', startsAt: '2027-01-02T00:00:00Z' },
-      { id: 'a', status: 'PENDING', startsAt: '2027-01-01T00:00:00Z' },
+describe('bookingSummary', () => {
+  const b = (id: string, status: BookingStatus) => ({ id, status });
+
+  it('picks the newest pending booking and keeps the history short', () => {
+    const bookings = [
+      b('g', 'CANCELLED'),
+      b('f', 'PENDING'),
+      b('e', 'NO_SHOW'),
+      b('d', 'PENDING'),
+      ...['c', 'b', 'a', 'z', 'y'].map((id) => b(id, 'CANCELLED')),
     ];
-    expect(pendingBooking(bookings)?.id).toBe('b');
-    expect(pendingBooking([])).toBeNull();
+    const summary = bookingSummary(bookings);
+    expect(summary.pending?.id).toBe('f');
+    expect(summary.started).toBeNull();
+    expect(summary.history.map((x) => x.id)).toEqual(['g', 'e', 'c', 'b', 'a']);
+    expect(bookingSummary([]).pending).toBeNull();
+  });
+
+  it('finds a booking in progress or done', () => {
+    const summary = bookingSummary([b('b', 'STARTED'), b('a', 'COMPLETED')]);
+    expect(summary.started?.id).toBe('b');
+    expect(summary.completed?.id).toBe('a');
+  });
+});
+
+describe('withBooking', () => {
+  it('replaces a booking by id, or puts a new one first', () => {
+    const list = [
+      { id: 'b', status: 'PENDING' },
+      { id: 'a', status: 'CANCELLED' },
+    ];
+    expect(withBooking(list, { id: 'b', status: 'CANCELLED' })).toEqual([
+      { id: 'b', status: 'CANCELLED' },
+      { id: 'a', status: 'CANCELLED' },
+    ]);
+    expect(withBooking(list, { id: 'c', status: 'PENDING' }).map((x) => x.id)).toEqual(['c', 'b', 'a']);
   });
 });

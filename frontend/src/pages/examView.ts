@@ -1,25 +1,28 @@
 import { GraphQLRequestError } from '../graphql/client';
 import type { QueryState } from '../graphql/useQuery';
-import type { ExamDashboardQuery } from '../gql/graphql';
+import type { BookingStatus } from '../gql/graphql';
 
-// What the dashboard should show, decided apart from rendering so the rules
+// What an exam page should show, decided apart from rendering so the rules
 // (which error wins, what a null means) are unit-tested.
 
-export type ReadyData = ExamDashboardQuery & {
-  me: NonNullable<ExamDashboardQuery['me']>;
-  exam: NonNullable<ExamDashboardQuery['exam']>;
-};
+interface PageData {
+  me?: unknown;
+  exam?: unknown;
+}
 
-export type ExamView =
+/** Query data once the session and the exam are known to exist. */
+export type Ready<T extends PageData> = T & { me: NonNullable<T['me']>; exam: NonNullable<T['exam']> };
+
+export type ExamView<T extends PageData> =
   | { kind: 'loading' }
   | { kind: 'session-ended' }
   | { kind: 'not-found' }
   | { kind: 'error'; message: string }
-  | { kind: 'ready'; data: ReadyData };
+  | { kind: 'ready'; data: Ready<T> };
 
 const GENERIC_MESSAGE = 'Something went wrong while loading your exam. Please try again.';
 
-export function examView(state: QueryState<ExamDashboardQuery>): ExamView {
+export function examView<T extends PageData>(state: QueryState<T>): ExamView<T> {
   switch (state.status) {
     case 'loading':
       return { kind: 'loading' };
@@ -28,7 +31,7 @@ export function examView(state: QueryState<ExamDashboardQuery>): ExamView {
       if (!(error instanceof GraphQLRequestError)) return { kind: 'error', message: GENERIC_MESSAGE };
       // Without a session every field but `me` fails, so the session check
       // comes first: an expired learner must not be told the exam is missing.
-      const partial = error.data as Partial<ExamDashboardQuery> | null;
+      const partial = error.data as PageData | null;
       if (error.hasCode('UNAUTHENTICATED') || partial?.me === null) return { kind: 'session-ended' };
       if (error.hasCode('NOT_FOUND')) return { kind: 'not-found' };
       return { kind: 'error', message: error.message || GENERIC_MESSAGE };
@@ -37,12 +40,27 @@ export function examView(state: QueryState<ExamDashboardQuery>): ExamView {
       const { data } = state;
       if (!data.me) return { kind: 'session-ended' };
       if (!data.exam) return { kind: 'not-found' };
-      return { kind: 'ready', data: data as ReadyData };
+      return { kind: 'ready', data: data as Ready<T> };
     }
   }
 }
 
-/** The booking to show: the newest one still pending, if any (bookings come newest first). */
-export function pendingBooking(bookings: ExamDashboardQuery['bookings']) {
-  return bookings.find((b) => b.status === 'PENDING') ?? null;
+/**
+ * The bookings that matter on the dashboard (they come newest first): the
+ * pending one, one in progress or done, and a short history of the rest.
+ */
+export function bookingSummary<B extends { status: BookingStatus }>(bookings: readonly B[]) {
+  return {
+    pending: bookings.find((b) => b.status === 'PENDING') ?? null,
+    started: bookings.find((b) => b.status === 'STARTED') ?? null,
+    completed: bookings.find((b) => b.status === 'COMPLETED') ?? null,
+    history: bookings.filter((b) => b.status === 'CANCELLED' || b.status === 'NO_SHOW').slice(0, 5),
+  };
+}
+
+/** Puts a booking a mutation returned in place of its old version (or first, if new). */
+export function withBooking<B extends { id: string }>(bookings: readonly B[], booking: B): B[] {
+  return bookings.some((b) => b.id === booking.id)
+    ? bookings.map((b) => (b.id === booking.id ? booking : b))
+    : [booking, ...bookings];
 }

@@ -1,0 +1,150 @@
+// Browser test of booking: book, reschedule, cancel and start DEMO-101, which
+// is open around the clock in Europe/Amsterdam with 30-minute slots, while
+// the browser runs in America/New_York so every time shown is converted.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DAY_MS, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
+
+const ZONE = 'America/New_York';
+const LOCALE = 'en-GB';
+const EXAM = '/exams/DEMO-101';
+
+describe('booking in a browser', { skip: skipReason }, () => {
+  const { withPage } = useExamgate();
+
+  it('books, reschedules, cancels and starts an exam', async () => {
+    const context = { timezoneId: ZONE, locale: LOCALE, viewport: { width: 1280, height: 900 } };
+    await withPage('booking', context, async (page) => {
+      const csp = watchCSP(page);
+      await launchLearner(page, {
+        firstName: 'Wiremu',
+        lastName: 'Tane',
+        email: 'wiremu.tane@example.com',
+        externalId: 'e2e-learner-booking',
+        purchasedOn: isoDate(-10),
+      });
+      await page.getByRole('heading', { name: 'Your booking' }).waitFor();
+      assert.equal(await page.getByLabel('Time zone').inputValue(), ZONE, 'the browser zone is the default');
+
+      // Book a slot at least two days ahead: Start waits for check-in, Cancel and Reschedule are open.
+      await page.getByRole('link', { name: 'Book a time slot' }).click();
+      await page.waitForURL((url) => url.pathname === `${EXAM}/book`);
+      const first = await findSlot(page, Date.now() + 2 * DAY_MS);
+      const firstButton = page.locator(`button[data-start="${first}"]`);
+      assert.equal(
+        (await firstButton.locator('.slot-time').innerText()).trim(),
+        await format(page, first, { timeStyle: 'short', timeZone: ZONE }),
+        'slot buttons show the local time of the slot',
+      );
+      await firstButton.click();
+      const booked = await shown(page, first);
+      await confirm(page, `Book ${booked}?`, 'Confirm');
+
+      await page.waitForURL((url) => url.pathname === EXAM);
+      await page.getByTestId('status').filter({ hasText: `Booked for ${booked}.` }).waitFor();
+      await assertBookedFor(page, first);
+      assert.match(await page.getByTestId('countdown').innerText(), /^Starts in \d+ days?/);
+      assert.equal(
+        (await page.getByTestId('exam-zone-time').innerText()).trim(),
+        `In the exam's time zone: ${await format(page, first, { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Amsterdam' })} (Europe/Amsterdam)`,
+      );
+      const start = page.getByRole('button', { name: 'Start', exact: true });
+      assert.ok(await start.isDisabled(), 'Start waits for check-in');
+      const reasonId = await start.getAttribute('aria-describedby');
+      assert.ok(reasonId, 'a disabled Start is described by its reason');
+      assert.notEqual((await page.locator(`[id="${reasonId}"]`).innerText()).trim(), '');
+      assert.ok(await button(page, 'Cancel').isEnabled());
+      assert.ok(await button(page, 'Reschedule').isEnabled());
+      const calendarLink = page.getByRole('link', { name: 'Add to calendar' });
+      assert.notEqual(await calendarLink.getAttribute('download'), null);
+
+      // Move it to another slot two days ahead.
+      await button(page, 'Reschedule').click();
+      await page.waitForURL((url) => url.pathname.startsWith(`${EXAM}/reschedule/`));
+      const second = await findSlot(page, Date.now() + 2 * DAY_MS, first);
+      await page.locator(`button[data-start="${second}"]`).click();
+      const moved = await shown(page, second);
+      await confirm(page, `Move your booking from ${booked} to ${moved}?`, 'Confirm');
+      await page.waitForURL((url) => url.pathname === EXAM);
+      await page.getByTestId('status').filter({ hasText: `Booking moved to ${moved}.` }).waitFor();
+      await assertBookedFor(page, second);
+
+      // Cancel it.
+      await button(page, 'Cancel').click();
+      await confirm(page, `Cancel your booking on ${moved}?`, 'Cancel booking');
+      await page.getByTestId('status').filter({ hasText: 'Booking cancelled.' }).waitFor();
+      await page.getByRole('link', { name: 'Book a time slot' }).waitFor();
+      assert.equal(await page.getByTestId('booking-time').count(), 0);
+      assert.match(await page.locator('.history').innerText(), new RegExp(`${escape(moved)}: cancelled`));
+
+      // Book the next slot to start: slots start every 30 min, so check-in is open.
+      await page.getByRole('link', { name: 'Book a time slot' }).click();
+      await page.waitForURL((url) => url.pathname === `${EXAM}/book`);
+      const soon = await findSlot(page, Date.now());
+      assert.ok(Date.parse(soon) - Date.now() <= 30 * 60_000, `${soon} should start within 30 minutes`);
+      await page.locator(`button[data-start="${soon}"]`).click();
+      await confirm(page, `Book ${await shown(page, soon)}?`, 'Confirm');
+      await page.waitForURL((url) => url.pathname === EXAM);
+      await assertBookedFor(page, soon);
+      assert.ok(await start.isEnabled(), 'Start is open during check-in');
+      await start.click();
+      await page.getByTestId('started').filter({ hasText: 'Your exam has started.' }).waitFor();
+
+      assert.deepEqual(csp, [], 'booking must run under the server CSP');
+    });
+  });
+});
+
+const button = (page, name) => page.getByRole('button', { name, exact: true });
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Formats an instant with the browser's Intl, independently of the app's code. */
+function format(page, iso, options) {
+  return page.evaluate(([iso, locale, options]) => new Intl.DateTimeFormat(locale, options).format(new Date(iso)), [
+    iso,
+    LOCALE,
+    options,
+  ]);
+}
+
+/** How the app must show an instant: long date and time in the learner's zone, zone named. */
+async function shown(page, iso) {
+  return `${await format(page, iso, { dateStyle: 'long', timeStyle: 'short', timeZone: ZONE })} (${ZONE})`;
+}
+
+async function assertBookedFor(page, iso) {
+  const time = page.getByTestId('booking-time');
+  await time.filter({ hasText: await shown(page, iso) }).waitFor();
+  assert.equal(await time.getAttribute('datetime'), iso);
+}
+
+/** Checks the dialog asks `question`, then presses `answer` in it. */
+async function confirm(page, question, answer) {
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  assert.equal((await dialog.getByRole('heading').innerText()).trim(), question);
+  await dialog.getByRole('button', { name: answer, exact: true }).click();
+}
+
+/**
+ * The start (as the server sent it) of the earliest open slot at or after
+ * `notBefore`, other than `except`, paging through the weeks to find it.
+ */
+async function findSlot(page, notBefore, except) {
+  const ready = page.locator('[data-testid=calendar][aria-busy=false]');
+  for (let week = 0; week < 3; week++) {
+    await ready.waitFor();
+    const starts = await page.$$eval('button[data-start]:not([disabled])', (buttons) =>
+      buttons.map((b) => b.dataset.start),
+    );
+    const match = starts
+      .filter((s) => s !== except && Date.parse(s) >= notBefore)
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    if (match) return match;
+    const from = await ready.getAttribute('data-from');
+    await page.getByRole('button', { name: 'Next week', exact: true }).first().click();
+    await page.locator(`[data-testid=calendar][aria-busy=false]:not([data-from="${from}"])`).waitFor();
+  }
+  assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
+}

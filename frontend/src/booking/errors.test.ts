@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { GraphQLRequestError } from '../graphql/client';
+import { describeError } from './errors';
+
+const serverError = (code: string, message = 'The server says why.') =>
+  new GraphQLRequestError(message, 'graphql', [{ message, extensions: { code } }]);
+
+describe('describeError', () => {
+  it('maps each code to its sentence and keeps the server message as detail', () => {
+    const cases: Record<string, RegExp> = {
+      SLOT_FULL: /^That time was just taken\. Choose another time\.$/,
+      OUTSIDE_ELIGIBILITY: /cannot be booked/,
+      CUTOFF_PASSED: /too late to change/,
+      TOO_MANY_RESCHEDULES: /as many times as allowed/,
+      NOT_IN_CHECKIN_WINDOW: /during check-in/,
+      CONFLICT: /changed in the meantime/,
+      INVALID: /not accepted/,
+    };
+    for (const [code, sentence] of Object.entries(cases)) {
+      const problem = describeError(serverError(code));
+      expect(problem.code).toBe(code);
+      expect(problem.message).toMatch(sentence);
+      expect(problem.detail).toBe('The server says why.');
+      expect(problem.retry).toBe(false);
+      expect(problem.sessionEnded).toBe(false);
+    }
+  });
+
+  it('says the old booking is kept when a reschedule hits a full slot', () => {
+    expect(describeError(serverError('SLOT_FULL'), { oldTime: '1 December 2026 at 10:00 (UTC)' }).message).toBe(
+      'That time was just taken. Choose another time. Your booking at 1 December 2026 at 10:00 (UTC) is unchanged.',
+    );
+  });
+
+  it('words CONFLICT for what the learner tried', () => {
+    expect(describeError(serverError('CONFLICT'), { action: 'book' }).message).toBe(
+      'You already have a booking for this exam.',
+    );
+    expect(describeError(serverError('CONFLICT'), { action: 'cancel' }).message).toMatch(/changed in the meantime/);
+  });
+
+  it('ends the session on UNAUTHENTICATED, whatever else failed', () => {
+    const err = new GraphQLRequestError('x', 'graphql', [
+      { message: 'Slot full.', extensions: { code: 'SLOT_FULL' } },
+      { message: 'Sign in.', extensions: { code: 'UNAUTHENTICATED' } },
+    ]);
+    expect(describeError(err)).toMatchObject({ code: 'UNAUTHENTICATED', sessionEnded: true });
+  });
+
+  it('offers a retry for passing failures, without internal detail', () => {
+    expect(describeError(serverError('INTERNAL', 'Something went wrong on our side.'))).toMatchObject({
+      message: 'Something went wrong on our side. Please try again.',
+      detail: null,
+      retry: true,
+    });
+    expect(describeError(serverError('UNAVAILABLE')).retry).toBe(true);
+    expect(describeError(serverError('SOMETHING_NEW')).retry).toBe(true);
+    const network = new GraphQLRequestError('We could not reach examgate.', 'network');
+    expect(describeError(network)).toMatchObject({ message: 'We could not reach examgate.', retry: true });
+    expect(describeError(new Error('bug')).retry).toBe(true);
+  });
+
+  it('drops a server message the sentence already says', () => {
+    const conflict = serverError('CONFLICT', 'You already have a booking for this exam.');
+    expect(describeError(conflict, { action: 'book' }).detail).toBeNull();
+  });
+});

@@ -1,0 +1,212 @@
+import { useId, useRef, useState } from 'react';
+import type { BookingFieldsFragment, Permission } from '../gql/graphql';
+import { request } from '../graphql/client';
+import { endSession } from '../graphql/session';
+import { navigate, paths } from '../router';
+import { ClientKeyedAction } from '../booking/clientKey';
+import { describeError, type Problem } from '../booking/errors';
+import { CancelBookingDocument, StartExamDocument } from '../booking/operations';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { useAtInstants, useNow } from '../components/hooks';
+import { ErrorMessage } from '../components/Messages';
+import { formatCountdown } from '../format/countdown';
+import { browserLocale, formatInstant, formatTime } from '../format/datetime';
+import { useTimeZone } from '../format/timeZone';
+
+type Booking = BookingFieldsFragment;
+
+interface PendingProps {
+  booking: Booking;
+  examCode: string;
+  refetch: () => void;
+  onCancelled: (booking: Booking) => void;
+  onStarted: (booking: Booking) => void;
+}
+
+export function PendingBooking({ booking, examCode, refetch, onCancelled, onStarted }: PendingProps) {
+  const zone = useTimeZone();
+  const locale = browserLocale();
+  const now = useNow(30_000);
+  // Start opens and closes on the server's schedule; ask again at each edge.
+  useAtInstants([Date.parse(booking.checkInOpensAt), Date.parse(booking.checkInClosesAt)], refetch);
+
+  // Kept across clicks while the outcome is unknown, so a retry reuses the clientKey.
+  const start = useRef<ClientKeyedAction<Booking> | null>(null);
+  const [starting, setStarting] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [cancel, setCancel] = useState<ClientKeyedAction<Booking> | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const [cancelProblem, setCancelProblem] = useState<Problem | null>(null);
+  const when = formatInstant(booking.startsAt, locale, zone);
+
+  // Shared by both actions: a definite refusal means the permissions changed.
+  const failed = (error: unknown, action: 'start' | 'cancel'): Problem | null => {
+    const p = describeError(error, { action });
+    if (p.sessionEnded) {
+      endSession();
+      return null;
+    }
+    if (!p.retry) refetch();
+    return p;
+  };
+
+  const startExam = async () => {
+    start.current ??= new ClientKeyedAction((clientKey) =>
+      request(StartExamDocument, { input: { bookingId: booking.id, clientKey } }).then((d) => d.startExam),
+    );
+    setStarting(true);
+    setProblem(null);
+    try {
+      onStarted(await start.current.perform());
+    } catch (error) {
+      setProblem(failed(error, 'start'));
+      setStarting(false);
+    }
+  };
+
+  const openCancel = () => {
+    setProblem(null);
+    setCancelProblem(null);
+    setCancel(
+      new ClientKeyedAction((clientKey) =>
+        request(CancelBookingDocument, { input: { bookingId: booking.id, clientKey } }).then((d) => d.cancelBooking),
+      ),
+    );
+  };
+
+  const confirmCancel = async () => {
+    if (!cancel) return;
+    setCancelling(true);
+    try {
+      onCancelled(await cancel.perform());
+    } catch (error) {
+      const p = failed(error, 'cancel');
+      setCancelling(false);
+      if (p?.retry) return setCancelProblem(p);
+      setCancel(null);
+      setProblem(p);
+    }
+  };
+
+  return (
+    <>
+      <p className="booked-time">
+        Booked for{' '}
+        <time dateTime={booking.startsAt} data-testid="booking-time">
+          {when}
+        </time>
+      </p>
+      {booking.timeZone !== zone && (
+        <p className="note" data-testid="exam-zone-time">
+          In the exam&apos;s time zone: {formatInstant(booking.startsAt, locale, booking.timeZone)}
+        </p>
+      )}
+      <p className="countdown" data-testid="countdown">
+        {formatCountdown(Date.parse(booking.startsAt), now)}
+      </p>
+      <p className="note">
+        You can start from {formatTime(booking.checkInOpensAt, locale, zone)} until{' '}
+        {formatTime(booking.checkInClosesAt, locale, zone)}.
+      </p>
+      <p>
+        <a href={booking.calendarUrl} download className="calendar-link">
+          Add to calendar
+        </a>
+      </p>
+      <ul className="booking-actions" aria-label="Booking actions">
+        <Action label="Start" busyLabel="Starting…" busy={starting} permission={booking.canStart} onClick={startExam} primary />
+        <Action label="Cancel" permission={booking.canCancel} onClick={openCancel} />
+        <Action
+          label="Reschedule"
+          permission={booking.canReschedule}
+          onClick={() => navigate(paths.reschedule(examCode, booking.id))}
+        />
+      </ul>
+      {problem && <ErrorMessage problem={problem} focus />}
+      {cancel && (
+        <ConfirmDialog
+          title={`Cancel your booking on ${when}?`}
+          confirmLabel="Cancel booking"
+          busyLabel="Cancelling…"
+          busy={cancelling}
+          error={cancelProblem}
+          onConfirm={confirmCancel}
+          onClose={() => setCancel(null)}
+          initialFocus="back"
+        >
+          <p>Your seat will be freed.</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+interface ActionProps {
+  label: string;
+  permission: Pick<Permission, 'allowed' | 'reason'>;
+  onClick: () => void;
+  busy?: boolean;
+  busyLabel?: string;
+  primary?: boolean;
+}
+
+/** A booking button, disabled with the server's reason next to it when not allowed. */
+function Action({ label, permission, onClick, busy = false, busyLabel, primary = false }: ActionProps) {
+  const reasonId = useId();
+  return (
+    <li>
+      <button
+        type="button"
+        className={primary ? 'button' : 'button secondary'}
+        disabled={!permission.allowed || busy}
+        aria-describedby={permission.allowed ? undefined : reasonId}
+        onClick={onClick}
+      >
+        {busy ? busyLabel : label}
+      </button>
+      {!permission.allowed && (
+        <span id={reasonId} className="reason">
+          {permission.reason || 'Not available right now.'}
+        </span>
+      )}
+    </li>
+  );
+}
+
+/** A booking that is under way or over. */
+export function FinishedBooking({ booking }: { booking: Booking }) {
+  const zone = useTimeZone();
+  const when = formatInstant(booking.startsAt, browserLocale(), zone);
+  if (booking.status === 'COMPLETED') return <p>You sat this exam on {when}.</p>;
+  return (
+    <>
+      <p className="deadline" data-testid="started">
+        Your exam has started.
+      </p>
+      <p className="note">
+        Booked for {when}. Taking the exam inside examgate comes in a later release; until then, follow the
+        instructions from your course provider.
+      </p>
+    </>
+  );
+}
+
+/** Cancelled and missed bookings, for reference. */
+export function BookingHistory({ bookings }: { bookings: readonly Booking[] }) {
+  const zone = useTimeZone();
+  const locale = browserLocale();
+  if (bookings.length === 0) return null;
+  return (
+    <>
+      <h3 className="history-heading">Earlier bookings</h3>
+      <ul className="history">
+        {bookings.map((b) => (
+          <li key={b.id}>
+            <time dateTime={b.startsAt}>{formatInstant(b.startsAt, locale, zone)}</time>:{' '}
+            {b.status === 'CANCELLED' ? 'cancelled' : 'missed'}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}

@@ -1,0 +1,87 @@
+import { useMemo } from 'react';
+import { Link } from '../components/Link';
+import { useDocumentTitle } from '../components/useDocumentTitle';
+import { browserLocale, formatInstant } from '../format/datetime';
+import { useTimeZone } from '../format/timeZone';
+import type { PlayerAttemptFieldsFragment } from '../gql/graphql';
+import { flatten } from './questions';
+import { itemPoints, nextStep, resultHeading, scoreSentence } from './result';
+import { playerPaths } from './routes';
+
+/** The outcome of an ended attempt, in words first and numbers second. */
+export function ResultView({ attempt, onRetry }: { attempt: PlayerAttemptFieldsFragment; onRetry: () => void }) {
+  const { result } = attempt;
+  useDocumentTitle(result ? resultHeading(result.passed) : 'Result');
+  const zone = useTimeZone();
+  const endedAt = attempt.endedAt ?? result?.endedAt;
+  const dashboard = (
+    <p>
+      <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
+        Back to exam dashboard
+      </Link>
+    </p>
+  );
+
+  if (!result) {
+    return (
+      <section className="card">
+        <h1>Your result is not ready yet</h1>
+        <p>Your exam has ended. Your result appears here in a moment.</p>
+        <div className="actions">
+          <button type="button" className="button" onClick={onRetry}>
+            Check again
+          </button>
+        </div>
+        {dashboard}
+      </section>
+    );
+  }
+
+  return (
+    <section className={result.passed ? 'card result passed' : 'card result failed'}>
+      <p className="result-exam">{attempt.examTitle}</p>
+      <h1>{resultHeading(result.passed)}</h1>
+      <p className="result-score" data-testid="result-score">
+        {scoreSentence(result)}
+      </p>
+      {endedAt && (
+        <p className="note" data-testid="attempt-status">
+          {attempt.status === 'TIMED_OUT' ? 'Time ran out on ' : 'Submitted on '}
+          <time dateTime={endedAt}>{formatInstant(endedAt, browserLocale(), zone)}</time>.
+        </p>
+      )}
+      <h2>What happens next</h2>
+      <p>{nextStep(result.passed)}</p>
+      {result.items && <ItemReview attempt={attempt} items={result.items} />}
+      {dashboard}
+    </section>
+  );
+}
+
+type ItemResults = NonNullable<NonNullable<PlayerAttemptFieldsFragment['result']>['items']>;
+
+function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; items: ItemResults }) {
+  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);
+  const byId = new Map(items.map((it) => [it.itemId, it]));
+  return (
+    <>
+      <h2>Your answers</h2>
+      <ol className="item-review">
+        {questions.map((q) => {
+          const it = byId.get(q.id);
+          if (!it) return null;
+          return (
+            <li key={q.id} value={q.number} className={it.correct ? 'correct' : 'incorrect'}>
+              <p className="item-verdict">
+                <strong>Question {q.number}:</strong> {it.correct ? 'Correct' : 'Incorrect'},{' '}
+                {itemPoints(it.points, it.maxPoints)}
+              </p>
+              {/* Sanitised by the server, like in the player. */}
+              <div className="stem" dangerouslySetInnerHTML={{ __html: q.stemHtml }} />
+            </li>
+          );
+        })}
+      </ol>
+    </>
+  );
+}

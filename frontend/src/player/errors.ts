@@ -1,0 +1,34 @@
+import { GraphQLRequestError } from '../graphql/client';
+
+// What a failed request means for the player. The server's messages are
+// written for learners, so they are shown as they are.
+
+export type FailureKind =
+  /** Passing trouble (network, server error): send the same request again later. */
+  | 'retry'
+  /** The server refused this request (INVALID, NOT_FOUND): sending it again cannot help. */
+  | 'drop'
+  /** The attempt has ended (time is up or it was submitted). */
+  | 'ended'
+  /** The session is gone: nothing can be saved until the learner launches again. */
+  | 'session';
+
+export interface Failure {
+  kind: FailureKind;
+  message: string;
+}
+
+const GENERIC = 'Something went wrong on our side. Please try again.';
+const PASSING = new Set(['INTERNAL', 'UNAVAILABLE']);
+
+export function classifyError(error: unknown): Failure {
+  if (!(error instanceof GraphQLRequestError)) return { kind: 'retry', message: GENERIC };
+  if (error.kind !== 'graphql') return { kind: 'retry', message: error.message };
+  if (error.hasCode('UNAUTHENTICATED')) return { kind: 'session', message: error.message };
+  if (error.hasCode('CONFLICT')) return { kind: 'ended', message: error.message };
+  const code = error.codes[0];
+  if (code !== undefined ? PASSING.has(code) : (error.status ?? 500) >= 500) {
+    return { kind: 'retry', message: GENERIC };
+  }
+  return { kind: 'drop', message: error.message || GENERIC };
+}

@@ -1,0 +1,5 @@
+// What the rest of the app uses from the player.
+export { ContinueAttempt } from './ContinueAttempt';
+export { PlayerRoutes } from './PlayerRoutes';
+export { matchPlayerRoute, playerPaths, type PlayerRoute } from './routes';
+export { StartOnDemand } from './StartOnDemand';
