@@ -33,6 +33,7 @@ type AttemptStore interface {
 	ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
 	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
 	Accommodation(ctx context.Context, candidateID int64, examCode string) (float64, error)
+	Eligibility(ctx context.Context, candidateID int64, examCode string) (*Eligibility, error)
 }
 
 // Attempts is the exam delivery use case.
@@ -42,8 +43,9 @@ type Attempts struct {
 	Clock   Clock
 	Logger  *slog.Logger
 	// ResultJobs returns the jobs that deliver a result (to TI, LTI,
-	// webhooks); nil enqueues none.
-	ResultJobs func(*Result) ([]Job, error)
+	// webhooks), given the candidate's eligibility for the exam (nil if none);
+	// nil enqueues none.
+	ResultJobs func(*Result, *Eligibility) ([]Job, error)
 	// Wake, when set, tells this process's worker that jobs were enqueued.
 	Wake func()
 }
@@ -217,7 +219,15 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 		chosen[ans.ItemID] = ans.Choices
 	}
 	score := exam.Delivery.Score(chosen)
-	_, err = s.Store.CompleteAttempt(ctx, a, status, endedAt, score, s.ResultJobs)
+	var jobs func(*Result) ([]Job, error)
+	if s.ResultJobs != nil {
+		elig, err := s.Store.Eligibility(ctx, a.CandidateID, a.ExamCode)
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+		jobs = func(r *Result) ([]Job, error) { return s.ResultJobs(r, elig) }
+	}
+	_, err = s.Store.CompleteAttempt(ctx, a, status, endedAt, score, jobs)
 	if ErrorCode(err) == ECONFLICT {
 		fresh, err := s.Store.AttemptByID(ctx, a.ID)
 		if err != nil {

@@ -30,7 +30,6 @@ type TIResults interface {
 type ResultDeliveryStore interface {
 	ResultByID(ctx context.Context, id int64) (*Result, error)
 	CandidateByID(ctx context.Context, id int64) (*Candidate, error)
-	Eligibility(ctx context.Context, candidateID int64, examCode string) (*Eligibility, error)
 	Jobs(ctx context.Context, f JobFilter) ([]QueuedJob, error)
 	Enqueue(ctx context.Context, now time.Time, jobs ...Job) error
 }
@@ -46,6 +45,7 @@ type ResultDelivery struct {
 }
 
 type deliveryInput struct {
+	job       TIResultJob
 	result    *Result
 	candidate *Candidate
 	exam      *Exam
@@ -79,7 +79,7 @@ func (d *ResultDelivery) load(ctx context.Context, job *QueuedJob) (*deliveryInp
 			return nil, err
 		}
 	}
-	return &deliveryInput{result: r, candidate: cand, exam: exam, learnerID: learner}, nil
+	return &deliveryInput{job: p, result: r, candidate: cand, exam: exam, learnerID: learner}, nil
 }
 
 // HandleResult posts a result's grade; after a failed exam's grade is
@@ -91,9 +91,10 @@ func (d *ResultDelivery) HandleResult(ctx context.Context, job *QueuedJob) error
 	if err != nil {
 		return err
 	}
-	assignment := in.exam.TI.AssignmentID
-	if elig, err := d.Store.Eligibility(ctx, in.candidate.ID, in.exam.Code); err == nil && elig.AssignmentID != "" {
-		assignment = elig.AssignmentID // what TI put in the launch token wins
+	// What TI put in the launch token wins over the catalog.
+	assignment := in.job.AssignmentID
+	if assignment == "" {
+		assignment = in.exam.TI.AssignmentID
 	}
 	if assignment == "" {
 		return Permanent(fmt.Errorf("exam %s has no TI assignment id: TI sent none at launch; set ti.assignmentId in the exam catalog, then retry the delivery", in.exam.Code))
@@ -114,7 +115,7 @@ func (d *ResultDelivery) HandleResult(ctx context.Context, job *QueuedJob) error
 	if err != nil || len(existing) > 0 {
 		return err // an earlier run of this job enqueued the reset already
 	}
-	payload, _ := json.Marshal(TIResultJob{ResultID: in.result.ID})
+	payload, _ := json.Marshal(TIResultJob{ResultID: in.result.ID, AssignmentID: assignment})
 	return d.Store.Enqueue(ctx, d.Clock.Now(), Job{Kind: JobTIReset, Payload: payload, Key: key})
 }
 

@@ -17,6 +17,10 @@ const (
 // TIResultJob is the payload of both TI job kinds.
 type TIResultJob struct {
 	ResultID int64 `json:"resultId"`
+	// AssignmentID is the assignment TI named in the launch that led to the
+	// result, fixed when the result is made so that a later launch cannot
+	// redirect the grade; empty means the catalog's.
+	AssignmentID string `json:"assignmentId,omitempty"`
 }
 
 // ResultJobKey orders a result's jobs: the reset never overtakes the post.
@@ -24,8 +28,12 @@ func ResultJobKey(resultID int64) string { return fmt.Sprintf("result:%d", resul
 
 // TIResultJobs is Attempts.ResultJobs for exams reached from TI: the result's
 // delivery is enqueued in the transaction that stores the result.
-func TIResultJobs(r *Result) ([]Job, error) {
-	payload, err := json.Marshal(TIResultJob{ResultID: r.ID})
+func TIResultJobs(r *Result, elig *Eligibility) ([]Job, error) {
+	p := TIResultJob{ResultID: r.ID}
+	if elig != nil {
+		p.AssignmentID = elig.AssignmentID
+	}
+	payload, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,8 @@ func (db *DB) Enqueue(ctx context.Context, now time.Time, jobs ...examgate.Job) 
 // requeue of an older job). The %s is PostgreSQL's row lock: SKIP LOCKED lets
 // concurrent claimers pass over the row another one is taking instead of
 // queueing behind it. SQLite needs none: it has one writer at a time.
+// "p.ordering_key <> ''" repeats the partial index's condition so that the
+// planners use it; without it a claim scans the queue once per candidate row.
 const claimSQL = `UPDATE jobs
 SET state = 'running', attempts = attempts + 1, locked_until = ?, lease = ?, updated_at = ?
 WHERE id = (
@@ -130,7 +132,7 @@ WHERE id = (
 	AND (j.state = 'queued' AND j.run_at <= ? OR j.state = 'running' AND j.locked_until < ?)
 	AND (j.ordering_key = '' OR NOT EXISTS (
 		SELECT 1 FROM jobs AS p
-		WHERE p.ordering_key = j.ordering_key AND p.id <> j.id
+		WHERE p.ordering_key <> '' AND p.ordering_key = j.ordering_key AND p.id <> j.id
 		AND (p.id < j.id AND p.state IN ('queued', 'running')
 			OR p.state = 'running' AND p.locked_until >= ?)))
 	ORDER BY j.run_at, j.id

@@ -84,7 +84,8 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 			AssignmentID: e.AssignmentID, PurchasedAt: e.PurchasedAt, EndsAt: e.EndsAt, CheckedAt: e.CheckedAt,
 		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
 			Set("course_id = EXCLUDED.course_id").
-			Set("assignment_id = EXCLUDED.assignment_id").
+			// A launch link without an assignment id keeps the one TI sent before.
+			Set("assignment_id = CASE WHEN EXCLUDED.assignment_id <> '' THEN EXCLUDED.assignment_id ELSE ?TableAlias.assignment_id END").
 			Set("purchased_at = EXCLUDED.purchased_at").
 			Set("ends_at = EXCLUDED.ends_at").
 			Set("checked_at = EXCLUDED.checked_at").

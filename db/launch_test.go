@@ -216,3 +216,35 @@ func TestDeleteExpired(t *testing.T) {
 		}
 	})
 }
+
+// A launch link without an assignment id keeps the one TI sent before, so a
+// result is not posted to the catalog's assignment by a later relaunch.
+func TestLaunchKeepsAssignmentID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		c, err := store.CompleteLaunch(ctx, record("tok1", "ext-1", "ada@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := record("tok2", "ext-1", "ada@example.com")
+		r.Eligibility.AssignmentID = ""
+		if _, err := store.CompleteLaunch(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		r = record("tok3", "ext-1", "ada@example.com")
+		r.Eligibility.AssignmentID = "a2"
+		if _, err := store.CompleteLaunch(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Eligibility(ctx, c.ID, "DEMO-101")
+		if err != nil || got.AssignmentID != "a2" {
+			t.Fatalf("assignment = %q, %v; want a2", got.AssignmentID, err)
+		}
+		r = record("tok4", "ext-1", "ada@example.com")
+		r.Eligibility.AssignmentID = ""
+		_, _ = store.CompleteLaunch(ctx, r)
+		if got, _ = store.Eligibility(ctx, c.ID, "DEMO-101"); got.AssignmentID != "a2" {
+			t.Fatalf("a launch without an assignment cleared it: %q", got.AssignmentID)
+		}
+	})
+}

@@ -12,29 +12,40 @@ import (
 // one API key.
 const DefaultPerMinute = 120
 
-// Pacer spaces requests at least a minute/perMinute apart. It allows no
-// burst at all: a bucket that let a quiet minute's savings be spent at once
-// could put twice the allowance into one 60-second window, and TI counts
-// every request of the key, launches and result posts alike.
+// Pacer keeps requests under perMinute in every 60-second window (TI counts
+// every request of the key, launches and result posts alike) while letting a
+// short burst through at once, so that a class opening its exams together
+// is not queued behind one another. It is the generic cell rate algorithm:
+// with a burst of b and requests spaced minute/(perMinute-b+1) on average,
+// no 60-second window can hold more than (b-1) + (perMinute-b+1) = perMinute.
 type Pacer struct {
-	interval time.Duration
-	clock    examgate.Clock
-	sleep    func(ctx context.Context, d time.Duration) error
+	interval  time.Duration // average spacing
+	tolerance time.Duration // how far ahead of the average a request may go: (burst-1) × interval
+	clock     examgate.Clock
+	sleep     func(ctx context.Context, d time.Duration) error
 
-	mu   sync.Mutex
-	next time.Time // earliest start of the next request
+	mu  sync.Mutex
+	tat time.Time // theoretical arrival time of the next request
 }
 
 // NewPacer returns a pacer that allows perMinute requests in any 60-second
-// window. A nil clock reads time.Now, whose monotonic reading is immune to
-// wall-clock steps; an injected clock must not step back, or requests wait
-// for the lost time. A nil wait sleeps on a timer. It panics if perMinute
-// is not positive, which is a wiring mistake.
+// window, spaced evenly with no burst. A nil clock reads time.Now, whose
+// monotonic reading is immune to wall-clock steps; an injected clock must
+// not step back, or requests wait for the lost time. A nil wait sleeps on a
+// timer. It panics if perMinute is not positive, which is a wiring mistake.
 func NewPacer(perMinute int, clock examgate.Clock, wait func(ctx context.Context, d time.Duration) error) *Pacer {
+	return NewBurstPacer(perMinute, 1, clock, wait)
+}
+
+// NewBurstPacer is NewPacer letting up to burst requests go at once; the rest
+// of the allowance is spread over the minute. examgate uses a sixth of the
+// allowance, so that a launch's two TI lookups do not wait on each other.
+func NewBurstPacer(perMinute, burst int, clock examgate.Clock, wait func(ctx context.Context, d time.Duration) error) *Pacer {
 	if perMinute <= 0 {
 		panic("tiapi: NewPacer needs a positive number of requests per minute")
 	}
-	n := time.Duration(perMinute)
+	burst = min(max(burst, 1), perMinute)
+	n := time.Duration(perMinute - burst + 1)
 	p := &Pacer{
 		// Rounded up: 60s/7 rounded down would fit an eighth request into a
 		// minute.
@@ -42,6 +53,7 @@ func NewPacer(perMinute int, clock examgate.Clock, wait func(ctx context.Context
 		clock:    clock,
 		sleep:    wait,
 	}
+	p.tolerance = time.Duration(burst-1) * p.interval
 	if p.clock == nil {
 		p.clock = examgate.ClockFunc(time.Now)
 	}
@@ -51,7 +63,7 @@ func NewPacer(perMinute int, clock examgate.Clock, wait func(ctx context.Context
 	return p
 }
 
-// Interval is the least time between two requests.
+// Interval is the average time between two requests once the burst is spent.
 func (p *Pacer) Interval() time.Duration { return p.interval }
 
 // Wait blocks until the caller may send one request, or ctx ends. A nil
@@ -68,14 +80,14 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	// each other's sleeps.
 	p.mu.Lock()
 	now := p.clock.Now()
-	slot := now
-	if p.next.After(slot) {
-		slot = p.next
+	tat := p.tat
+	if tat.Before(now) {
+		tat = now
 	}
-	p.next = slot.Add(p.interval)
+	at := tat.Add(-p.tolerance) // the earliest this request may go
+	p.tat = tat.Add(p.interval)
 	p.mu.Unlock()
-
-	d := slot.Sub(now)
+	d := at.Sub(now)
 	if d <= 0 {
 		return nil
 	}
@@ -83,8 +95,8 @@ func (p *Pacer) Wait(ctx context.Context) error {
 		p.mu.Lock()
 		// Give the slot back when nobody queued behind it, so that abandoned
 		// waits (a learner closing the tab) do not delay later requests.
-		if p.next.Equal(slot.Add(p.interval)) {
-			p.next = slot
+		if p.tat.Equal(tat.Add(p.interval)) {
+			p.tat = tat
 		}
 		p.mu.Unlock()
 		return err

@@ -242,3 +242,34 @@ func TestClientPacesEveryRequest(t *testing.T) {
 		t.Fatalf("TI got %d requests without a slot", n)
 	}
 }
+
+func TestBurstPacer(t *testing.T) {
+	clock := &virtualTime{now: paceStart}
+	p := tiapi.NewBurstPacer(120, 20, clock, clock.sleep)
+	// The burst goes at once.
+	for i := range 20 {
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !clock.Now().Equal(paceStart) {
+			t.Fatalf("request %d of the burst waited %s", i, clock.Now().Sub(paceStart))
+		}
+	}
+	// Whatever the pattern afterwards, no minute holds more than 120.
+	sent := slices.Repeat([]time.Time{paceStart}, 20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		switch r := rng.IntN(10); {
+		case r < 6:
+		case r < 9:
+			clock.advance(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		default:
+			clock.advance(time.Duration(30+rng.IntN(90)) * time.Second)
+		}
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, clock.Now())
+	}
+	checkWindows(t, sent, 120)
+}
