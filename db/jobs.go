@@ -122,7 +122,7 @@ func (db *DB) Enqueue(ctx context.Context, now time.Time, jobs ...examgate.Job) 
 // requeue of an older job). The %s is PostgreSQL's row lock: SKIP LOCKED lets
 // concurrent claimers pass over the row another one is taking instead of
 // queueing behind it. SQLite needs none: it has one writer at a time.
-// "p.ordering_key <> ''" repeats the partial index's condition so that the
+// "p.ordering_key <> ”" repeats the partial index's condition so that the
 // planners use it; without it a claim scans the queue once per candidate row.
 const claimSQL = `UPDATE jobs
 SET state = 'running', attempts = attempts + 1, locked_until = ?, lease = ?, updated_at = ?

@@ -35,7 +35,7 @@ type Deps struct {
 	AdminKey string
 	// CourseURL signs the candidate into their learning platform and returns
 	// where to send them for an exam's course ("Back to your course").
-	CourseURL func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
+	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
 	Playground bool
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
