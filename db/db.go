@@ -65,8 +65,10 @@ func Open(dsn string) (*DB, error) {
 	// One connection: SQLite has one writer, and writers that find the lock
 	// taken wait by sleeping in growing steps (busy_timeout), which under
 	// concurrent launches stalled single transactions for half a second.
-	// Queuing on Go's pool instead serves them in order, and a memory
-	// database needs a single connection anyway (each one is a new database).
+	// Waiting on Go's pool instead hands the connection over as soon as it
+	// is free (to a random waiter, not the oldest; p99 24 ms at 8 writers in
+	// docs/performance.md), and a memory database needs a single connection
+	// anyway (each one is a new database).
 	sqldb.SetMaxOpenConns(1)
 	return &DB{bun: bun.NewDB(sqldb, sqlitedialect.New())}, nil
 }

@@ -26,7 +26,7 @@ type config struct {
 	SMTPURL     string
 	MailFrom    string
 	AdminKey    string
-	TIRate      int           // TI requests per minute
+	TIRate      int           // TI requests per minute; 0 means unpaced
 	JobLease    time.Duration // how long a worker owns a job before another may take it
 	Demo        bool
 	Playground  bool
@@ -56,6 +56,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		TISkew:      500 * time.Second,
 	}
 	secrets := getenv("EXAMGATE_TI_SECRETS")
+	rateSet := getenv("EXAMGATE_TI_RATE") != ""
 	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 6000 {
@@ -117,6 +118,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, errors.New("EXAMGATE_ADMIN_API_KEY: use at least 16 random characters")
 	}
 	if c.Demo {
+		if !rateSet {
+			c.TIRate = 0 // the built-in simulator is not TI: no limit unless asked for
+		}
 		c.Playground = true
 		if c.AdminKey == "" {
 			c.AdminKey = demoAdminKey
