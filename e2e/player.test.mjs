@@ -113,9 +113,6 @@ describe('exam player in a browser', { skip: skipReason }, () => {
   it('submits by itself when the 1-minute timer runs out', async () => {
     const context = { timezoneId: ZONE, locale: 'en-GB', viewport: { width: 360, height: 740 } };
     await withPage('player-timeout', context, async (page) => {
-      page.on('requestfailed', (r) => console.log('DEBUG failed', r.url(), r.failure()?.errorText, r.postData()?.slice(0, 80)));
-      page.on('response', async (r) => { if (r.url().includes('graphql')) console.log('DEBUG resp', r.status(), r.request().postData()?.slice(0, 60), (await r.text().catch(() => '')).slice(0, 200)); });
-      page.on('console', (m) => console.log('DEBUG console', m.type(), m.text()));
       await launchLearner(page, { ...LEARNER, purchasedOn: isoDate(-1) });
       const attempt = await start(page);
       assert.notEqual(attempt, firstAttempt, 'a second launch starts a new attempt');

@@ -56,7 +56,12 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
     (status: string) => {
       if (leaving.current) return;
       leaving.current = true;
-      navigate(playerPaths.result(attempt.id), status);
+      const path = playerPaths.result(attempt.id);
+      try {
+        navigate(path, status);
+      } catch {
+        window.location.assign(path); // the history API refused: load the result page instead
+      }
     },
     [attempt.id],
   );
@@ -123,16 +128,18 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
     for (let failures = 1; alive.current; failures++) {
       try {
         await request(PlayerSubmitDocument, { input: { attemptId: attempt.id } });
-        store.forget();
-        leave(auto ? 'Time is up. Your answers were submitted.' : 'Your exam was submitted.');
-        return;
       } catch (error) {
         const failure = classifyError(error);
         if (failure.kind === 'session') return endSession();
         if (!auto || failure.kind !== 'retry') return stop(failure.message);
         setSubmitError('Not submitted yet, retrying.');
         await sleep(retryDelay(failures));
+        continue;
       }
+      // Only the request is retried: what follows a success must not submit again.
+      store.forget();
+      leave(auto ? 'Time is up. Your answers were submitted.' : 'Your exam was submitted.');
+      return;
     }
   };
 
