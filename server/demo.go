@@ -46,6 +46,22 @@ signs a launch link the way TI does, and sends your browser through it.</p>
 <button type="submit">Launch as learner</button>
 </form>
 </section>
+<section aria-labelledby="mode-h">
+<h2 id="mode-h">Make the simulated TI misbehave</h2>
+<p>To watch result deliveries retry (see <code>examgate deliveries list</code> or the <code>deliveries</code> query with the admin key).</p>
+<form method="post" action="/demo/ti-mode">
+<label for="mode">TI answers</label>
+<select id="mode" name="mode">
+<option value="normal">normally</option>
+<option value="down">503 to everything until set back (down)</option>
+<option value="429">429 Too Many Requests, Retry-After 30, to the next 5 requests</option>
+<option value="500">500 to the next 5 requests</option>
+<option value="slow">slowly: 3 s per request until set back</option>
+</select>
+<button type="submit">Apply</button>
+</form>
+{{if .Mode}}<p role="status">TI simulator: {{.Mode}}.</p>{{end}}
+</section>
 <section aria-labelledby="calls-h">
 <h2 id="calls-h">Calls the simulated TI received</h2>
 <table data-testid="ti-calls"><thead><tr><th scope="col">Time (UTC)</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Query</th><th scope="col">Status</th></tr></thead>
@@ -71,7 +87,38 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		"PurchasedOn": s.Clock.Now().AddDate(0, 0, -10).Format(time.DateOnly),
 		"Calls":       calls,
 		"Mails":       s.Demo.Mail.Messages(),
+		"Mode":        demoModes[r.URL.Query().Get("mode")],
 	})
+}
+
+var demoModes = map[string]string{
+	"normal": "answering normally", "down": "down (503)", "429": "answering 429 to the next 5 requests",
+	"500": "answering 500 to the next 5 requests", "slow": "answering after 3 s",
+}
+
+// handleDemoTIMode switches the simulated TI between answering normally and
+// the failures a real TI shows, so that the demo can show retries.
+func (s *Server) handleDemoTIMode(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<10)
+	_ = r.ParseForm()
+	ti := s.Demo.TI
+	mode := r.PostForm.Get("mode")
+	ti.SetDown(false)
+	ti.SetLatency(0)
+	ti.FailNext(0, 0, "")
+	switch mode {
+	case "down":
+		ti.SetDown(true)
+	case "429":
+		ti.FailNext(5, http.StatusTooManyRequests, "30")
+	case "500":
+		ti.FailNext(5, http.StatusInternalServerError, "")
+	case "slow":
+		ti.SetLatency(3 * time.Second)
+	default:
+		mode = "normal"
+	}
+	http.Redirect(w, r, "/demo?mode="+mode, http.StatusSeeOther)
 }
 
 // handleDemoLaunch does what TI does when a learner opens the External

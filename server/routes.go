@@ -23,6 +23,7 @@ func (s *Server) routes() {
 		s.mux.Handle("POST /ti-sim/", sim)
 		s.mux.HandleFunc("GET /demo", s.handleDemo)
 		s.mux.Handle("POST /demo/launch", csrf.Handler(http.HandlerFunc(s.handleDemoLaunch)))
+		s.mux.Handle("POST /demo/ti-mode", csrf.Handler(http.HandlerFunc(s.handleDemoTIMode)))
 	}
 	s.mux.HandleFunc("GET /", s.handleApp)
 }
