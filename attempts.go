@@ -28,7 +28,8 @@ type AttemptStore interface {
 	// CompleteAttempt ends an open attempt, stores its result and, for a
 	// booked exam, completes the booking, in one transaction; jobs (the
 	// result's delivery) are enqueued in it too. ECONFLICT if it had ended.
-	CompleteAttempt(ctx context.Context, a *Attempt, status AttemptStatus, endedAt time.Time, s Score, jobs func(*Result) ([]Job, error)) (*Result, error)
+	// The score is computed from the answers read inside that transaction.
+	CompleteAttempt(ctx context.Context, a *Attempt, status AttemptStatus, endedAt time.Time, score func([]Answer) Score, jobs func(*Result) ([]Job, error)) (*Result, error)
 	OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*Attempt, error)
 	ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
 	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
@@ -74,6 +75,12 @@ func (s *Attempts) begin(ctx context.Context, candidateID int64, exam *Exam, now
 	}
 	if max := exam.Delivery.Attempts(); n >= max {
 		return nil, Errorf(ECONFLICT, "You have used all %d attempt(s) for this exam. Contact support if you need another.", max)
+	}
+	if last, err := s.Store.LatestResult(ctx, candidateID, exam.Code); err == nil && last.Passed {
+		// A later fail would post "incomplete" over the pass and reset the course.
+		return nil, Errorf(ECONFLICT, "You have already passed this exam.")
+	} else if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
 	}
 	mult, err := s.Store.Accommodation(ctx, candidateID, exam.Code)
 	if err != nil {
@@ -210,15 +217,13 @@ func (s *Attempts) Submit(ctx context.Context, candidateID, attemptID int64) (*A
 // close scores and ends an open attempt; a concurrent close (another tab,
 // the sweep) wins quietly and a is reloaded.
 func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status AttemptStatus, endedAt time.Time) error {
-	answers, err := s.Store.Answers(ctx, a.ID)
-	if err != nil {
-		return err
+	score := func(answers []Answer) Score {
+		chosen := make(map[string][]string, len(answers))
+		for _, ans := range answers {
+			chosen[ans.ItemID] = ans.Choices
+		}
+		return exam.Delivery.Score(chosen)
 	}
-	chosen := make(map[string][]string, len(answers))
-	for _, ans := range answers {
-		chosen[ans.ItemID] = ans.Choices
-	}
-	score := exam.Delivery.Score(chosen)
 	var jobs func(*Result) ([]Job, error)
 	if s.ResultJobs != nil {
 		elig, err := s.Store.Eligibility(ctx, a.CandidateID, a.ExamCode)
@@ -227,7 +232,7 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 		}
 		jobs = func(r *Result) ([]Job, error) { return s.ResultJobs(r, elig) }
 	}
-	_, err = s.Store.CompleteAttempt(ctx, a, status, endedAt, score, jobs)
+	res, err := s.Store.CompleteAttempt(ctx, a, status, endedAt, score, jobs)
 	if ErrorCode(err) == ECONFLICT {
 		fresh, err := s.Store.AttemptByID(ctx, a.ID)
 		if err != nil {
@@ -241,7 +246,7 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 	}
 	a.Status, a.EndedAt = status, endedAt
 	s.logger().InfoContext(ctx, "attempt ended", "attempt_id", a.ID, "exam", a.ExamCode, "status", status,
-		"percent", score.Percent, "passed", score.Passed)
+		"percent", res.Percent, "passed", res.Passed)
 	if s.Wake != nil {
 		s.Wake()
 	}

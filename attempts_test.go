@@ -282,3 +282,40 @@ func TestOnDemandAttempt(t *testing.T) {
 		}
 	})
 }
+
+// The store itself refuses a save to an ended attempt, so a save racing a
+// submit either is scored or is refused, never accepted and left out.
+func TestStoreRefusesSaveAfterCompletion(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		if _, err := store.SaveChoices(ctx, a.ID, examgate.Answer{ItemID: "q1", Choices: []string{"a"}, ClientSeq: 1, SavedAt: *e.now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.SaveChoices(ctx, a.ID, examgate.Answer{ItemID: "q2", Choices: []string{"true"}, ClientSeq: 2, SavedAt: *e.now})
+		if examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("save after completion: %v", err)
+		}
+		if _, err := store.SaveFlag(ctx, a.ID, examgate.Answer{ItemID: "q2", Flagged: true, ClientSeq: 3, SavedAt: *e.now}); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("flag after completion: %v", err)
+		}
+		res, _ := store.ResultByAttempt(ctx, a.ID)
+		if res.Percent != 50 {
+			t.Fatalf("result = %+v", res)
+		}
+		// A passed exam is not sat again.
+		*e.now = e.now.AddDate(0, 0, 2)
+		b, err := e.bookings.Book(ctx, e.cands[0], "EX-1", time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), key("book", "again"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		*e.now = time.Date(2026, 12, 2, 9, 50, 0, 0, time.UTC)
+		if _, err := e.bookings.Start(ctx, e.cands[0], b.ID, key("start", "again")); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("second attempt after a pass: %v", err)
+		}
+	})
+}

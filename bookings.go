@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // BookingStore is the persistence booking needs. Every method that changes a
@@ -269,7 +267,10 @@ func (s *Bookings) SweepNoShows(ctx context.Context) (int, error) {
 
 // SetTimeZone remembers the candidate's time zone for emails.
 func (s *Bookings) SetTimeZone(ctx context.Context, candidateID int64, tz string) (*Candidate, error) {
-	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" || len(tz) > 64 {
+	if len(tz) > 64 {
+		return nil, Errorf(EINVALID, "That is not a time zone name such as Europe/Amsterdam.")
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
 		return nil, Errorf(EINVALID, "%q is not a time zone name such as Europe/Amsterdam.", truncateForMessage(tz))
 	}
 	return s.Store.SetTimeZone(ctx, candidateID, tz)
@@ -308,8 +309,8 @@ func (s *Bookings) own(ctx context.Context, candidateID, bookingID int64) (*Book
 // replayed returns the booking a client key already produced, so that a
 // retried or doubled request answers like the first one did.
 func (s *Bookings) replayed(ctx context.Context, candidateID int64, clientKey, action string) (*Booking, error) {
-	if n := utf8.RuneCountInString(clientKey); n < 8 || n > 64 || strings.TrimSpace(clientKey) != clientKey {
-		return nil, Errorf(EINVALID, "clientKey must be 8 to 64 characters without spaces; make one per user action.")
+	if !validClientKey(clientKey) {
+		return nil, Errorf(EINVALID, "clientKey must be 8 to 64 printable ASCII characters without spaces; make one per user action.")
 	}
 	b, prev, err := s.Store.BookingByRequest(ctx, candidateID, clientKey)
 	switch {
@@ -375,8 +376,20 @@ func minTime(a, b time.Time) time.Time {
 }
 
 func truncateForMessage(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
 	return s
+}
+
+func validClientKey(k string) bool {
+	if len(k) < 8 || len(k) > 64 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -422,6 +422,20 @@ func TestNoShowSweep(t *testing.T) {
 		if slots, _ := e.svc.AvailableSlots(ctx, e.cands[0], "EX-1", *e.now, e.now.AddDate(0, 0, 7)); len(slots) != 0 {
 			t.Fatalf("no-show candidate still sees %d slots", len(slots))
 		}
+		// Opening the exam again from the course does not reopen the window
+		// of the same purchase.
+		if _, err := store.CompleteLaunch(ctx, &examgate.LaunchRecord{
+			TokenID: "relaunch", TokenExpiresAt: e.now.Add(time.Hour),
+			Candidate: examgate.Candidate{ExternalID: "ext-0", Email: "c0@example.com"},
+			Eligibility: examgate.Eligibility{ExamCode: "EX-1", CourseID: "c1", PurchasedAt: bookNow.AddDate(0, 0, -1),
+				EndsAt: bookNow.AddDate(0, 0, 29), CheckedAt: *e.now},
+			Session: examgate.Session{TokenHash: "relaunch", CreatedAt: *e.now, ExpiresAt: e.now.Add(time.Hour)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if elig, _ := store.Eligibility(ctx, e.cands[0], "EX-1"); elig.Active(*e.now) {
+			t.Fatalf("relaunch reopened the window: %+v", elig)
+		}
 	})
 }
 

@@ -30,6 +30,7 @@ type TIResults interface {
 type ResultDeliveryStore interface {
 	ResultByID(ctx context.Context, id int64) (*Result, error)
 	CandidateByID(ctx context.Context, id int64) (*Candidate, error)
+	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
 	Jobs(ctx context.Context, f JobFilter) ([]QueuedJob, error)
 	Enqueue(ctx context.Context, now time.Time, jobs ...Job) error
 }
@@ -82,6 +83,21 @@ func (d *ResultDelivery) load(ctx context.Context, job *QueuedJob) (*deliveryInp
 	return &deliveryInput{job: p, result: r, candidate: cand, exam: exam, learnerID: learner}, nil
 }
 
+// superseded reports whether the learner has a newer result for the exam:
+// TI keeps one outcome per assignment, so an older result's post or reset
+// that was delayed must not land after the newer one's.
+func (d *ResultDelivery) superseded(ctx context.Context, in *deliveryInput) (bool, error) {
+	latest, err := d.Store.LatestResult(ctx, in.candidate.ID, in.exam.Code)
+	if err != nil {
+		return false, err
+	}
+	if latest.ID != in.result.ID {
+		d.logger().InfoContext(ctx, "older result not sent to TI: a newer one exists", "result_id", in.result.ID, "newer_result_id", latest.ID)
+		return true, nil
+	}
+	return false, nil
+}
+
 // HandleResult posts a result's grade; after a failed exam's grade is
 // accepted it enqueues the course reset, which the job key keeps behind it.
 // A repeated post (after a crash) sends the same final grade again, which
@@ -89,6 +105,9 @@ func (d *ResultDelivery) load(ctx context.Context, job *QueuedJob) (*deliveryInp
 func (d *ResultDelivery) HandleResult(ctx context.Context, job *QueuedJob) error {
 	in, err := d.load(ctx, job)
 	if err != nil {
+		return err
+	}
+	if old, err := d.superseded(ctx, in); old || err != nil {
 		return err
 	}
 	// What TI put in the launch token wins over the catalog.
@@ -124,6 +143,9 @@ func (d *ResultDelivery) HandleResult(ctx context.Context, job *QueuedJob) error
 func (d *ResultDelivery) HandleReset(ctx context.Context, job *QueuedJob) error {
 	in, err := d.load(ctx, job)
 	if err != nil {
+		return err
+	}
+	if old, err := d.superseded(ctx, in); old || err != nil {
 		return err
 	}
 	slug := in.exam.TI.CourseSlug

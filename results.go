@@ -104,7 +104,7 @@ func (d *Deliveries) List(ctx context.Context, state string, first int, beforeID
 	if err := RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if first < 1 || first > 200 {
+	if first < 1 || first > 201 { // one more than a page tells whether another follows
 		return nil, Errorf(EINVALID, "first must be between 1 and 200.")
 	}
 	return d.Store.Jobs(ctx, JobFilter{Kinds: d.Kinds, State: state, BeforeID: beforeID, Limit: first})

@@ -200,12 +200,33 @@ func (db *DB) SaveFlag(ctx context.Context, attemptID int64, a examgate.Answer) 
 }
 
 func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query string, choices bool, args ...any) (examgate.Answer, error) {
-	if _, err := db.bun.NewRaw(query, args...).Exec(ctx); err != nil {
-		return examgate.Answer{}, examgate.Wrap(examgate.EINTERNAL, err, "could not save the answer")
-	}
 	var row answerRow
-	if err := db.bun.NewSelect().Model(&row).Where("attempt_id = ? AND item_id = ?", attemptID, itemID).Scan(ctx); err != nil {
-		return examgate.Answer{}, notFound(err, "answer")
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The answer is written only while the attempt is open, under a
+		// share lock on PostgreSQL that CompleteAttempt's update waits for:
+		// a save either lands before the attempt is scored, or is refused.
+		lock := ""
+		if db.postgres {
+			lock = " FOR SHARE"
+		}
+		var open int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT id FROM attempts WHERE id = ? AND status = ?"+lock+") AS a",
+			attemptID, examgate.AttemptOpen).Scan(&open); err != nil {
+			return err
+		}
+		if open == 0 {
+			return errAttemptEnded
+		}
+		if _, err := tx.NewRaw(query, args...).Exec(ctx); err != nil {
+			return err
+		}
+		return tx.NewSelect().Model(&row).Where("attempt_id = ? AND item_id = ?", attemptID, itemID).Scan(ctx)
+	})
+	if errors.Is(err, errAttemptEnded) {
+		return examgate.Answer{}, errAttemptEnded
+	}
+	if err != nil {
+		return examgate.Answer{}, examgate.Wrap(examgate.EINTERNAL, err, "could not save the answer")
 	}
 	if choices {
 		return row.domain(row.ChoicesSeq), nil
@@ -215,16 +236,9 @@ func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query str
 
 // CompleteAttempt ends an open attempt with its result, completes its
 // booking and enqueues the result's jobs, all in one transaction.
-func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, s examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
-	items, err := json.Marshal(s.Items)
-	if err != nil {
-		return nil, err
-	}
-	row := resultRow{
-		AttemptID: a.ID, CandidateID: a.CandidateID, ExamCode: a.ExamCode, Points: s.Points, MaxPoints: s.MaxPoints,
-		Percent: s.Percent, PassMark: s.PassMark, Passed: s.Passed, Items: string(items), CreatedAt: endedAt,
-	}
-	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, score func([]examgate.Answer) examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
+	var row resultRow
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*attemptRow)(nil)).Set("status = ?", status).Set("ended_at = ?", endedAt).
 			Where("id = ? AND status = ?", a.ID, examgate.AttemptOpen).Exec(ctx)
 		if err != nil {
@@ -232,6 +246,21 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errAttemptEnded
+		}
+		// Scored after the attempt is closed, in the same transaction, so
+		// that every save accepted before is counted and none comes after.
+		answers, err := answersOf(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		s := score(answers)
+		items, err := json.Marshal(s.Items)
+		if err != nil {
+			return err
+		}
+		row = resultRow{
+			AttemptID: a.ID, CandidateID: a.CandidateID, ExamCode: a.ExamCode, Points: s.Points, MaxPoints: s.MaxPoints,
+			Percent: s.Percent, PassMark: s.PassMark, Passed: s.Passed, Items: string(items), CreatedAt: endedAt,
 		}
 		if a.BookingID != 0 {
 			if _, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).

@@ -192,11 +192,22 @@ func (db *DB) MoveBooking(ctx context.Context, b *examgate.Booking, start, end t
 		if n, _ := res.RowsAffected(); n != 1 {
 			return nil, errChanged
 		}
-		if err := takeSeat(ctx, tx, b.ExamCode, start, seats); err != nil {
-			return nil, err
-		}
-		if err := freeSeat(ctx, tx, b.ExamCode, b.StartsAt); err != nil {
-			return nil, err
+		// Seat rows are locked in start order, so that two reschedules in
+		// opposite directions cannot deadlock on PostgreSQL.
+		if start.Before(b.StartsAt) {
+			if err := takeSeat(ctx, tx, b.ExamCode, start, seats); err != nil {
+				return nil, err
+			}
+			if err := freeSeat(ctx, tx, b.ExamCode, b.StartsAt); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := freeSeat(ctx, tx, b.ExamCode, b.StartsAt); err != nil {
+				return nil, err
+			}
+			if err := takeSeat(ctx, tx, b.ExamCode, start, seats); err != nil {
+				return nil, err
+			}
 		}
 		return bookingByID(ctx, tx, b.ID)
 	})
@@ -242,8 +253,8 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 			b := rows[i].domain()
 			marked = append(marked, b)
 			if endEligibility {
-				if _, err := tx.NewUpdate().Model((*eligibilityRow)(nil)).Set("ends_at = ?", now).
-					Where("candidate_id = ? AND exam_code = ? AND ends_at > ?", b.CandidateID, examCode, now).Exec(ctx); err != nil {
+				if _, err := tx.NewUpdate().Model((*eligibilityRow)(nil)).Set("closed_at = ?", now).
+					Where("candidate_id = ? AND exam_code = ? AND ends_at > ? AND closed_at IS NULL", b.CandidateID, examCode, now).Exec(ctx); err != nil {
 					return err
 				}
 			}

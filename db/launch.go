@@ -88,6 +88,9 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 			Set("assignment_id = CASE WHEN EXCLUDED.assignment_id <> '' THEN EXCLUDED.assignment_id ELSE ?TableAlias.assignment_id END").
 			Set("purchased_at = EXCLUDED.purchased_at").
 			Set("ends_at = EXCLUDED.ends_at").
+			// A window closed early (a no-show under its exam's policy) stays
+			// closed for the same purchase; a new purchase opens a new one.
+			Set("closed_at = CASE WHEN ?TableAlias.purchased_at = EXCLUDED.purchased_at THEN ?TableAlias.closed_at ELSE NULL END").
 			Set("checked_at = EXCLUDED.checked_at").
 			Exec(ctx)
 		if err != nil {

@@ -42,14 +42,20 @@ type eligibilityRow struct {
 	PurchasedAt  time.Time
 	EndsAt       time.Time
 	CheckedAt    time.Time
+	ClosedAt     *time.Time `bun:"closed_at"`
 }
 
+// domain reports a window closed early as ending when it was closed.
 func (r *eligibilityRow) domain() *examgate.Eligibility {
-	return &examgate.Eligibility{
+	e := &examgate.Eligibility{
 		CandidateID: r.CandidateID, ExamCode: r.ExamCode, CourseID: r.CourseID,
 		AssignmentID: r.AssignmentID, PurchasedAt: r.PurchasedAt.UTC(),
 		EndsAt: r.EndsAt.UTC(), CheckedAt: r.CheckedAt.UTC(),
 	}
+	if r.ClosedAt != nil && r.ClosedAt.Before(e.EndsAt) {
+		e.EndsAt = r.ClosedAt.UTC()
+	}
+	return e
 }
 
 type sessionRow struct {

@@ -83,6 +83,10 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		return examgate.Errorf(examgate.EINTERNAL, "panic")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if len(req.URL.RawQuery) > MaxBodyBytes {
+			http.Error(w, "query string too long: send large queries with POST", http.StatusRequestURITooLong)
+			return
+		}
 		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
 		srv.ServeHTTP(w, req)
 	})

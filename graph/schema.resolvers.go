@@ -276,6 +276,9 @@ func (r *queryResolver) Deliveries(ctx context.Context, status *model.JobState, 
 	if first != nil {
 		limit = *first
 	}
+	if limit < 1 || limit > 200 {
+		return nil, examgate.Errorf(examgate.EINVALID, "first must be between 1 and 200.")
+	}
 	// One more than asked tells whether there is a next page.
 	jobs, err := r.DeliveryLog.List(ctx, state, limit+1, before)
 	if err != nil {

@@ -67,7 +67,7 @@ func NewLaunchVerifier(secrets []string, maxSkew time.Duration, clock examgate.C
 	}
 	// Time claims are checked below against the injected clock, with
 	// messages a learner can act on, so the library's own checks are off.
-	v.parser = jwt.NewParser(
+	v.parser = jwt.NewParser(jwt.WithStrictDecoding(),
 		jwt.WithValidMethods([]string{"HS256"}),
 		jwt.WithJSONNumber(),
 		jwt.WithoutClaimsValidation(),

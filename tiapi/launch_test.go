@@ -413,3 +413,21 @@ func TestSignLaunchWireFormat(t *testing.T) {
 		t.Fatal("SignLaunch accepted an empty secret")
 	}
 }
+
+// The last base64 character of an HS256 signature carries two unused bits:
+// without strict decoding, four spellings of one token would verify, each
+// with its own replay key.
+func TestVerifyRefusesNonCanonicalSignature(t *testing.T) {
+	raw := signLaunch(t, secret, validToken())
+	if _, err := newVerifier().Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, raw[len(raw)-1])
+	for bits := 1; bits < 4; bits++ {
+		variant := raw[:len(raw)-1] + string(alphabet[last^bits])
+		if _, err := newVerifier().Verify(variant); err == nil {
+			t.Fatalf("non-canonical spelling %d of the signature was accepted", bits)
+		}
+	}
+}

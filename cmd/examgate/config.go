@@ -117,6 +117,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.AdminKey != "" && len(c.AdminKey) < 16 {
 		return nil, errors.New("EXAMGATE_ADMIN_API_KEY: use at least 16 random characters")
 	}
+	if c.Demo && (secrets != "" || c.TIBaseURL != "") {
+		// The demo signs launch links for any email typed in: with real TI
+		// settings it would let anyone sign in as any learner.
+		return nil, errors.New("EXAMGATE_DEMO=1 cannot be combined with EXAMGATE_TI_SECRETS or EXAMGATE_TI_BASE_URL: the demo signs its own launch links; unset one or the other")
+	}
 	if c.Demo {
 		if !rateSet {
 			c.TIRate = 0 // the built-in simulator is not TI: no limit unless asked for

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -97,6 +98,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	for _, e := range catalog.Exams() {
+		if e.Delivery != nil && e.TI.CourseSlug == "" {
+			logger.Warn("exam has no ti.courseSlug: after a fail, the course cannot be reset in TI", "exam", e.Code)
+		}
+	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
@@ -166,11 +172,20 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	go sweep(ctx, store, bookings, attempts, clock, logger)
-	go func() {
-		if err := worker.Run(ctx); err != nil {
+	// Background work gets its own context, cancelled only after the HTTP
+	// server has drained, and is waited for before the store closes, so that
+	// a job interrupted by shutdown is put back rather than left to its lease.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var background sync.WaitGroup
+	background.Go(func() { sweep(bgCtx, store, bookings, attempts, clock, logger) })
+	background.Go(func() {
+		if err := worker.Run(bgCtx); err != nil {
 			logger.Error("job worker stopped", "err", err)
 		}
+	})
+	defer func() {
+		stopBackground()
+		background.Wait()
 	}()
 	ready.Store(true)
 	logger.Info("examgate listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,

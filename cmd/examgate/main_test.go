@@ -24,9 +24,13 @@ func TestConfigRefusesMissingSecrets(t *testing.T) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
 	}
-	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_DEMO": "1", "EXAMGATE_TI_SECRETS": "a,b,c"}), io.Discard)
+	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_EXAMS": "x.yaml", "EXAMGATE_TI_API_KEY": "k", "EXAMGATE_TI_BASE_URL": "https://ti.example.com", "EXAMGATE_TI_SECRETS": "a,b,c"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "two") {
 		t.Fatalf("three secrets: %v", err)
+	}
+	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_DEMO": "1", "EXAMGATE_TI_SECRETS": "real-secret"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "cannot be combined") {
+		t.Fatalf("demo with real TI settings: %v", err)
 	}
 	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_DEMO": "1", "EXAMGATE_BASE_URL": "ftp://x"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "EXAMGATE_BASE_URL") {
