@@ -1,6 +1,7 @@
 // Browser test of booking: book, reschedule, cancel and start DEMO-101, which
 // is open around the clock in Europe/Amsterdam with 30-minute slots, while
 // the browser runs in America/New_York so every time shown is converted.
+// Start opens the player, and the dashboard then leads back into the exam.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,7 +90,21 @@ describe('booking in a browser', { skip: skipReason }, () => {
       await assertBookedFor(page, soon);
       assert.ok(await start.isEnabled(), 'Start is open during check-in');
       await start.click();
-      await page.getByTestId('started').filter({ hasText: 'Your exam has started.' }).waitFor();
+
+      // Start opens the player on the booking's attempt.
+      await page.waitForURL((url) => /^\/attempts\/[^/]+$/.test(url.pathname));
+      const attempt = new URL(page.url()).pathname.split('/')[2];
+      await page.getByRole('heading', { name: 'Question 1 of 5' }).waitFor();
+      await page.getByTestId('status').filter({ hasText: 'Your exam has started.' }).waitFor();
+
+      // The dashboard now leads back into it.
+      await page.goto(EXAM);
+      await page.getByTestId('started').filter({ hasText: 'Your exam is in progress' }).waitFor();
+      const resume = page.getByRole('link', { name: 'Continue exam' });
+      assert.equal(await resume.getAttribute('href'), `/attempts/${attempt}`);
+      await resume.click();
+      await page.waitForURL((url) => url.pathname === `/attempts/${attempt}`);
+      await page.getByRole('heading', { name: 'Question 1 of 5' }).waitFor();
 
       assert.deepEqual(csp, [], 'booking must run under the server CSP');
     });

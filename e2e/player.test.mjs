@@ -18,18 +18,18 @@ const LEARNER = {
   externalId: 'e2e-learner-player',
   exam: 'DEMO-QUICK',
 };
+const SECOND_LEARNER = { firstName: 'Rawiri', email: 'rawiri.parata@example.com', externalId: 'e2e-learner-player-2' };
 const OUT = fileURLToPath(new URL('./out/', import.meta.url));
 
 describe('exam player in a browser', { skip: skipReason }, () => {
   const { withPage } = useExamgate();
-  let firstAttempt = '';
 
   it('saves answers through a reload while offline, reviews and submits', async () => {
     const context = { timezoneId: ZONE, locale: 'en-GB', viewport: { width: 1024, height: 900 } };
     await withPage('player-submit', context, async (page) => {
       const csp = watchCSP(page);
       await launchLearner(page, { ...LEARNER, purchasedOn: isoDate(-1) });
-      firstAttempt = await start(page);
+      const firstAttempt = await start(page);
       await snap(page, 'player-1024');
 
       // Question 1 is true/false: the answer is saved at once.
@@ -100,7 +100,7 @@ describe('exam player in a browser', { skip: skipReason }, () => {
         'You scored 100 % (2 of 2 points). The pass mark is 50 %.',
       );
       await page.getByTestId('status').filter({ hasText: 'Your exam was submitted.' }).waitFor();
-      assert.match(await page.locator('main').innerText(), /Your result is being sent to your course\./);
+      assert.match(await page.locator('main').innerText(), /Your course will show this exam as completed\./);
       assert.equal(
         await page.getByRole('link', { name: 'Back to exam dashboard' }).getAttribute('href'),
         '/exams/DEMO-QUICK',
@@ -113,9 +113,9 @@ describe('exam player in a browser', { skip: skipReason }, () => {
   it('submits by itself when the 1-minute timer runs out', async () => {
     const context = { timezoneId: ZONE, locale: 'en-GB', viewport: { width: 360, height: 740 } };
     await withPage('player-timeout', context, async (page) => {
-      await launchLearner(page, { ...LEARNER, purchasedOn: isoDate(-1) });
+      // Another learner: a passed exam is not sat again.
+      await launchLearner(page, { ...LEARNER, ...SECOND_LEARNER, purchasedOn: isoDate(-1) });
       const attempt = await start(page);
-      assert.notEqual(attempt, firstAttempt, 'a second launch starts a new attempt');
 
       // The whole exam is under a minute, so the 1-minute warning is due at once.
       await page.getByText('Less than 1 minute left.').waitFor();

@@ -29,6 +29,7 @@ export const BookingFields = graphql(`
       reason
     }
     calendarUrl
+    attemptId
     updatedAt
   }
 `);

@@ -1,4 +1,4 @@
-import { useId, useRef, useState } from 'react';
+import { useId, useRef, useState, type ReactNode } from 'react';
 import type { BookingFieldsFragment, Permission } from '../gql/graphql';
 import { request } from '../graphql/client';
 import { endSession } from '../graphql/session';
@@ -7,11 +7,13 @@ import { ClientKeyedAction } from '../booking/clientKey';
 import { describeError, type Problem } from '../booking/errors';
 import { CancelBookingDocument, StartExamDocument } from '../booking/operations';
 import { ConfirmDialog } from '../components/ConfirmDialog';
+import { Link } from '../components/Link';
 import { useAtInstants, useNow } from '../components/hooks';
 import { ErrorMessage } from '../components/Messages';
 import { formatCountdown } from '../format/countdown';
 import { browserLocale, formatInstant, formatTime } from '../format/datetime';
 import { useTimeZone } from '../format/timeZone';
+import { ContinueAttempt, playerPaths } from '../player';
 
 type Booking = BookingFieldsFragment;
 
@@ -173,20 +175,48 @@ function Action({ label, permission, onClick, busy = false, busyLabel, primary =
   );
 }
 
-/** A booking that is under way or over. */
-export function FinishedBooking({ booking }: { booking: Booking }) {
+/**
+ * A booking that is under way or over. `summary` is the result of its
+ * attempt, when the dashboard has it; otherwise a link to the result page.
+ */
+export function FinishedBooking({ booking, summary }: { booking: Booking; summary?: ReactNode }) {
   const zone = useTimeZone();
   const when = formatInstant(booking.startsAt, browserLocale(), zone);
-  if (booking.status === 'COMPLETED') return <p>You sat this exam on {when}.</p>;
+  const { attemptId } = booking;
+  if (booking.status === 'COMPLETED') {
+    return (
+      <>
+        <p className="deadline" data-testid="completed">
+          Exam completed
+        </p>
+        <p className="note">You sat this exam on {when}.</p>
+        {summary ||
+          (attemptId && (
+            <p>
+              <Link href={playerPaths.result(attemptId)}>See your result</Link>
+            </p>
+          ))}
+      </>
+    );
+  }
+  if (attemptId) {
+    return (
+      <>
+        <p className="deadline" data-testid="started">
+          Your exam is in progress
+        </p>
+        <p className="note">Booked for {when}. The timer keeps running while you are away from the exam.</p>
+        <ContinueAttempt attemptId={attemptId} label="Continue exam" />
+      </>
+    );
+  }
+  // Started, but the exam is not one examgate delivers in the browser.
   return (
     <>
       <p className="deadline" data-testid="started">
         Your exam has started.
       </p>
-      <p className="note">
-        Booked for {when}. Taking the exam inside examgate comes in a later release; until then, follow the
-        instructions from your course provider.
-      </p>
+      <p className="note">Booked for {when}. Follow the instructions from your course provider to take it.</p>
     </>
   );
 }

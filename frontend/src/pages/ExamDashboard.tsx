@@ -2,15 +2,17 @@ import { useCallback, useEffect, useRef } from 'react';
 import { graphql } from '../gql';
 import type { BookingFieldsFragment, ExamDashboardQuery } from '../gql/graphql';
 import { useQuery } from '../graphql/useQuery';
-import { paths } from '../router';
+import { navigate, paths } from '../router';
 import { Link } from '../components/Link';
 import { showStatus } from '../components/Messages';
 import { rememberTimeZone, TimeZonePicker } from '../components/TimeZonePicker';
 import { useDocumentTitle } from '../components/useDocumentTitle';
 import { browserLocale, formatInstant } from '../format/datetime';
 import { useTimeZone } from '../format/timeZone';
+import { LatestResult, playerPaths } from '../player';
 import { BookingHistory, FinishedBooking, PendingBooking } from './BookingCards';
 import { ExamLoadFailure } from './ExamLoadFailure';
+import { OnDemandExam } from './OnDemandExam';
 import { bookingSummary, examView, withBooking, type Ready } from './examView';
 
 // One round trip for everything the dashboard shows.
@@ -28,6 +30,10 @@ const ExamDashboardDocument = graphql(`
       title
       bookable
       timeZone
+      onDemand
+      durationMinutes
+      itemCount
+      passMark
     }
     eligibility(examCode: $code) {
       endsAt
@@ -35,6 +41,13 @@ const ExamDashboardDocument = graphql(`
     }
     bookings(examCode: $code) {
       ...BookingFields
+    }
+    result(examCode: $code) {
+      attemptId
+      examCode
+      passed
+      percent
+      delivery
     }
   }
 `);
@@ -65,7 +78,7 @@ interface DashboardProps {
 }
 
 function Dashboard({ data, refetch, update }: DashboardProps) {
-  const { me, exam, eligibility, bookings } = data;
+  const { me, exam, eligibility, bookings, result } = data;
   useDocumentTitle(exam.title);
   const zone = useTimeZone();
   const locale = browserLocale();
@@ -80,6 +93,14 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
     showStatus(status);
     requestAnimationFrame(() => bookingHeading.current?.focus());
   };
+  // An exam taken in examgate opens at once; others are taken as the course provider says.
+  const onStarted = (booking: BookingFieldsFragment) =>
+    booking.attemptId
+      ? navigate(playerPaths.attempt(booking.attemptId), 'Your exam has started.')
+      : changed(booking, 'Your exam has started.');
+  const finished = started ?? completed;
+  // The latest result belongs on the card of the booking it came from.
+  const finishedResult = finished?.status === 'COMPLETED' && result?.attemptId === finished.attemptId ? result : null;
 
   return (
     <>
@@ -100,7 +121,8 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
         {eligibility ? (
           eligibility.active ? (
             <p className="deadline" data-testid="eligibility-end">
-              Book before <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>
+              {exam.onDemand ? 'Take the exam before' : 'Book before'}{' '}
+              <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>
             </p>
           ) : (
             <p className="deadline ended" data-testid="eligibility-end">
@@ -119,21 +141,27 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
 
       <section className="card" aria-labelledby="booking-heading">
         <h2 id="booking-heading" ref={bookingHeading} tabIndex={-1}>
-          Your booking
+          {exam.onDemand ? 'Your exam' : 'Your booking'}
         </h2>
-        {pending ? (
+        {exam.onDemand ? (
+          <OnDemandExam data={data} />
+        ) : pending ? (
           <PendingBooking
             key={pending.id}
             booking={pending}
             examCode={exam.code}
             refetch={refetch}
             onCancelled={(b) => changed(b, 'Booking cancelled.')}
-            onStarted={(b) => changed(b, 'Your exam has started.')}
+            onStarted={onStarted}
           />
         ) : (
           <>
-            {(started ?? completed) && <FinishedBooking booking={(started ?? completed)!} />}
-            {!started && <BookCallToAction data={data} />}
+            {finished && (
+              <FinishedBooking booking={finished} summary={finishedResult && <LatestResult result={finishedResult} />} />
+            )}
+            {/* A passed exam is not sat again: nothing more to book. */}
+            {result?.passed && !finishedResult && <LatestResult result={result} />}
+            {!result?.passed && !started && <BookCallToAction data={data} />}
           </>
         )}
         <BookingHistory bookings={history} />

@@ -3,25 +3,19 @@ import { Link } from '../components/Link';
 import { useDocumentTitle } from '../components/useDocumentTitle';
 import { browserLocale, formatInstant } from '../format/datetime';
 import { useTimeZone } from '../format/timeZone';
+import { request } from '../graphql/client';
 import type { PlayerAttemptFieldsFragment } from '../gql/graphql';
+import { DeliveryStatus } from './DeliveryStatus';
+import { PlayerResultDeliveryDocument } from './operations';
 import { flatten } from './questions';
 import { itemPoints, nextStep, resultHeading, scoreSentence } from './result';
 import { playerPaths } from './routes';
+import { useDelivery } from './useDelivery';
 
 /** The outcome of an ended attempt, in words first and numbers second. */
 export function ResultView({ attempt, onRetry }: { attempt: PlayerAttemptFieldsFragment; onRetry: () => void }) {
   const { result } = attempt;
   useDocumentTitle(result ? resultHeading(result.passed) : 'Result');
-  const zone = useTimeZone();
-  const endedAt = attempt.endedAt ?? result?.endedAt;
-  const dashboard = (
-    <p>
-      <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
-        Back to exam dashboard
-      </Link>
-    </p>
-  );
-
   if (!result) {
     return (
       <section className="card">
@@ -31,12 +25,26 @@ export function ResultView({ attempt, onRetry }: { attempt: PlayerAttemptFieldsF
           <button type="button" className="button" onClick={onRetry}>
             Check again
           </button>
+          <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
+            Back to exam dashboard
+          </Link>
         </div>
-        {dashboard}
       </section>
     );
   }
 
+  return <EndedResult attempt={attempt} result={result} />;
+}
+
+type Result = NonNullable<PlayerAttemptFieldsFragment['result']>;
+
+function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment; result: Result }) {
+  const zone = useTimeZone();
+  const endedAt = attempt.endedAt ?? result.endedAt;
+  // Follows the result to the course platform while the page is open.
+  const delivery = useDelivery(attempt.id, result.delivery, (signal) =>
+    request(PlayerResultDeliveryDocument, { id: attempt.id }, { signal }).then((d) => d.attempt?.result?.delivery ?? null),
+  );
   return (
     <section className={result.passed ? 'card result passed' : 'card result failed'}>
       <p className="result-exam">{attempt.examTitle}</p>
@@ -52,13 +60,22 @@ export function ResultView({ attempt, onRetry }: { attempt: PlayerAttemptFieldsF
       )}
       <h2>What happens next</h2>
       <p>{nextStep(result.passed)}</p>
+      <DeliveryStatus delivery={delivery} />
+      <div className="actions">
+        {/* A full page load: the server signs the learner in to the course platform and redirects there. */}
+        <a className="button" href={playerPaths.course(attempt.examCode)}>
+          Back to your course
+        </a>
+        <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
+          Back to exam dashboard
+        </Link>
+      </div>
       {result.items && <ItemReview attempt={attempt} items={result.items} />}
-      {dashboard}
     </section>
   );
 }
 
-type ItemResults = NonNullable<NonNullable<PlayerAttemptFieldsFragment['result']>['items']>;
+type ItemResults = NonNullable<Result['items']>;
 
 function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; items: ItemResults }) {
   const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);

@@ -6,6 +6,7 @@ import { GraphQLRequestError } from '../graphql/client';
 import { endSession } from '../graphql/session';
 import { useQuery } from '../graphql/useQuery';
 import type { PlayerStartPageQuery } from '../gql/graphql';
+import { ExamFacts } from './ExamFacts';
 import { PlayerStartPageDocument } from './operations';
 import { playerPaths } from './routes';
 import { StartOnDemand } from './StartOnDemand';
@@ -72,16 +73,10 @@ type Exam = NonNullable<PlayerStartPageQuery['exam']>;
 
 function Ready({ exam, back }: { exam: Exam; back: ReactNode }) {
   useDocumentTitle(exam.title);
-  const n = exam.itemCount;
-  const minutes = exam.durationMinutes;
   return (
     <section className="card start-page" aria-labelledby="start-heading">
       <h1 id="start-heading">{exam.title}</h1>
-      <ul className="exam-facts">
-        {n != null && <li>{n === 1 ? '1 question' : `${n} questions`}</li>}
-        {minutes != null && <li>{minutes === 1 ? '1 minute' : `${minutes} minutes`} to answer them</li>}
-        {exam.passMark != null && <li>Pass mark: {exam.passMark} %</li>}
-      </ul>
+      <ExamFacts exam={exam} />
       <p>
         The timer starts when you press Start and keeps running if you leave the page. Your answers are saved as you
         go, and submitted automatically when time is up.

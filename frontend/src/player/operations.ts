@@ -19,6 +19,7 @@ export const PlayerResultFields = graphql(`
       points
       maxPoints
     }
+    delivery
   }
 `);
 
@@ -62,6 +63,28 @@ export const PlayerAttemptDocument = graphql(`
   query PlayerAttempt($id: ID!) {
     attempt(id: $id) {
       ...PlayerAttemptFields
+    }
+  }
+`);
+
+/** The small reads that follow a result on its way to the learning platform. */
+export const PlayerResultDeliveryDocument = graphql(`
+  query PlayerResultDelivery($id: ID!) {
+    attempt(id: $id) {
+      id
+      result {
+        attemptId
+        delivery
+      }
+    }
+  }
+`);
+
+export const LatestResultDeliveryDocument = graphql(`
+  query LatestResultDelivery($code: String!) {
+    result(examCode: $code) {
+      attemptId
+      delivery
     }
   }
 `);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { itemPoints, nextStep, resultHeading, scoreSentence } from './result';
+import { itemPoints, nextStep, resultHeading, scoreSentence, summarySentence } from './result';
 
 describe('result sentences', () => {
   it('words the score, percent and pass mark', () => {
@@ -14,8 +14,13 @@ describe('result sentences', () => {
   it('says what happens next', () => {
     expect(resultHeading(true)).toBe('You passed');
     expect(resultHeading(false)).toBe('You did not pass');
-    expect(nextStep(true)).toMatch(/sent to your course/);
-    expect(nextStep(false)).toMatch(/reset/);
+    expect(nextStep(true)).toBe('Your course will show this exam as completed.');
+    expect(nextStep(false)).toBe('Your course will be reset so you can study again before another attempt.');
     expect(itemPoints(1, 1)).toBe('1 of 1 point');
+  });
+
+  it('sums up a result in one sentence', () => {
+    expect(summarySentence({ passed: true, percent: 100 })).toBe('You passed with 100 %.');
+    expect(summarySentence({ passed: false, percent: 33.33 })).toBe('You did not pass: you scored 33.33 %.');
   });
 });

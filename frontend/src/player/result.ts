@@ -22,10 +22,18 @@ export function scoreSentence({ score, maxScore, percent, passMark }: ResultNumb
   );
 }
 
+/** What the course will do with the result once it arrives. */
 export function nextStep(passed: boolean): string {
   return passed
-    ? 'Your result is being sent to your course.'
-    : 'Your course will be reset so you can study again before your next attempt.';
+    ? 'Your course will show this exam as completed.'
+    : 'Your course will be reset so you can study again before another attempt.';
+}
+
+/** The dashboard's one-line summary: "You passed with 100 %." */
+export function summarySentence({ passed, percent }: Pick<ResultNumbers, 'passed' | 'percent'>): string {
+  return passed
+    ? `You passed with ${number.format(percent)} %.`
+    : `You did not pass: you scored ${number.format(percent)} %.`;
 }
 
 /** "1 of 1 point" for one question of the review list. */

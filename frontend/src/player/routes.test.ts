@@ -20,4 +20,9 @@ describe('matchPlayerRoute', () => {
     expect(matchPlayerRoute(playerPaths.start('A B'))).toEqual({ page: 'start', code: 'A B' });
     expect(matchPlayerRoute(playerPaths.result('7'))).toEqual({ page: 'attempt-result', id: '7' });
   });
+
+  it('leaves the way back to the course to the server', () => {
+    expect(playerPaths.course('DEMO QUICK')).toBe('/exams/DEMO%20QUICK/course');
+    expect(matchPlayerRoute(playerPaths.course('DEMO-QUICK'))).toBeNull();
+  });
 });

@@ -11,6 +11,8 @@ export const playerPaths = {
   result: (id: string) => `/attempts/${encodeURIComponent(id)}/result`,
   start: (code: string) => `/exams/${encodeURIComponent(code)}/start`,
   dashboard: (code: string) => `/exams/${encodeURIComponent(code)}`,
+  /** Served by the Go server (signs in to the course platform and redirects): link with a plain <a>. */
+  course: (code: string) => `/exams/${encodeURIComponent(code)}/course`,
 };
 
 function decode(segment: string | undefined): string | null {

@@ -1,0 +1,17 @@
+// What a learner should know before starting an exam, shared by the start
+// page and the dashboard so both say it the same way.
+
+export interface ExamNumbers {
+  itemCount?: number | null;
+  durationMinutes?: number | null;
+  passMark?: number | null;
+}
+
+/** ["2 questions", "1 minute to answer them", "Pass mark: 50 %"], leaving out what is unknown. */
+export function examFacts({ itemCount: n, durationMinutes: minutes, passMark }: ExamNumbers): string[] {
+  const facts: string[] = [];
+  if (n != null) facts.push(n === 1 ? '1 question' : `${n} questions`);
+  if (minutes != null) facts.push(`${minutes === 1 ? '1 minute' : `${minutes} minutes`} to answer them`);
+  if (passMark != null) facts.push(`Pass mark: ${passMark} %`);
+  return facts;
+}
