@@ -66,6 +66,15 @@ export function StartPage({ code }: { code: string }) {
       </MessagePage>
     );
   }
+  if (data?.result?.passed) {
+    // The server refuses a new attempt after a pass: a later fail would reset the course.
+    return (
+      <MessagePage title={exam.title}>
+        <p>You have passed this exam, so there is nothing more to take.</p>
+        {back}
+      </MessagePage>
+    );
+  }
   return <Ready exam={exam} back={back} />;
 }
 

@@ -157,5 +157,8 @@ export const PlayerStartPageDocument = graphql(`
       passMark
       itemCount
     }
+    result(examCode: $code) {
+      passed
+    }
   }
 `);
