@@ -193,11 +193,13 @@ func (c *Client) PostScore(ctx context.Context, tokenURL string, s examgate.LTIS
 		if err != nil {
 			return err
 		}
-		if resp.StatusCode == http.StatusUnauthorized && try == 0 {
+		if resp.StatusCode == http.StatusUnauthorized {
 			// The platform forgot or revoked the token before expires_in.
-			drain(resp)
 			c.forget(key, tok)
-			continue
+			if try == 0 {
+				drain(resp)
+				continue
+			}
 		}
 		return c.classifyScore(ctx, target, tok, resp)
 	}
