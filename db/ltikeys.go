@@ -22,11 +22,11 @@ func (r *ltiToolKeyRow) domain() examgate.LTIToolKey {
 }
 
 // LTIToolKeys returns the active tool key first (if any), then the keys
-// retired at or after retiredSince, newest first.
+// retired after retiredSince, newest first.
 func (db *DB) LTIToolKeys(ctx context.Context, retiredSince time.Time) ([]examgate.LTIToolKey, error) {
 	var rows []ltiToolKeyRow
 	err := db.bun.NewSelect().Model(&rows).
-		Where("retired_at IS NULL OR retired_at >= ?", retiredSince).
+		Where("retired_at IS NULL OR retired_at > ?", retiredSince).
 		OrderExpr("retired_at IS NULL DESC, created_at DESC, kid").
 		Scan(ctx)
 	if err != nil {
@@ -56,13 +56,13 @@ func (db *DB) AddFirstLTIToolKey(ctx context.Context, k examgate.LTIToolKey) (bo
 }
 
 // RotateLTIToolKey makes k the active key and retires the previous one at
-// k.CreatedAt, in one transaction; keys retired before pruneBefore are
+// k.CreatedAt, in one transaction; keys retired at or before pruneBefore are
 // deleted, so private keys no longer published do not linger. A rotation
 // racing another one fails with ECONFLICT.
 func (db *DB) RotateLTIToolKey(ctx context.Context, k examgate.LTIToolKey, pruneBefore time.Time) error {
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewDelete().Model((*ltiToolKeyRow)(nil)).
-			Where("retired_at IS NOT NULL AND retired_at < ?", pruneBefore).Exec(ctx); err != nil {
+			Where("retired_at IS NOT NULL AND retired_at <= ?", pruneBefore).Exec(ctx); err != nil {
 			return err
 		}
 		if _, err := tx.NewUpdate().Model((*ltiToolKeyRow)(nil)).

@@ -32,13 +32,13 @@ const DefaultOverlap = 24 * time.Hour
 
 // KeyStore keeps the tool keys; the db package implements it.
 type KeyStore interface {
-	// LTIToolKeys returns the active key first, then the keys retired at
-	// or after retiredSince.
+	// LTIToolKeys returns the active key first, then the keys retired after
+	// retiredSince.
 	LTIToolKeys(ctx context.Context, retiredSince time.Time) ([]examgate.LTIToolKey, error)
 	// AddFirstLTIToolKey stores k as the active key unless one exists.
 	AddFirstLTIToolKey(ctx context.Context, k examgate.LTIToolKey) (bool, error)
 	// RotateLTIToolKey makes k active, retires the previous key at
-	// k.CreatedAt and deletes keys retired before pruneBefore.
+	// k.CreatedAt and deletes keys retired at or before pruneBefore.
 	RotateLTIToolKey(ctx context.Context, k examgate.LTIToolKey, pruneBefore time.Time) error
 }
 
