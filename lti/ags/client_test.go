@@ -50,7 +50,9 @@ type env struct {
 	client   *ags.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	c := &clock{t: t0}
 	keys := ags.NewKeys(dbtest.OpenSQLite(t), c)
