@@ -8,6 +8,7 @@ func (s *Server) routes() {
 	gql := csrf.Handler(s.withAPIKey(s.graphHandler()))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /lti/jwks", s.ltiJWKS())
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)

@@ -4,6 +4,7 @@
 //	examgate migrate [flags]   apply database migrations and exit
 //	examgate accommodation set|list ...   extra exam time per candidate
 //	examgate deliveries list|retry ...    results on their way to TI
+//	examgate lti rotate-key|keys ...      LTI 1.3 tool keys
 package main
 
 import (
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "deliveries" {
 		return deliveries(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "lti" {
+		return ltiMain(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -115,6 +119,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	delivery := &examgate.ResultDelivery{Store: store, TI: tiResults{ti}, Catalog: catalog, Clock: clock, Logger: logger}
 	worker.Handle(examgate.JobTIResult, delivery.HandleResult)
 	worker.Handle(examgate.JobTIReset, delivery.HandleReset)
+	worker.Handle(examgate.JobLTIScore, ltiScoreHandler(store, nil, clock, logger)) // nil: the LTI registrations, once they exist
 	var demo *server.Demo
 	var sender mail.Sender
 	switch {
