@@ -49,7 +49,13 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 // a CORS preflight the origin of which is listed; it passes, with any
 // session cookie it carries ignored, so that it acts as its key alone.
 // The API key check after this refuses it if the key is not valid.
-func withCSRFUnlessBearer(csrf *http.CrossOriginProtection, next http.Handler) http.Handler {
+func withCSRFUnlessBearer(next http.Handler) http.Handler {
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"errors":[{"message":"Cross-site request refused: a page on another site cannot act with a learner's session. A partner system sends its API key as Authorization: Bearer <key>.","extensions":{"code":"FORBIDDEN"}}]}`))
+	}))
 	protected := csrf.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := bearerToken(r); ok {

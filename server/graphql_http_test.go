@@ -240,7 +240,7 @@ func TestGraphQLCORS(t *testing.T) {
 	e.launch(ada, "DEMO-101", e.token(nil))
 	for _, origin := range []string{partner, "https://evil.example.com"} {
 		got = e.send(ada, http.MethodPost, `mutation { setTimeZone(timeZone: "UTC") { email } }`, "Origin", origin, "Sec-Fetch-Site", "cross-site")
-		if got.status != http.StatusForbidden {
+		if got.status != http.StatusForbidden || got.code() != "FORBIDDEN" || !strings.Contains(got.gql.Errors[0].Message, "Authorization: Bearer") {
 			t.Fatalf("cookie POST from %s: %d %s", origin, got.status, got.body)
 		}
 	}

@@ -153,9 +153,17 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusTooManyRequests)
 		msg := fmt.Sprintf("Too many requests: %s may send %s (bursts of %d). Try again in %d s.",
 			who, perMinute(budget.Rate), budget.Burst, secs)
-		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-			"message": msg, "extensions": map[string]any{"code": "RATE_LIMITED", "retryAfter": secs},
-		}}})
+		type extensions struct {
+			Code       string `json:"code"`
+			RetryAfter int    `json:"retryAfter"`
+		}
+		type gqlError struct {
+			Message    string     `json:"message"`
+			Extensions extensions `json:"extensions"`
+		}
+		_ = json.NewEncoder(w).Encode(struct {
+			Errors []gqlError `json:"errors"`
+		}{[]gqlError{{msg, extensions{"RATE_LIMITED", secs}}}})
 	})
 }
 

@@ -102,7 +102,7 @@ func TestCSRFUnlessBearer(t *testing.T) {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sawSession = examgate.SessionFromContext(r.Context())
 	})
-	h := withCSRFUnlessBearer(http.NewCrossOriginProtection(), next)
+	h := withCSRFUnlessBearer(next)
 	sess := &examgate.Session{ID: 7}
 
 	serve := func(auth string) int {
