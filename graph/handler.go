@@ -180,6 +180,8 @@ func (w *conformingWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+func (w *conformingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *conformingWriter) Write(p []byte) (int, error) {
 	if w.buf != nil {
 		return w.buf.Write(p)

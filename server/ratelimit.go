@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,11 @@ func (s *Server) rateKey(r *http.Request) (key string, budget *Budget, who strin
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
+	}
+	// One IPv6 client commonly has a whole /64 to pick addresses from.
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.WithZone("").Prefix(64)
+		host = p.String()
 	}
 	return "a" + host, &s.RateLimits.Learner, "a client without a session"
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +130,52 @@ func TestCSRFUnlessBearer(t *testing.T) {
 	// browser's cookie carried is dropped.
 	if code := serve("Bearer some-key"); code != http.StatusOK || sawSession != nil {
 		t.Fatalf("bearer: status %d, session %v", code, sawSession)
+	}
+}
+
+func TestRateKey(t *testing.T) {
+	s := &Server{Deps: Deps{RateLimits: RateLimits{Key: Budget{Rate: 1, Burst: 1}, Learner: Budget{Rate: 2, Burst: 2}}}}
+	key := func(remote, auth string, sess *examgate.Session) (string, *Budget) {
+		r := httptest.NewRequest(http.MethodPost, "http://examgate.test/graphql", nil)
+		r.RemoteAddr = remote
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		if sess != nil {
+			r = r.WithContext(examgate.NewContextWithSession(r.Context(), sess))
+		}
+		k, b, _ := s.rateKey(r)
+		return k, b
+	}
+	k1, b := key("192.0.2.1:1000", "Bearer key-one", &examgate.Session{ID: 1})
+	if b != &s.RateLimits.Key || strings.Contains(k1, "key-one") {
+		t.Fatalf("bearer: key %q, budget %v", k1, b)
+	}
+	if k2, _ := key("192.0.2.2:1000", "bearer key-one", nil); k2 != k1 {
+		t.Fatal("the same key from another address has another bucket")
+	}
+	if k3, _ := key("192.0.2.1:1000", "Bearer key-two", nil); k3 == k1 {
+		t.Fatal("two keys share a bucket")
+	}
+	s1, b := key("192.0.2.1:1000", "", &examgate.Session{ID: 1})
+	if s2, _ := key("192.0.2.2:2000", "", &examgate.Session{ID: 1}); s2 != s1 || b != &s.RateLimits.Learner {
+		t.Fatal("a session's bucket depends on its address")
+	}
+	if s3, _ := key("192.0.2.1:1000", "", &examgate.Session{ID: 2}); s3 == s1 {
+		t.Fatal("two sessions share a bucket")
+	}
+	a1, _ := key("192.0.2.1:1000", "", nil)
+	if a2, _ := key("192.0.2.1:2000", "", nil); a2 != a1 {
+		t.Fatal("one address, two buckets")
+	}
+	if a3, _ := key("192.0.2.9:1000", "", nil); a3 == a1 {
+		t.Fatal("two addresses share a bucket")
+	}
+	v1, _ := key("[2001:db8:1:2::1]:1000", "", nil)
+	if v2, _ := key("[2001:db8:1:2:ffff::9]:1000", "", nil); v2 != v1 {
+		t.Fatal("one IPv6 /64, two buckets")
+	}
+	if v3, _ := key("[2001:db8:1:3::1]:1000", "", nil); v3 == v1 {
+		t.Fatal("two IPv6 /64s share a bucket")
 	}
 }
