@@ -80,6 +80,11 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			// Parse and validation errors are the client's and safe to show.
 			var ge *gqlerror.Error
 			if errors.As(err, &ge) && ge.Err == nil {
+				if gqlErr.Extensions["code"] == CodeComplexityLimit {
+					e := *gqlErr
+					e.Message += ": ask for fewer fields (each alias counts) or split it into several queries"
+					return &e
+				}
 				return gqlErr
 			}
 			de = examgate.Wrap(examgate.EINTERNAL, err, "")

@@ -181,7 +181,7 @@ func TestDepthLimit(t *testing.T) {
 			if got.status != http.StatusOK || got.code() != graph.CodeDepthLimit || got.Data != nil {
 				t.Fatalf("status %d: %s", got.status, got.rawBody)
 			}
-			if msg := got.Errors[0].Message; !strings.Contains(msg, "exceeds the limit of 15") || !strings.Contains(msg, "split it into several queries") {
+			if msg := got.Errors[0].Message; !strings.Contains(msg, "exceeds the limit of 15") || !strings.Contains(msg, "ask for fewer nested fields or split it into several queries") {
 				t.Fatalf("message %q", msg)
 			}
 		})
@@ -207,7 +207,7 @@ func TestAliasBomb(t *testing.T) {
 	if got.status != http.StatusOK || got.code() != graph.CodeComplexityLimit || got.Data != nil {
 		t.Fatalf("status %d: %s", got.status, got.rawBody)
 	}
-	if msg := got.Errors[0].Message; !strings.Contains(msg, "exceeds the limit of 200") {
+	if msg := got.Errors[0].Message; msg != "operation has complexity 600, which exceeds the limit of 200: ask for fewer fields (each alias counts) or split it into several queries" {
 		t.Fatalf("message %q", msg)
 	}
 	// With the spec's media type a refused document is a 400 without data.

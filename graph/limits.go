@@ -45,7 +45,7 @@ func (l operationLimits) MutateOperationContext(_ context.Context, oc *graphql.O
 	w := depthWalker{fragments: oc.Doc.Fragments, memo: map[string]int{}}
 	depth := w.depth(oc.Operation.SelectionSet)
 	if depth > l.maxDepth {
-		err := gqlerror.Errorf("operation has depth %d, which exceeds the limit of %d: ask for fewer nested fields, or split it into several queries", depth, l.maxDepth)
+		err := gqlerror.Errorf("operation has depth %d, which exceeds the limit of %d: ask for fewer nested fields or split it into several queries", depth, l.maxDepth)
 		errcode.Set(err, CodeDepthLimit)
 		return err
 	}
