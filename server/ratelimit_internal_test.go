@@ -179,3 +179,27 @@ func TestRateKey(t *testing.T) {
 		t.Fatal("two IPv6 /64s share a bucket")
 	}
 }
+
+// BenchmarkRateLimiter measures what the limiter adds to a request: a
+// returning client, and a flood of new keys that keeps the LRU full.
+func BenchmarkRateLimiter(b *testing.B) {
+	budget := &Budget{Rate: 1e9, Burst: 1 << 30}
+	b.Run("returning", func(b *testing.B) {
+		l := newRateLimiter(RateLimits{})
+		for b.Loop() {
+			l.take("client", budget)
+		}
+	})
+	b.Run("new-keys-full", func(b *testing.B) {
+		l := newRateLimiter(RateLimits{MaxClients: 1000})
+		keys := make([]string, 4096)
+		for i := range keys {
+			keys[i] = fmt.Sprint("client-", i)
+		}
+		i := 0
+		for b.Loop() {
+			l.take(keys[i%len(keys)], budget)
+			i++
+		}
+	})
+}
