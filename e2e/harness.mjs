@@ -1,6 +1,7 @@
-// Shared set-up of the browser tests: the real examgate binary (EXAMGATE_BIN,
-// default bin/examgate) in demo mode on a free port with a fresh database,
-// and the system Chromium driven through playwright-core.
+// Shared set-up of the end-to-end tests: the real examgate binary
+// (EXAMGATE_BIN, default bin/examgate) in demo mode on a free port with a
+// fresh database, and the system Chromium driven through playwright-core
+// (for the tests that use a browser).
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,8 +47,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Registers before/after hooks in the calling describe() that start examgate
  * and Chromium, and returns what the tests use. Fields are filled in before().
+ * browser: false starts no browser; env adds EXAMGATE_* variables.
  */
-export function useExamgate() {
+export function useExamgate({ browser = true, env: extraEnv = {} } = {}) {
   const env = {
     baseURL: '',
     browser: null,
@@ -60,7 +62,9 @@ export function useExamgate() {
   let tmp;
 
   before(async () => {
-    assert.ok(!browserMissing, `${CHROMIUM} not found and EXAMGATE_REQUIRE_BROWSER=1: apt-get install chromium`);
+    if (browser) {
+      assert.ok(!browserMissing, `${CHROMIUM} not found and EXAMGATE_REQUIRE_BROWSER=1: apt-get install chromium`);
+    }
     assert.ok(existsSync(BIN), `${BIN} not found: build it with make build`);
 
     tmp = mkdtempSync(path.join(os.tmpdir(), 'examgate-e2e-'));
@@ -73,6 +77,7 @@ export function useExamgate() {
         EXAMGATE_ADDR: `127.0.0.1:${port}`,
         EXAMGATE_BASE_URL: env.baseURL,
         EXAMGATE_DATABASE_URL: path.join(tmp, 'e2e.db'),
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -92,6 +97,7 @@ export function useExamgate() {
     );
 
     await waitForHealthy();
+    if (!browser) return;
 
     env.browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -1,9 +1,14 @@
 package graph
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"runtime/debug"
 
@@ -22,6 +27,16 @@ const (
 	MaxBodyBytes    = 64 << 10 // a query document with variables; far above any real one
 	MaxComplexity   = 200
 	MaxParserTokens = 2000
+	// MaxDepth is how deeply fields may nest. The deepest real query (the
+	// playground's introspection query, whose type references nest eight
+	// deep) has depth 13.
+	MaxDepth = 15
+	// QueryCacheSize is how many parsed documents are kept, and
+	// PersistedQueries how many automatic persisted queries, each at most
+	// MaxPersistedQueryBytes long: at most 4 MiB of query text.
+	QueryCacheSize         = 1000
+	PersistedQueries       = 512
+	MaxPersistedQueryBytes = 8 << 10
 )
 
 // Options configure the handler.
@@ -33,15 +48,19 @@ type Options struct {
 	RequestID func(context.Context) string
 }
 
-// NewHandler returns the GraphQL endpoint: POST (JSON) and GET (queries only),
-// with complexity, token and body limits and an error presenter that turns
+// NewHandler returns the GraphQL endpoint: POST (JSON) and GET (queries
+// only), following the GraphQL-over-HTTP spec (docs/graphql-http.md), with
+// automatic persisted queries, a cache of parsed documents, depth,
+// complexity, token and body limits, and an error presenter that turns
 // domain errors into extensions.code and hides internal ones.
 func NewHandler(r *Resolver, opts Options) http.Handler {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](QueryCacheSize))
 	srv.SetParserTokenLimit(MaxParserTokens)
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{lru.New[string](PersistedQueries)}})
+	srv.Use(operationLimits{maxDepth: MaxDepth, introspection: opts.Introspection})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -61,6 +80,11 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			// Parse and validation errors are the client's and safe to show.
 			var ge *gqlerror.Error
 			if errors.As(err, &ge) && ge.Err == nil {
+				if gqlErr.Extensions["code"] == CodeComplexityLimit {
+					e := *gqlErr
+					e.Message += ": ask for fewer fields (each alias counts) or split it into several queries"
+					return &e
+				}
 				return gqlErr
 			}
 			de = examgate.Wrap(examgate.EINTERNAL, err, "")
@@ -84,10 +108,106 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if len(req.URL.RawQuery) > MaxBodyBytes {
-			http.Error(w, "query string too long: send large queries with POST", http.StatusRequestURITooLong)
+			writeError(w, http.StatusRequestURITooLong, "the query string is too long: send large queries with POST")
 			return
 		}
-		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
-		srv.ServeHTTP(w, req)
+		if req.Body != nil && req.Body != http.NoBody {
+			// Read the body here so that one over the limit is a 413, not
+			// a GraphQL error about an unreadable body.
+			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBodyBytes))
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d KiB: send a smaller query or fewer variables", MaxBodyBytes>>10))
+					return
+				}
+				writeError(w, http.StatusBadRequest, "the request body could not be read")
+				return
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		cw := &conformingWriter{ResponseWriter: w, method: req.Method}
+		srv.ServeHTTP(cw, req)
+		cw.finish()
 	})
+}
+
+// writeError answers a request refused before GraphQL sees it, in the shape
+// of a GraphQL response so that clients show the message.
+func writeError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"message": message}}})
+}
+
+// persistedQueries keeps automatic persisted queries, refusing to keep long
+// ones: the text is stored before it is parsed, so the parser's token limit
+// does not bound it. A query not kept still runs; the client just sends it
+// in full again next time.
+type persistedQueries struct{ graphql.Cache[string] }
+
+func (c persistedQueries) Add(ctx context.Context, hash, query string) {
+	if len(query) <= MaxPersistedQueryBytes {
+		c.Cache.Add(ctx, hash, query)
+	}
+}
+
+// conformingWriter adjusts gqlgen's answers to a request the GraphQL
+// document of which was refused (parse, validation, variable or limit
+// errors) to the GraphQL-over-HTTP spec:
+//   - application/json: such an answer is a 200 (gqlgen sends 422), as
+//     clients that predate the spec expect errors in a 200;
+//   - application/graphql-response+json: the 4xx answer carries no data
+//     entry (gqlgen writes "data": null), since nothing was executed;
+//   - a mutation sent with GET is a 405 with Allow: POST (gqlgen sends 406).
+type conformingWriter struct {
+	http.ResponseWriter
+	method string
+	status int
+	buf    *bytes.Buffer // the held body of a 4xx graphql-response+json answer
+}
+
+func (w *conformingWriter) WriteHeader(code int) {
+	mediaType, _, _ := mime.ParseMediaType(w.Header().Get("Content-Type"))
+	switch {
+	case code == http.StatusNotAcceptable && w.method == http.MethodGet:
+		// gqlgen's GET transport answers 406 only to a mutation.
+		code = http.StatusMethodNotAllowed
+		w.Header().Set("Allow", "POST")
+		w.ResponseWriter.WriteHeader(code)
+		return
+	case code == http.StatusUnprocessableEntity && mediaType == "application/json":
+		code = http.StatusOK
+	case code >= 400 && code < 500 && mediaType == "application/graphql-response+json":
+		w.status, w.buf = code, &bytes.Buffer{}
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *conformingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *conformingWriter) Write(p []byte) (int, error) {
+	if w.buf != nil {
+		return w.buf.Write(p)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *conformingWriter) finish() {
+	if w.buf == nil {
+		return
+	}
+	body := w.buf.Bytes()
+	var resp map[string]json.RawMessage
+	if json.Unmarshal(body, &resp) == nil {
+		if d, ok := resp["data"]; ok && string(d) == "null" {
+			delete(resp, "data")
+			if b, err := json.Marshal(resp); err == nil {
+				body = b
+			}
+		}
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	_, _ = w.ResponseWriter.Write(body)
 }

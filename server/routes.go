@@ -5,13 +5,18 @@ import "net/http"
 // routes lists every route of examgate in one place.
 func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
-	gql := csrf.Handler(s.withAPIKey(s.graphHandler()))
+	// CORS answers preflights before anything counts them; rate limits
+	// come before the key is looked up, so a bad key is throttled too.
+	gql := s.withCORS(s.withRateLimit(withCSRFUnlessBearer(s.withAPIKey(s.graphHandler()))))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /lti/jwks", s.ltiJWKS())
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
+	if len(s.CORSOrigins) > 0 {
+		s.mux.Handle("OPTIONS /graphql", gql)
+	}
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))

@@ -37,6 +37,12 @@ type Deps struct {
 	// where to send them for an exam's course ("Back to your course").
 	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
 	Playground bool
+	// RateLimits are the request budgets of /graphql; the zero value sets
+	// none.
+	RateLimits RateLimits
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may
+	// call /graphql from a browser; none sends no CORS headers at all.
+	CORSOrigins []string
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
 	// App is the built SPA; nil serves a page that says how to build it.

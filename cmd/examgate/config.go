@@ -30,6 +30,13 @@ type config struct {
 	JobLease    time.Duration // how long a worker owns a job before another may take it
 	Demo        bool
 	Playground  bool
+	// Request budgets of /graphql, per minute, with the burst allowed at
+	// once; a zero limit turns that budget off.
+	KeyRateLimit     int // per API key
+	KeyRateBurst     int
+	LearnerRateLimit int // per learner session, or client IP without one
+	LearnerRateBurst int
+	CORSOrigins      []string // origins whose pages may call /graphql
 }
 
 const (
@@ -54,7 +61,41 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
 		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
 		TISkew:      500 * time.Second,
+		// 10 a second leaves a partner's polling and page walks plenty of
+		// room; the SPA autosaves every answer, so a learner gets more.
+		KeyRateLimit:     600,
+		KeyRateBurst:     60,
+		LearnerRateLimit: 1200,
+		LearnerRateBurst: 120,
 	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{
+		{"EXAMGATE_KEY_RATE_LIMIT", &c.KeyRateLimit, 1_000_000},
+		{"EXAMGATE_KEY_RATE_BURST", &c.KeyRateBurst, 100_000},
+		{"EXAMGATE_LEARNER_RATE_LIMIT", &c.LearnerRateLimit, 1_000_000},
+		{"EXAMGATE_LEARNER_RATE_BURST", &c.LearnerRateBurst, 100_000},
+	} {
+		s := getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > v.max {
+			return nil, fmt.Errorf("%s=%q: give a whole number from 0 to %d (requests a minute for a limit, 0 turns it off; requests at once for a burst)", v.name, s, v.max)
+		}
+		*v.dst = n
+	}
+	if (c.KeyRateLimit > 0 && c.KeyRateBurst < 1) || (c.LearnerRateLimit > 0 && c.LearnerRateBurst < 1) {
+		return nil, errors.New("EXAMGATE_KEY_RATE_BURST and EXAMGATE_LEARNER_RATE_BURST must be at least 1 while their limit is on")
+	}
+	origins, err := parseOrigins(getenv("EXAMGATE_CORS_ORIGINS"))
+	if err != nil {
+		return nil, err
+	}
+	c.CORSOrigins = origins
 	secrets := getenv("EXAMGATE_TI_SECRETS")
 	rateSet := getenv("EXAMGATE_TI_RATE") != ""
 	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
@@ -158,6 +199,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, fmt.Errorf("missing configuration:\n  %s\nor set EXAMGATE_DEMO=1 to try examgate with its built-in TI simulator", strings.Join(missing, "\n  "))
 	}
 	return c, nil
+}
+
+// parseOrigins reads a comma-separated list of origins such as
+// https://lms.example.com; each must be exactly an origin, since a browser
+// compares the whole of it.
+func parseOrigins(v string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*") {
+			return nil, fmt.Errorf("EXAMGATE_CORS_ORIGINS: %q is not an origin: list scheme://host[:port] of each partner site, such as https://lms.example.com, separated by commas (no wildcards, no paths)", o)
+		}
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	return out, nil
 }
 
 func defaultBaseURL(addr string) string {

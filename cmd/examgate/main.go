@@ -163,6 +163,13 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Ready:      ready.Load,
 		App:        app,
 		Demo:       demo,
+
+		// The /graphql budgets and the partner sites that may call it.
+		RateLimits: server.RateLimits{
+			Key:     server.Budget{Rate: float64(cfg.KeyRateLimit) / 60, Burst: cfg.KeyRateBurst},
+			Learner: server.Budget{Rate: float64(cfg.LearnerRateLimit) / 60, Burst: cfg.LearnerRateBurst},
+		},
+		CORSOrigins: cfg.CORSOrigins,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -1,0 +1,296 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/server"
+	"github.com/examgate/examgate/tiapi"
+	"github.com/examgate/examgate/tiapi/titest"
+)
+
+// newEnvWith is newEnv with the server's Deps adjusted by set.
+func newEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *env {
+	t.Helper()
+	fake := titest.New(apiKey)
+	tiSrv := httptest.NewServer(fake)
+	t.Cleanup(tiSrv.Close)
+	user := fake.AddUser(titest.User{Email: "ada@example.com", ExternalCustomerID: "cust-1", FirstName: "Ada", LastName: "Lovelace"})
+	fake.AddPurchase(titest.Purchase{UserID: user.ID, CourseID: course, Time: purchased})
+	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(server.LogHandler{Handler: slog.NewJSONHandler(logs, nil)})
+	clock := examgate.ClockFunc(func() time.Time { return now })
+	client := tiapi.NewClient(tiSrv.URL, apiKey)
+	client.Sleep = func(context.Context, time.Duration) error { return nil }
+	base, _ := url.Parse("http://examgate.test")
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger}
+	deps := server.Deps{
+		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
+		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
+		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
+		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Attempts: attempts},
+		Attempts: attempts,
+	}
+	set(&deps)
+	hs := httptest.NewServer(server.New(deps))
+	t.Cleanup(hs.Close)
+	return &env{t: t, store: store, ti: fake, url: hs.URL, logs: logs, tiUser: user}
+}
+
+// stepClock is a clock the test moves by hand.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type httpAnswer struct {
+	status int
+	header http.Header
+	body   string
+	gql    gqlResponse
+}
+
+func (a httpAnswer) code() string {
+	if len(a.gql.Errors) == 0 {
+		return ""
+	}
+	c, _ := a.gql.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// send makes a /graphql request; headers are name, value pairs.
+func (e *env) send(c *http.Client, method, query string, headers ...string) httpAnswer {
+	e.t.Helper()
+	var req *http.Request
+	if method == http.MethodGet {
+		req, _ = http.NewRequest(method, e.url+"/graphql?query="+url.QueryEscape(query), nil)
+	} else {
+		body, _ := json.Marshal(map[string]string{"query": query})
+		req, _ = http.NewRequest(method, e.url+"/graphql", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := httpAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	_ = json.Unmarshal(b, &a.gql)
+	return a
+}
+
+func TestGraphQLRateLimit(t *testing.T) {
+	clock := &stepClock{t: now}
+	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {
+		d.RateLimits = server.RateLimits{
+			Key:     server.Budget{Rate: 0.5, Burst: 2}, // a request every 2 s
+			Learner: server.Budget{Rate: 1, Burst: 3},
+			Now:     clock.Now,
+		}
+	})
+	anon := e.browser()
+
+	// Keys are limited per key before the key is looked up, so that a wrong
+	// or revoked key hammering the server costs no lookups either.
+	for i := range 2 {
+		if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one"); got.status != http.StatusUnauthorized {
+			t.Fatalf("key-one request %d: %d %s", i+1, got.status, got.body)
+		}
+	}
+	got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one")
+	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "2" || got.code() != "RATE_LIMITED" {
+		t.Fatalf("over the key budget: %d Retry-After %q %s", got.status, got.header.Get("Retry-After"), got.body)
+	}
+	if msg := got.gql.Errors[0].Message; msg != "Too many requests: an API key may send 30 requests a minute (bursts of 2). Try again in 2 s." {
+		t.Fatalf("message %q", msg)
+	}
+	// Another key has its own budget, and so do clients without a key.
+	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-two"); got.status != http.StatusUnauthorized {
+		t.Fatalf("key-two: %d %s", got.status, got.body)
+	}
+	if got := e.send(anon, http.MethodPost, `{ __typename }`); got.status != http.StatusOK {
+		t.Fatalf("no key: %d %s", got.status, got.body)
+	}
+	// Once the bucket has a token again, the key gets through.
+	clock.Advance(2 * time.Second)
+	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one"); got.status != http.StatusUnauthorized {
+		t.Fatalf("key-one after Retry-After: %d %s", got.status, got.body)
+	}
+
+	// Learners are limited per session, not per address: two signed-in
+	// learners on one machine each have a full budget.
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	bob := e.browser()
+	e.launch(bob, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(time.Second) }))
+	for i := range 3 {
+		if got := e.send(ada, http.MethodPost, `{ me { email } }`); got.status != http.StatusOK || string(got.gql.Data["me"]) != `{"email":"ada@example.com"}` {
+			t.Fatalf("ada request %d: %d %s", i+1, got.status, got.body)
+		}
+	}
+	got = e.send(ada, http.MethodGet, `{ me { email } }`)
+	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "1" || got.code() != "RATE_LIMITED" {
+		t.Fatalf("over the session budget: %d %s", got.status, got.body)
+	}
+	if got := e.send(bob, http.MethodPost, `{ me { email } }`); got.status != http.StatusOK {
+		t.Fatalf("another session: %d %s", got.status, got.body)
+	}
+	// Pages other than /graphql are not limited.
+	resp, err := ada.Get(e.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+}
+
+func TestGraphQLCORS(t *testing.T) {
+	const partner = "https://lms.example.com"
+	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) { d.CORSOrigins = []string{partner} })
+	c := &http.Client{}
+
+	preflight := func(origin, method, headers string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodOptions, e.url+"/graphql", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		if headers != "" {
+			req.Header.Set("Access-Control-Request-Headers", headers)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	// A listed origin may POST with a key and a JSON body, without cookies.
+	resp := preflight(partner, "POST", "authorization,content-type")
+	h := resp.Header
+	if resp.StatusCode != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != partner ||
+		h.Get("Access-Control-Allow-Methods") != "POST" || h.Get("Access-Control-Allow-Headers") != "authorization,content-type" ||
+		h.Get("Access-Control-Allow-Credentials") != "" || h.Get("Access-Control-Max-Age") != "600" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, h)
+	}
+	// Anything else gets no CORS headers, which a browser takes as a no.
+	for _, p := range []struct{ origin, method, headers string }{
+		{"https://evil.example.com", "POST", "authorization,content-type"},
+		{"https://lms.example.com.evil.example", "POST", ""},
+		{"http://lms.example.com", "POST", ""},
+		{partner, "DELETE", ""},
+		{partner, "POST", "x-examgate-admin"},
+	} {
+		if resp := preflight(p.origin, p.method, p.headers); resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight %+v allowed: %v", p, resp.Header)
+		}
+	}
+
+	// The actual request: a bearer request from the partner's page passes
+	// the cross-origin protection (here to the key check, which refuses a
+	// made-up key) and its answer is readable there, Retry-After included.
+	got := e.send(c, http.MethodPost, `{ __typename }`,
+		"Origin", partner, "Sec-Fetch-Site", "cross-site", "Authorization", "Bearer made-up-key")
+	if got.status != http.StatusUnauthorized || got.code() != "UNAUTHENTICATED" ||
+		got.header.Get("Access-Control-Allow-Origin") != partner || !strings.Contains(got.header.Get("Access-Control-Expose-Headers"), "Retry-After") {
+		t.Fatalf("bearer POST from the partner: %d %v %s", got.status, got.header, got.body)
+	}
+	// A query over GET is safe and readable without a key.
+	got = e.send(c, http.MethodGet, `{ __typename }`, "Origin", partner, "Sec-Fetch-Site", "cross-site")
+	if got.status != http.StatusOK || got.header.Get("Access-Control-Allow-Origin") != partner {
+		t.Fatalf("GET from the partner: %d %v", got.status, got.header)
+	}
+	// A cross-site POST riding on a learner's cookie stays refused, from a
+	// listed origin too.
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	for _, origin := range []string{partner, "https://evil.example.com"} {
+		got = e.send(ada, http.MethodPost, `mutation { setTimeZone(timeZone: "UTC") { email } }`, "Origin", origin, "Sec-Fetch-Site", "cross-site")
+		if got.status != http.StatusForbidden || got.code() != "FORBIDDEN" || !strings.Contains(got.gql.Errors[0].Message, "Authorization: Bearer") {
+			t.Fatalf("cookie POST from %s: %d %s", origin, got.status, got.body)
+		}
+	}
+	// The SPA's own requests carry no Origin header CORS cares about.
+	if got := e.send(ada, http.MethodPost, `{ me { email } }`, "Sec-Fetch-Site", "same-origin"); got.status != http.StatusOK ||
+		got.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("same-origin: %d %v", got.status, got.header)
+	}
+	// CORS is for /graphql only.
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/healthz", nil)
+	req.Header.Set("Origin", partner)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS headers on /healthz")
+	}
+}
+
+func TestGraphQLNoCORSByDefault(t *testing.T) {
+	e := newEnv(t, dbtest.OpenSQLite(t))
+	req, _ := http.NewRequest(http.MethodOptions, e.url+"/graphql", nil)
+	req.Header.Set("Origin", "https://lms.example.com")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.StatusCode == http.StatusNoContent {
+		t.Fatalf("preflight without origins configured: %d %v", resp.StatusCode, resp.Header)
+	}
+	got := e.send(http.DefaultClient, http.MethodGet, `{ __typename }`, "Origin", "https://lms.example.com")
+	if got.status != http.StatusOK || got.header.Get("Access-Control-Allow-Origin") != "" || got.header.Get("Vary") != "" {
+		t.Fatalf("GET: %d %v", got.status, got.header)
+	}
+}
+
+func TestIntrospectionFollowsPlayground(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	q := `{ __schema { queryType { name } } }`
+	on := newEnvWith(t, store, func(d *server.Deps) { d.Playground = true })
+	if got := on.send(http.DefaultClient, http.MethodPost, q); got.status != http.StatusOK || string(got.gql.Data["__schema"]) != `{"queryType":{"name":"Query"}}` {
+		t.Fatalf("with the playground: %d %s", got.status, got.body)
+	}
+	off := newEnvWith(t, store, func(d *server.Deps) { d.Playground = false })
+	got := off.send(http.DefaultClient, http.MethodPost, q)
+	if got.code() != "INTROSPECTION_DISABLED" || !strings.Contains(got.gql.Errors[0].Message, "introspection is turned off on this server") {
+		t.Fatalf("without the playground: %d %s", got.status, got.body)
+	}
+}
