@@ -30,6 +30,9 @@ type config struct {
 	JobLease    time.Duration // how long a worker owns a job before another may take it
 	Demo        bool
 	Playground  bool
+	// WebhookAllowPrivate lets webhooks reach private addresses and
+	// http://localhost: for tests and demos only.
+	WebhookAllowPrivate bool
 }
 
 const (
@@ -54,6 +57,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
 		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
 		TISkew:      500 * time.Second,
+
+		WebhookAllowPrivate: isTrue(getenv("EXAMGATE_WEBHOOK_ALLOW_PRIVATE")),
 	}
 	secrets := getenv("EXAMGATE_TI_SECRETS")
 	rateSet := getenv("EXAMGATE_TI_RATE") != ""

@@ -4,6 +4,7 @@
 //	examgate migrate [flags]   apply database migrations and exit
 //	examgate accommodation set|list ...   extra exam time per candidate
 //	examgate deliveries list|retry ...    results on their way to TI
+//	examgate webhook add|list|remove|deliveries ...   partner webhooks
 package main
 
 import (
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "deliveries" {
 		return deliveries(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "webhook" {
+		return webhook(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -134,9 +138,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
+	webhooks := newWebhooks(cfg, store, worker, clock, logger)
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake,
-		ResultJobs: examgate.TIResultJobs}
-	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts}
+		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs)}
+	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts,
+		Events: examgate.BookingEventJobs}
 	app := frontend.App()
 	if app == nil {
 		logger.Warn("the web app is not built: run `make build` to include it")
@@ -152,6 +158,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Bookings:   bookings,
 		Attempts:   attempts,
 		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		Webhooks:   webhooks,
 		AdminKey:   cfg.AdminKey,
 		CourseURL:  courseURL(cfg, clock),
 		Playground: cfg.Playground,
