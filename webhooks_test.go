@@ -140,10 +140,20 @@ func newHookEnv(t *testing.T, store *db.DB, candidates int) *hookEnv {
 	clock := e.svc.Clock
 	logger := slog.New(slog.DiscardHandler)
 	e.hooks = &examgate.Webhooks{Store: store, Clock: clock, Logger: logger, Sender: examgate.NewWebhookSender(true)}
-	e.worker = &examgate.Worker{Store: store, Clock: clock, Logger: logger, Backoff: rdBackoff}
+	e.worker = &examgate.Worker{Store: store, Clock: clock, Logger: logger, Backoff: hookBackoff}
 	e.worker.Handle(examgate.JobWebhookEvent, e.hooks.HandleEvent)
 	e.worker.Handle(examgate.JobWebhookDelivery, e.hooks.HandleDelivery)
 	return e
+}
+
+// hookBackoff is deterministic: 13 s, doubling, at most 8 h, so that the
+// three days until a delivery is given up take few attempts to simulate.
+func hookBackoff(attempt int) time.Duration {
+	d := 13 * time.Second
+	for i := 1; i < attempt && d < 8*time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, 8*time.Hour)
 }
 
 func (e *hookEnv) add(t *testing.T, url string, events ...string) *examgate.WebhookEndpoint {
@@ -364,7 +374,7 @@ func TestWebhookEndpointDownForAWhile(t *testing.T) {
 				// Some bookings' events meet a 503 with Retry-After, the
 				// others a 502 and the backoff.
 				if id, _ := strconv.Atoi(r.Event.Booking.ID); id%2 == 1 {
-					return 503, http.Header{"Retry-After": {"120"}}
+					return 503, http.Header{"Retry-After": {"1200"}}
 				}
 				return 502, nil
 			}
@@ -400,13 +410,13 @@ func TestWebhookEndpointDownForAWhile(t *testing.T) {
 		if _, acc := down.got(); len(acc) != 0 {
 			t.Fatalf("down endpoint accepted %d", len(acc))
 		}
-		// A 503 with Retry-After: 120 is retried after exactly 120 s.
+		// A 503 with Retry-After: 1200 is retried after exactly 20 minutes.
 		var sawRetryAfter bool
 		tried := 0
 		for _, d := range e.log(t, epDown) {
 			if d.LastStatus == 503 && d.NextTryAt != nil && d.LastAttemptAt != nil {
-				if got := d.NextTryAt.Sub(*d.LastAttemptAt); got != 120*time.Second {
-					t.Fatalf("next try %v after a Retry-After of 120 s", got)
+				if got := d.NextTryAt.Sub(*d.LastAttemptAt); got != 20*time.Minute {
+					t.Fatalf("next try %v after a Retry-After of 1200 s", got)
 				}
 				sawRetryAfter = true
 			}
