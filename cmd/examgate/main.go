@@ -138,10 +138,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
-	webhooks := newWebhooks(cfg, store, worker, clock, logger)
-	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake,
+	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger)
+	wake := func() { worker.Wake(); hookWorker.Wake() }
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake,
 		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs)}
-	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts,
+	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake, Attempts: attempts,
 		Events: examgate.BookingEventJobs}
 	app := frontend.App()
 	if app == nil {
@@ -185,6 +186,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() { sweep(bgCtx, store, bookings, attempts, clock, logger) })
+	runWebhookWorkers(bgCtx, &background, hookWorker, logger)
 	background.Go(func() {
 		if err := worker.Run(bgCtx); err != nil {
 			logger.Error("job worker stopped", "err", err)

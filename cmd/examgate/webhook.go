@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -135,16 +136,34 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 	}
 }
 
-// newWebhooks registers the webhook job handlers with the worker.
-func newWebhooks(cfg *config, store *db.DB, worker *examgate.Worker, clock examgate.Clock, logger *slog.Logger) *examgate.Webhooks {
+// webhookWorkers is how many webhook deliveries one process makes at once.
+const webhookWorkers = 4
+
+// newWebhooks returns the webhook service and its own worker. Webhook jobs
+// run apart from the main worker, so that partner endpoints that answer
+// slowly or time out (10 s each) never hold up result delivery to TI or
+// emails, and several deliveries to different endpoints go out at once.
+func newWebhooks(cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) (*examgate.Webhooks, *examgate.Worker) {
 	allow := cfg.WebhookAllowPrivate || cfg.Demo
 	if allow {
 		logger.Warn("webhooks may reach private addresses and http://localhost (EXAMGATE_WEBHOOK_ALLOW_PRIVATE or demo mode); never in production")
 	}
+	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Lease: cfg.JobLease}
 	hooks := &examgate.Webhooks{Store: store, Clock: clock, Logger: logger, Sender: examgate.NewWebhookSender(allow), Wake: worker.Wake}
 	worker.Handle(examgate.JobWebhookEvent, hooks.HandleEvent)
 	worker.Handle(examgate.JobWebhookDelivery, hooks.HandleDelivery)
-	return hooks
+	return hooks, worker
+}
+
+// runWebhookWorkers starts the webhook worker's loops in the background.
+func runWebhookWorkers(ctx context.Context, wg *sync.WaitGroup, worker *examgate.Worker, logger *slog.Logger) {
+	for range webhookWorkers {
+		wg.Go(func() {
+			if err := worker.Run(ctx); err != nil {
+				logger.Error("webhook worker stopped", "err", err)
+			}
+		})
+	}
 }
 
 func contains(list []string, s string) bool {
