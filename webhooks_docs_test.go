@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,7 +133,7 @@ func main() {
 	}
 }
 `), 0o600))
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "run", ".", dir, n)
+		cmd := exec.Command(tool(t, "go"), "run", ".", dir, n)
 		cmd.Dir = mod
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
 		out, err := cmd.CombinedOutput()
@@ -219,7 +218,7 @@ func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is needed to check the partner guide's %s example: install it", name, name)
+		t.Fatalf("%s is needed to check the partner guide's examples: install it", name)
 	}
 	return p
 }
