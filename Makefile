@@ -1,5 +1,6 @@
 # examgate: `make run` starts the demo, `make test` runs every test.
-# Prerequisites: Go 1.26+, Node.js 20.19+ with npm. Optional for `make test`:
+# Prerequisites: Go 1.26+, Node.js 20.19+ with npm, Python 3 (the partner
+# guide's webhook example is run by the tests). Optional for `make test`:
 # PostgreSQL (set TEST_DATABASE_URL) and Chromium at /usr/bin/chromium.
 
 GO      ?= go

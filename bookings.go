@@ -82,6 +82,10 @@ type Bookings struct {
 	// Attempts starts the attempt of a booking whose exam is delivered
 	// online; without it, Start only marks the booking started.
 	Attempts *Attempts
+	// Events, when set, returns the jobs announcing a booking event
+	// (EventBookingCreated…) to partners, enqueued in the change's
+	// transaction; BookingEventJobs is the one for webhooks.
+	Events func(event string, b *Booking) ([]Job, error)
 }
 
 func (s *Bookings) bookableExam(code string) (*Exam, error) {
@@ -165,7 +169,7 @@ func (s *Bookings) Book(ctx context.Context, candidateID int64, examCode string,
 	b, err := s.Store.CreateBooking(ctx, &Booking{
 		CandidateID: candidateID, ExamCode: exam.Code, StartsAt: slot.StartsAt, EndsAt: slot.EndsAt,
 		TimeZone: exam.Availability.TimeZone, Status: BookingPending, CreatedAt: now, UpdatedAt: now,
-	}, exam.Availability.Seats, s.request(candidateID, clientKey, ActionBook, now), s.emailJob("booked", time.Time{}))
+	}, exam.Availability.Seats, s.request(candidateID, clientKey, ActionBook, now), s.withEvent(EventBookingCreated, s.emailJob("booked", time.Time{})))
 	return s.done(ctx, b, err)
 }
 
@@ -183,7 +187,7 @@ func (s *Bookings) Cancel(ctx context.Context, candidateID, bookingID int64, cli
 		return nil, err
 	}
 	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingCancelled, true,
-		s.request(candidateID, clientKey, ActionCancel, now), s.emailJob("cancelled", time.Time{}))
+		s.request(candidateID, clientKey, ActionCancel, now), s.withEvent(EventBookingCancelled, s.emailJob("cancelled", time.Time{})))
 	return s.done(ctx, b, err)
 }
 
@@ -219,7 +223,7 @@ func (s *Bookings) Reschedule(ctx context.Context, candidateID, bookingID int64,
 		return nil, err
 	}
 	moved, err := s.Store.MoveBooking(ctx, b, slot.StartsAt, slot.EndsAt, exam.Availability.Seats,
-		s.request(candidateID, clientKey, ActionReschedule, now), s.emailJob("rescheduled", b.StartsAt))
+		s.request(candidateID, clientKey, ActionReschedule, now), s.withEvent(EventBookingRescheduled, s.emailJob("rescheduled", b.StartsAt)))
 	return s.done(ctx, moved, err)
 }
 
@@ -253,7 +257,7 @@ func (s *Bookings) SweepNoShows(ctx context.Context) (int, error) {
 	total := 0
 	for _, exam := range s.Catalog.Exams() {
 		p := exam.Policy.WithDefaults()
-		marked, err := s.Store.MarkNoShows(ctx, exam.Code, now.Add(-p.CheckInAfter.D()), now, p.NoShowEndsEligibility, nil)
+		marked, err := s.Store.MarkNoShows(ctx, exam.Code, now.Add(-p.CheckInAfter.D()), now, p.NoShowEndsEligibility, s.withEvent(EventBookingNoShow, nil))
 		if err != nil {
 			return total, err
 		}
@@ -261,6 +265,9 @@ func (s *Bookings) SweepNoShows(ctx context.Context) (int, error) {
 			s.logger().InfoContext(ctx, "booking marked no-show", "booking_id", b.ID, "exam", b.ExamCode, "starts_at", b.StartsAt)
 		}
 		total += len(marked)
+	}
+	if total > 0 && s.Events != nil && s.Wake != nil {
+		s.Wake()
 	}
 	return total, nil
 }
@@ -351,6 +358,28 @@ func (s *Bookings) emailJob(event string, previous time.Time) JobsFunc {
 			return nil, err
 		}
 		return []Job{{Kind: JobBookingEmail, Payload: payload}}, nil
+	}
+}
+
+// withEvent adds the announcement of event to a change's jobs.
+func (s *Bookings) withEvent(event string, jobs JobsFunc) JobsFunc {
+	if s.Events == nil {
+		return jobs
+	}
+	return func(b *Booking) ([]Job, error) {
+		var out []Job
+		if jobs != nil {
+			js, err := jobs(b)
+			if err != nil {
+				return nil, err
+			}
+			out = js
+		}
+		ev, err := s.Events(event, b)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, ev...), nil
 	}
 }
 

@@ -16,6 +16,7 @@ type Resolver struct {
 	Booker      *examgate.Bookings
 	Attempts    *examgate.Attempts
 	DeliveryLog *examgate.Deliveries
+	Hooks       *examgate.Webhooks
 	Catalog     *examgate.Catalog
 	Clock       examgate.Clock
 	Logger      *slog.Logger

@@ -31,6 +31,7 @@ type Deps struct {
 	Bookings   *examgate.Bookings
 	Attempts   *examgate.Attempts
 	Deliveries *examgate.Deliveries
+	Webhooks   *examgate.Webhooks
 	// AdminKey, when set, is the API key that reaches staff fields.
 	AdminKey string
 	// CourseURL signs the candidate into their learning platform and returns
@@ -88,6 +89,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) graphHandler() http.Handler {
 	return graph.NewHandler(&graph.Resolver{
-		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
+		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Hooks: s.Webhooks, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
 }

@@ -37,6 +37,9 @@ type config struct {
 	LearnerRateLimit int // per learner session, or client IP without one
 	LearnerRateBurst int
 	CORSOrigins      []string // origins whose pages may call /graphql
+	// WebhookAllowPrivate lets webhooks reach private addresses and
+	// http://localhost: for tests and demos only.
+	WebhookAllowPrivate bool
 }
 
 const (
@@ -67,6 +70,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		KeyRateBurst:     60,
 		LearnerRateLimit: 1200,
 		LearnerRateBurst: 120,
+
+		WebhookAllowPrivate: isTrue(getenv("EXAMGATE_WEBHOOK_ALLOW_PRIVATE")),
 	}
 	for _, v := range []struct {
 		name string

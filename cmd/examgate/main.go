@@ -5,6 +5,7 @@
 //	examgate accommodation set|list ...   extra exam time per candidate
 //	examgate deliveries list|retry ...    results on their way to TI
 //	examgate lti rotate-key|keys ...      LTI 1.3 tool keys
+//	examgate webhook add|list|remove|deliveries ...   partner webhooks
 package main
 
 import (
@@ -58,6 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "lti" {
 		return ltiMain(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "webhook" {
+		return webhook(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
@@ -139,9 +143,12 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
-	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake,
-		ResultJobs: examgate.TIResultJobs}
-	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts}
+	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger)
+	wake := func() { worker.Wake(); hookWorker.Wake() }
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake,
+		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs)}
+	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake, Attempts: attempts,
+		Events: examgate.BookingEventJobs}
 	app := frontend.App()
 	if app == nil {
 		logger.Warn("the web app is not built: run `make build` to include it")
@@ -157,6 +164,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Bookings:   bookings,
 		Attempts:   attempts,
 		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		Webhooks:   webhooks,
 		AdminKey:   cfg.AdminKey,
 		CourseURL:  courseURL(cfg, clock),
 		Playground: cfg.Playground,
@@ -190,6 +198,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var background sync.WaitGroup
 	background.Go(func() { sweep(bgCtx, store, bookings, attempts, clock, logger) })
+	runWebhookWorkers(bgCtx, &background, hookWorker, logger)
 	background.Go(func() {
 		if err := worker.Run(bgCtx); err != nil {
 			logger.Error("job worker stopped", "err", err)

@@ -10,6 +10,22 @@ import (
 	"time"
 )
 
+type AddWebhookInput struct {
+	// https://… (at most 2000 characters)
+	URL    string             `json:"url"`
+	Events []WebhookEventType `json:"events"`
+	// 24 to 200 printable ASCII characters; leave out to have one made.
+	Secret *string `json:"secret,omitempty"`
+	// A note on whose endpoint this is (at most 200 characters).
+	Description *string `json:"description,omitempty"`
+}
+
+type AddWebhookPayload struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The signing secret. Shown only here: store it now.
+	Secret string `json:"secret"`
+}
+
 // One sitting of an exam. Items never carry their correct answers.
 type Attempt struct {
 	ID        string        `json:"id"`
@@ -251,6 +267,47 @@ type StartOnDemandInput struct {
 
 type SubmitAttemptInput struct {
 	AttemptID string `json:"attemptId"`
+}
+
+// One event on its way to one endpoint.
+type WebhookDelivery struct {
+	ID string `json:"id"`
+	// The event's id: the same in every attempt, and at every endpoint.
+	EventID   string               `json:"eventId"`
+	EventType WebhookEventType     `json:"eventType"`
+	BookingID *string              `json:"bookingId,omitempty"`
+	State     WebhookDeliveryState `json:"state"`
+	// HTTP requests made so far.
+	Attempts int `json:"attempts"`
+	// HTTP status of the last attempt; null when none answered.
+	LastStatusCode *int       `json:"lastStatusCode,omitempty"`
+	LastError      *string    `json:"lastError,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	LastAttemptAt  *time.Time `json:"lastAttemptAt,omitempty"`
+	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	// When the next attempt is due, while pending.
+	NextTryAt *time.Time `json:"nextTryAt,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *WebhookDelivery `json:"node"`
+}
+
+type WebhookEndpoint struct {
+	ID          string             `json:"id"`
+	URL         string             `json:"url"`
+	Events      []WebhookEventType `json:"events"`
+	Description string             `json:"description"`
+	// Set when the endpoint answered 410 Gone: nothing more is sent to it. Add it again to resume.
+	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
+	DisabledReason *string    `json:"disabledReason,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
 }
 
 type AttemptStatus string
@@ -541,6 +598,132 @@ func (e *JobState) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookDeliveryState string
+
+const (
+	// Waiting for its first or next attempt; retried automatically for 3 days.
+	WebhookDeliveryStatePending WebhookDeliveryState = "PENDING"
+	// The endpoint answered 2xx.
+	WebhookDeliveryStateDelivered WebhookDeliveryState = "DELIVERED"
+	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled.
+	WebhookDeliveryStateFailed WebhookDeliveryState = "FAILED"
+)
+
+var AllWebhookDeliveryState = []WebhookDeliveryState{
+	WebhookDeliveryStatePending,
+	WebhookDeliveryStateDelivered,
+	WebhookDeliveryStateFailed,
+}
+
+func (e WebhookDeliveryState) IsValid() bool {
+	switch e {
+	case WebhookDeliveryStatePending, WebhookDeliveryStateDelivered, WebhookDeliveryStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookDeliveryState) String() string {
+	return string(e)
+}
+
+func (e *WebhookDeliveryState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookDeliveryState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookDeliveryState", str)
+	}
+	return nil
+}
+
+func (e WebhookDeliveryState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookDeliveryState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookDeliveryState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type WebhookEventType string
+
+const (
+	// booking.created
+	WebhookEventTypeBookingCreated WebhookEventType = "BOOKING_CREATED"
+	// booking.rescheduled
+	WebhookEventTypeBookingRescheduled WebhookEventType = "BOOKING_RESCHEDULED"
+	// booking.cancelled
+	WebhookEventTypeBookingCancelled WebhookEventType = "BOOKING_CANCELLED"
+	// booking.no_show
+	WebhookEventTypeBookingNoShow WebhookEventType = "BOOKING_NO_SHOW"
+	// attempt.completed
+	WebhookEventTypeAttemptCompleted WebhookEventType = "ATTEMPT_COMPLETED"
+)
+
+var AllWebhookEventType = []WebhookEventType{
+	WebhookEventTypeBookingCreated,
+	WebhookEventTypeBookingRescheduled,
+	WebhookEventTypeBookingCancelled,
+	WebhookEventTypeBookingNoShow,
+	WebhookEventTypeAttemptCompleted,
+}
+
+func (e WebhookEventType) IsValid() bool {
+	switch e {
+	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeAttemptCompleted:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEventType) String() string {
+	return string(e)
+}
+
+func (e *WebhookEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEventType", str)
+	}
+	return nil
+}
+
+func (e WebhookEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEventType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

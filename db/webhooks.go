@@ -1,0 +1,263 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/uptrace/bun"
+)
+
+var _ examgate.WebhookStore = (*DB)(nil)
+
+type webhookEndpointRow struct {
+	bun.BaseModel `bun:"table:webhook_endpoints"`
+
+	ID             int64      `bun:"id,pk,autoincrement"`
+	URL            string     `bun:"url"`
+	Secret         string     `bun:"secret"`
+	Events         string     `bun:"events"`
+	Description    string     `bun:"description"`
+	DisabledAt     *time.Time `bun:"disabled_at"`
+	DisabledReason string     `bun:"disabled_reason"`
+	CreatedAt      time.Time  `bun:"created_at"`
+	UpdatedAt      time.Time  `bun:"updated_at"`
+}
+
+func (r *webhookEndpointRow) domain(withSecret bool) *examgate.WebhookEndpoint {
+	e := &examgate.WebhookEndpoint{
+		ID: r.ID, URL: r.URL, Events: strings.Split(r.Events, ","), Description: r.Description,
+		DisabledAt: utcPtr(r.DisabledAt), DisabledReason: r.DisabledReason,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if withSecret {
+		e.Secret = r.Secret
+	}
+	return e
+}
+
+type webhookDeliveryRow struct {
+	bun.BaseModel `bun:"table:webhook_deliveries,alias:d"`
+
+	ID            int64      `bun:"id,pk,autoincrement"`
+	EndpointID    int64      `bun:"endpoint_id"`
+	EventID       string     `bun:"event_id"`
+	EventType     string     `bun:"event_type"`
+	BookingID     *int64     `bun:"booking_id"`
+	Body          string     `bun:"body"`
+	JobID         *int64     `bun:"job_id"`
+	Attempts      int        `bun:"attempts"`
+	LastStatus    int        `bun:"last_status"`
+	LastError     string     `bun:"last_error"`
+	CreatedAt     time.Time  `bun:"created_at"`
+	LastAttemptAt *time.Time `bun:"last_attempt_at"`
+	DeliveredAt   *time.Time `bun:"delivered_at"`
+}
+
+// webhookLogRow is a delivery with the state of its job.
+type webhookLogRow struct {
+	webhookDeliveryRow `bun:",extend"`
+
+	JobState     *string    `bun:"job_state"`
+	JobRunAt     *time.Time `bun:"job_run_at"`
+	JobLastError *string    `bun:"job_last_error"`
+}
+
+func (r *webhookDeliveryRow) domain() *examgate.WebhookDelivery {
+	d := &examgate.WebhookDelivery{
+		ID: r.ID, EndpointID: r.EndpointID, EventID: r.EventID, EventType: r.EventType,
+		Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
+		LastAttemptAt: utcPtr(r.LastAttemptAt), DeliveredAt: utcPtr(r.DeliveredAt), State: examgate.WebhookPending,
+	}
+	if r.BookingID != nil {
+		d.BookingID = *r.BookingID
+	}
+	if r.JobID != nil {
+		d.JobID = *r.JobID
+	}
+	if d.DeliveredAt != nil {
+		d.State = examgate.WebhookDelivered
+	}
+	return d
+}
+
+func (r *webhookLogRow) domain() *examgate.WebhookDelivery {
+	d := r.webhookDeliveryRow.domain()
+	if d.DeliveredAt != nil || r.JobState == nil {
+		return d
+	}
+	switch *r.JobState {
+	case examgate.JobFailed:
+		d.State = examgate.WebhookFailed
+		// The job's error says why it was given up (deadline, 410).
+		if r.JobLastError != nil && *r.JobLastError != "" {
+			d.LastError = *r.JobLastError
+		}
+	case examgate.JobDone: // finished without a 2xx: the endpoint was removed meanwhile
+		d.State = examgate.WebhookFailed
+	default:
+		d.NextTryAt = utcPtr(r.JobRunAt)
+	}
+	return d
+}
+
+// AddWebhookEndpoint stores an endpoint.
+func (db *DB) AddWebhookEndpoint(ctx context.Context, e *examgate.WebhookEndpoint) (*examgate.WebhookEndpoint, error) {
+	row := webhookEndpointRow{
+		URL: e.URL, Secret: e.Secret, Events: strings.Join(e.Events, ","), Description: e.Description,
+		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
+	}
+	if _, err := db.bun.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not save the webhook endpoint")
+	}
+	return row.domain(true), nil
+}
+
+// WebhookEndpoints lists endpoints by id, without secrets.
+func (db *DB) WebhookEndpoints(ctx context.Context) ([]*examgate.WebhookEndpoint, error) {
+	var rows []webhookEndpointRow
+	if err := db.bun.NewSelect().Model(&rows).ExcludeColumn("secret").Order("id").Limit(1000).Scan(ctx); err != nil {
+		return nil, notFound(err, "webhook endpoints")
+	}
+	out := make([]*examgate.WebhookEndpoint, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(false)
+	}
+	return out, nil
+}
+
+// WebhookEndpoint returns an endpoint with its secret.
+func (db *DB) WebhookEndpoint(ctx context.Context, id int64) (*examgate.WebhookEndpoint, error) {
+	var row webhookEndpointRow
+	if err := db.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "webhook endpoint")
+	}
+	return row.domain(true), nil
+}
+
+// RemoveWebhookEndpoint deletes an endpoint; its deliveries go with it.
+func (db *DB) RemoveWebhookEndpoint(ctx context.Context, id int64) error {
+	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// Explicit, so as not to depend on the connection's foreign-key setting.
+		if _, err := tx.NewDelete().Model((*webhookDeliveryRow)(nil)).Where("endpoint_id = ?", id).Exec(ctx); err != nil {
+			return examgate.Wrap(examgate.EINTERNAL, err, "could not remove the webhook deliveries")
+		}
+		res, err := tx.NewDelete().Model((*webhookEndpointRow)(nil)).Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return examgate.Wrap(examgate.EINTERNAL, err, "could not remove the webhook endpoint")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return examgate.Errorf(examgate.ENOTFOUND, "No webhook endpoint with id %d.", id)
+		}
+		return nil
+	})
+}
+
+// DisableWebhookEndpoint stops deliveries to an endpoint.
+func (db *DB) DisableWebhookEndpoint(ctx context.Context, id int64, reason string, now time.Time) error {
+	_, err := db.bun.NewUpdate().Model((*webhookEndpointRow)(nil)).
+		Set("disabled_at = ?", now).Set("disabled_reason = ?", truncateError(reason)).Set("updated_at = ?", now).
+		Where("id = ? AND disabled_at IS NULL", id).Exec(ctx)
+	if err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not disable the webhook endpoint")
+	}
+	return nil
+}
+
+// FanOutWebhookEvent writes the deliveries of an event and their jobs in one
+// transaction. The unique (endpoint_id, event_id) pair skips endpoints that
+// already have it, so that a fan-out run twice sends nothing twice.
+func (db *DB) FanOutWebhookEvent(ctx context.Context, endpointIDs []int64, eventID, eventType string, bookingID int64, jobKey func(int64) string, body []byte, now time.Time) (int, error) {
+	var booking *int64
+	if bookingID != 0 {
+		booking = &bookingID
+	}
+	written := 0
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		written = 0
+		for _, ep := range endpointIDs {
+			d := webhookDeliveryRow{
+				EndpointID: ep, EventID: eventID, EventType: eventType, BookingID: booking,
+				Body: string(body), CreatedAt: now,
+			}
+			res, err := tx.NewInsert().Model(&d).On("CONFLICT (endpoint_id, event_id) DO NOTHING").Returning("id").Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 || d.ID == 0 {
+				continue
+			}
+			payload, err := json.Marshal(examgate.WebhookDeliveryJob{DeliveryID: d.ID})
+			if err != nil {
+				return err
+			}
+			job := jobRow{
+				Kind: examgate.JobWebhookDelivery, Payload: string(payload), OrderingKey: jobKey(ep),
+				State: examgate.JobQueued, MaxAgeMS: examgate.DefaultJobMaxAge.Milliseconds(),
+				GiveUpAt: now.Add(examgate.DefaultJobMaxAge), RunAt: now, CreatedAt: now, UpdatedAt: now,
+			}
+			if _, err := tx.NewInsert().Model(&job).Returning("id").Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Model((*webhookDeliveryRow)(nil)).Set("job_id = ?", job.ID).
+				Where("id = ?", d.ID).Exec(ctx); err != nil {
+				return err
+			}
+			written++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, examgate.Wrap(examgate.EINTERNAL, err, "could not write the webhook deliveries")
+	}
+	return written, nil
+}
+
+// WebhookDelivery returns a delivery and the body it sends.
+func (db *DB) WebhookDelivery(ctx context.Context, id int64) (*examgate.WebhookDelivery, []byte, error) {
+	var row webhookDeliveryRow
+	if err := db.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, nil, notFound(err, "webhook delivery")
+	}
+	return row.domain(), []byte(row.Body), nil
+}
+
+// RecordWebhookAttempt counts one HTTP attempt and its outcome.
+func (db *DB) RecordWebhookAttempt(ctx context.Context, id int64, status int, errMsg string, delivered bool, now time.Time) error {
+	q := db.bun.NewUpdate().Model((*webhookDeliveryRow)(nil)).
+		Set("last_status = ?", status).Set("last_error = ?", truncateError(errMsg)).Set("last_attempt_at = ?", now).
+		Set("attempts = attempts + 1").Where("id = ?", id)
+	if delivered {
+		q = q.Set("delivered_at = ?", now)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not record the webhook attempt")
+	}
+	return nil
+}
+
+// WebhookDeliveries lists an endpoint's deliveries newest first, with the
+// state of their jobs.
+func (db *DB) WebhookDeliveries(ctx context.Context, endpointID, beforeID int64, limit int) ([]*examgate.WebhookDelivery, error) {
+	limit = min(max(limit, 1), 500)
+	var rows []webhookLogRow
+	q := db.bun.NewSelect().Model(&rows).
+		ColumnExpr("d.*").
+		ColumnExpr("j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_last_error").
+		Join("LEFT JOIN jobs AS j ON j.id = d.job_id").
+		Where("d.endpoint_id = ?", endpointID).
+		OrderExpr("d.id DESC").Limit(int64(limit))
+	if beforeID > 0 {
+		q = q.Where("d.id < ?", beforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not list webhook deliveries")
+	}
+	out := make([]*examgate.WebhookDelivery, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
