@@ -160,12 +160,12 @@ func TestValidLaunches(t *testing.T) {
 		link                       ltitest.Link
 		email, first, last, course string
 	}{
-		"email and names":         {student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "grace@example.com", "Grace", "Hopper", "C-77"},
-		"no email, no names":      {ltitest.User{Sub: "anon-1"}, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "", "", "", "C-77"},
-		"only full name":          {ltitest.User{Sub: "u2", Name: "Ada Lovelace"}, withCustom(examLink("DEMO-101"), map[string]any{"id": "C-8"}), "", "Ada", "Lovelace", "C-8"},
-		"custom id as number":     {student, withCustom(examLink("DEMO-101"), map[string]any{"id": 12345}), "grace@example.com", "Grace", "Hopper", "12345"},
-		"course from deployment":  {student, examLink("DEMO-101"), "grace@example.com", "Grace", "Hopper", "dep-1"},
-		"empty custom claim": {student, ltitest.Link{TargetLinkURI: toolBase + "/lti/exams/DEMO-101", Custom: map[string]any{}}, "grace@example.com", "Grace", "Hopper", "dep-1"},
+		"email and names":        {student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "grace@example.com", "Grace", "Hopper", "C-77"},
+		"no email, no names":     {ltitest.User{Sub: "anon-1"}, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "", "", "", "C-77"},
+		"only full name":         {ltitest.User{Sub: "u2", Name: "Ada Lovelace"}, withCustom(examLink("DEMO-101"), map[string]any{"id": "C-8"}), "", "Ada", "Lovelace", "C-8"},
+		"custom id as number":    {student, withCustom(examLink("DEMO-101"), map[string]any{"id": 12345}), "grace@example.com", "Grace", "Hopper", "12345"},
+		"course from deployment": {student, examLink("DEMO-101"), "grace@example.com", "Grace", "Hopper", "dep-1"},
+		"empty custom claim":     {student, ltitest.Link{TargetLinkURI: toolBase + "/lti/exams/DEMO-101", Custom: map[string]any{}}, "grace@example.com", "Grace", "Hopper", "dep-1"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
