@@ -11,6 +11,7 @@ import (
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph"
+	"github.com/examgate/examgate/lti"
 	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
@@ -43,6 +44,9 @@ type Deps struct {
 	App fs.FS
 	// Demo, when set, mounts the TI simulator at /ti-sim and the demo page.
 	Demo *Demo
+	// LTITool and LTILauncher, when set, serve LTI 1.3 launches under /lti/.
+	LTITool     *lti.Tool
+	LTILauncher *examgate.LTILauncher
 }
 
 // Demo is the built-in TI simulator of demo mode.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/lti"
 )
@@ -142,4 +144,22 @@ func printToolURLs(w io.Writer, base, exam string) error {
 	fmt.Fprintf(w, "Login (OIDC initiation) URL: %s\nRedirect (launch) URL:       %s\nPublic keys (JWKS) URL:      %s\nTarget link URI:             %s\n",
 		t.LoginURL(), t.RedirectURI(), t.JWKSURL(), strings.ReplaceAll(t.TargetLink(exam), "%7Bexam%20code%7D", "{exam code}"))
 	return nil
+}
+
+// setUpLTI stores the platforms of EXAMGATE_LTI_PLATFORMS and returns the
+// LTI tool. Platforms added with `examgate lti add-platform` stay too.
+func setUpLTI(ctx context.Context, cfg *config, base *url.URL, store *db.DB, clock examgate.Clock, logger *slog.Logger) (*lti.Tool, error) {
+	if cfg.LTIPlatforms != "" {
+		regs, err := loadLTIPlatforms(cfg.LTIPlatforms)
+		if err != nil {
+			return nil, err
+		}
+		for i := range regs {
+			if err := store.SaveRegistration(ctx, &regs[i], clock.Now()); err != nil {
+				return nil, fmt.Errorf("EXAMGATE_LTI_PLATFORMS: %w", err)
+			}
+		}
+		logger.Info("LTI platforms loaded", "file", cfg.LTIPlatforms, "platforms", len(regs))
+	}
+	return &lti.Tool{BaseURL: base, Registrations: store, Store: store, Keys: &lti.JWKSCache{Clock: clock}, Clock: clock}, nil
 }

@@ -139,7 +139,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake,
-		ResultJobs: examgate.TIResultJobs}
+		ResultJobs: examgate.TIResultJobs, LTI: store}
+	ltiTool, err := setUpLTI(ctx, cfg, base, store, clock, logger)
+	if err != nil {
+		return err
+	}
 	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: worker.Wake, Attempts: attempts}
 	app := frontend.App()
 	if app == nil {
@@ -153,15 +157,17 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			Store: store, TI: ti, Catalog: catalog, Clock: clock, Logger: logger,
 			ReplayWindow: 2 * cfg.TISkew,
 		},
-		Bookings:   bookings,
-		Attempts:   attempts,
-		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
-		AdminKey:   cfg.AdminKey,
-		CourseURL:  courseURL(cfg, clock),
-		Playground: cfg.Playground,
-		Ready:      ready.Load,
-		App:        app,
-		Demo:       demo,
+		Bookings:    bookings,
+		Attempts:    attempts,
+		Deliveries:  &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		AdminKey:    cfg.AdminKey,
+		CourseURL:   courseURL(cfg, clock),
+		Playground:  cfg.Playground,
+		Ready:       ready.Load,
+		App:         app,
+		Demo:        demo,
+		LTITool:     ltiTool,
+		LTILauncher: &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
