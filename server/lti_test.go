@@ -247,7 +247,10 @@ func TestLTIRefusalPages(t *testing.T) {
 		{"missing deployment_id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimDeploymentID) }), 403, "unknown deployment"},
 		{"missing resource_link.id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimResourceLink) }), 400, "which activity"},
 		{"missing sub", tamper(func(c, h map[string]any) { delete(c, "sub") }), 401, "who you are"},
-		{"expired", tamper(func(c, h map[string]any) { c["exp"] = e.now.Add(-time.Hour).Unix(); c["iat"] = e.now.Add(-2 * time.Hour).Unix() }), 401, "expired"},
+		{"expired", tamper(func(c, h map[string]any) {
+			c["exp"] = e.now.Add(-time.Hour).Unix()
+			c["iat"] = e.now.Add(-2 * time.Hour).Unix()
+		}), 401, "expired"},
 		{"iat in the future", tamper(func(c, h map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }), 401, "clock is ahead"},
 		{"wrong aud", tamper(func(c, h map[string]any) { c["aud"] = []string{"someone-else"} }), 401, "could not be verified"},
 		{"wrong iss", tamper(func(c, h map[string]any) { c["iss"] = "https://evil.example.com" }), 401, "could not be verified"},
