@@ -34,6 +34,12 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /demo", s.handleDemo)
 		s.mux.Handle("POST /demo/launch", csrf.Handler(http.HandlerFunc(s.handleDemoLaunch)))
 		s.mux.Handle("POST /demo/ti-mode", csrf.Handler(http.HandlerFunc(s.handleDemoTIMode)))
+		if s.Demo.LTI != nil && s.LTITool != nil {
+			platform := http.StripPrefix("/lti-sim", s.Demo.LTI)
+			s.mux.Handle("GET /lti-sim/", platform)
+			s.mux.Handle("POST /lti-sim/", platform)
+			s.mux.Handle("POST /demo/lti-launch", csrf.Handler(http.HandlerFunc(s.handleDemoLTILaunch)))
+		}
 	}
 	s.mux.HandleFunc("GET /", s.handleApp)
 }

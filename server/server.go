@@ -12,6 +12,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph"
 	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
 	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
@@ -54,6 +55,10 @@ type Demo struct {
 	TI     *titest.Server
 	Secret string     // signs the simulated launch links
 	Mail   *mail.Sink // the emails examgate sent
+	// LTI, when set, is the LTI platform simulator mounted at /lti-sim.
+	LTI *ltitest.Platform
+	// LTIScores, when set, lists the scores the simulated platform received.
+	LTIScores func() []DemoScore
 }
 
 // Server is the HTTP handler of examgate.

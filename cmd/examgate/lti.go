@@ -19,6 +19,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
 )
 
 // ltiPlatformsFile is the EXAMGATE_LTI_PLATFORMS file (YAML, or JSON which
@@ -162,4 +163,22 @@ func setUpLTI(ctx context.Context, cfg *config, base *url.URL, store *db.DB, clo
 		logger.Info("LTI platforms loaded", "file", cfg.LTIPlatforms, "platforms", len(regs))
 	}
 	return &lti.Tool{BaseURL: base, Registrations: store, Store: store, Keys: &lti.JWKSCache{Clock: clock}, Clock: clock}, nil
+}
+
+// demoLTIPlatform is the LTI platform simulator of demo mode, mounted at
+// /lti-sim and registered like a real platform.
+func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) *ltitest.Platform {
+	p := ltitest.New(cfg.BaseURL+"/lti-sim", "examgate-demo", "demo-deployment")
+	p.ToolLoginURL = cfg.BaseURL + lti.LoginPath
+	p.ToolRedirectURI = cfg.BaseURL + lti.LaunchPath
+	p.Now = func() time.Time { return clock.Now() }
+	reg := p.Registration()
+	reg.Name = "LTI platform simulator (demo)"
+	if err := store.SaveRegistration(ctx, &reg, clock.Now()); err != nil {
+		// Platform URLs must be https or loopback: a demo on a plain-http
+		// host name runs without the LTI simulator.
+		logger.Warn("the LTI platform simulator is off", "err", err)
+		return nil
+	}
+	return p
 }

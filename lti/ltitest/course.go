@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/http"
+	"net/url"
 )
 
 func scriptHash(script string) string {
@@ -62,7 +63,7 @@ func (p *Platform) serveCourse(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src "+scriptHash(storageScript)+"; frame-src *; frame-ancestors 'self'")
 	_ = coursePage.Execute(w, map[string]any{
 		"Title":  "Course",
-		"Start":  "start?hint=" + hint,
+		"Start":  "start?storage=1&hint=" + url.QueryEscape(hint),
 		"Script": template.JS(storageScript),
 	})
 }

@@ -82,8 +82,8 @@ type Platform struct {
 	SignWith *rsa.PrivateKey
 	// RawToken, when set, replaces the signed id_token entirely.
 	RawToken func(signed string) string
-	// Storage makes the start page offer lti_storage_target (postMessage
-	// storage in the course page).
+	// Storage makes every start page offer lti_storage_target (postMessage
+	// storage in the course page); the course page always offers it.
 	Storage bool
 
 	mu       sync.Mutex
@@ -382,7 +382,7 @@ func (p *Platform) serveStart(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown launch", http.StatusNotFound)
 		return
 	}
-	if p.Storage {
+	if p.Storage || r.URL.Query().Get("storage") == "1" {
 		v.Set("lti_storage_target", "_parent")
 	}
 	writeAutoForm(w, p.ToolLoginURL, v)
