@@ -147,3 +147,42 @@ func TestLTIScoreJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestLTIDeliveryState(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 0)
+		clock := examgate.ClockFunc(func() time.Time { return *e.now })
+		e.attempts.LTI = store
+		launched, err := (&examgate.LTILauncher{Store: store, Catalog: e.attempts.Catalog, Clock: clock}).Launch(ctx, ltiClaims("sub-1"), "QUICK")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.attempts.StartOnDemand(ctx, launched.Candidate.ID, "QUICK", "k1", launched.Eligibility)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.attempts.Submit(ctx, launched.Candidate.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		res, err := store.ResultByAttempt(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &examgate.Deliveries{Store: store, Clock: clock}
+		if s, err := d.StateOf(ctx, res.ID); err != nil || s != examgate.DeliverySending {
+			t.Fatalf("before the scores are sent: %q %v", s, err)
+		}
+		// The platform took both scores: the learner sees the result as sent.
+		w := &examgate.Worker{Store: store, Clock: clock}
+		w.Handle(examgate.JobLTIScore, func(context.Context, *examgate.QueuedJob) error { return nil })
+		for range 2 {
+			if worked, err := w.RunOnce(ctx); !worked || err != nil {
+				t.Fatalf("worker: %v %v", worked, err)
+			}
+		}
+		if s, err := d.StateOf(ctx, res.ID); err != nil || s != examgate.DeliverySent {
+			t.Fatalf("after: %q %v", s, err)
+		}
+	})
+}

@@ -160,7 +160,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		},
 		Bookings:    bookings,
 		Attempts:    attempts,
-		Deliveries:  &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		Deliveries:  &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset, examgate.JobLTIScore}},
 		AdminKey:    cfg.AdminKey,
 		CourseURL:   courseURL(cfg, clock),
 		Playground:  cfg.Playground,
