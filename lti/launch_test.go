@@ -25,7 +25,7 @@ type fixture struct {
 	now      time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{now: time.Now().UTC().Truncate(time.Second)}
 	f.platform = ltitest.NewServer(t, "client-1", "dep-1")
@@ -48,7 +48,7 @@ func examLink(code string) ltitest.Link {
 
 // run performs a whole launch as a browser would: login initiation, the
 // authorization request and the form_post back, returning the form posted.
-func (f *fixture) run(t *testing.T, u ltitest.User, l ltitest.Link) (lti.LaunchRequest, error) {
+func (f *fixture) run(t testing.TB, u ltitest.User, l ltitest.Link) (lti.LaunchRequest, error) {
 	t.Helper()
 	hint := f.platform.AddLaunch(u, l)
 	v := f.platform.LoginParams(hint)
@@ -78,7 +78,7 @@ func (f *fixture) run(t *testing.T, u ltitest.User, l ltitest.Link) (lti.LaunchR
 	return lti.LaunchRequest{IDToken: form.Get("id_token"), State: form.Get("state"), Binding: login.Binding}, nil
 }
 
-func (f *fixture) launch(t *testing.T, u ltitest.User, l ltitest.Link) (*lti.Launch, error) {
+func (f *fixture) launch(t testing.TB, u ltitest.User, l ltitest.Link) (*lti.Launch, error) {
 	t.Helper()
 	req, err := f.run(t, u, l)
 	if err != nil {
