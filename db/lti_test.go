@@ -169,3 +169,35 @@ func TestCompleteLTILaunch(t *testing.T) {
 		}
 	})
 }
+
+// Two posts of one launch at the same moment: one takes the login.
+func TestLTITakeLoginOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		if err := store.SaveLogin(ctx, &lti.PendingLogin{StateHash: "race", Nonce: "n", BindingHash: "b", Issuer: "i", ClientID: "c",
+			TargetLinkURI: "https://exams.example.com/lti/exams/X", LoginHint: "u", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := store.TakeLogin(ctx, "race", t0)
+				errs <- err
+			}()
+		}
+		won := 0
+		for range n {
+			switch err := <-errs; examgate.ErrorCode(err) {
+			case "":
+				won++
+			case examgate.ENOTFOUND:
+			default:
+				t.Errorf("take: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d posts took the login, want 1", won)
+		}
+	})
+}
