@@ -43,7 +43,7 @@ describe('LTI 1.3 launches in a browser', { skip: skipReason }, () => {
     });
   });
 
-  it('launches a learner without email or names, course id from the target link', async () => {
+  it('launches a learner without email or names to an exam named by custom exam_code', async () => {
     await withPage('lti-anonymous', {}, async (page) => {
       await launchFromPlatform(page, { sub: 'e2e-lti-anon', courseSource: 'target_link_uri', exam: 'DEMO-QUICK' });
       await page.waitForURL((url) => url.pathname === '/exams/DEMO-QUICK');

@@ -38,7 +38,7 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 <label for="lti-course">Course id sent as</label>
 <select id="lti-course" name="courseSource">
 <option value="course_id">custom course_id</option><option value="id">custom id</option>
-<option value="deployment_id">deployment_id</option><option value="target_link_uri">target link</option>
+<option value="deployment_id">deployment_id</option><option value="target_link_uri">target link, exam as custom exam_code (the deployment id still comes first)</option>
 </select>
 <label for="lti-where">Open the tool</label>
 <select id="lti-where" name="where">
