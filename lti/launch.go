@@ -158,10 +158,13 @@ func (t *Tool) verify(ctx context.Context, raw string, reg *Registration) (jwt.M
 
 func (t *Tool) keys() *JWKSCache {
 	if t.Keys == nil {
-		t.Keys = &JWKSCache{Clock: t.Clock}
+		return sharedKeys
 	}
 	return t.Keys
 }
+
+// sharedKeys serves tools built without their own cache.
+var sharedKeys = &JWKSCache{}
 
 // check applies the LTI 1.3 rules to verified claims.
 func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, now time.Time) (*Launch, error) {

@@ -43,7 +43,7 @@ type LoginRequest struct {
 func ParseLoginRequest(w http.ResponseWriter, r *http.Request) (*LoginRequest, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
 	if err := r.ParseForm(); err != nil {
-		return nil, refuse(examgate.EINVALID, msgLoginIncomplet, "login form: %v", err)
+		return nil, refuse(examgate.EINVALID, msgLoginIncomplete, "login form: %v", err)
 	}
 	v := r.Form // POST body values first, then the query
 	l := &LoginRequest{
@@ -53,11 +53,11 @@ func ParseLoginRequest(w http.ResponseWriter, r *http.Request) (*LoginRequest, e
 	}
 	switch {
 	case l.Issuer == "" || l.LoginHint == "" || l.TargetLinkURI == "":
-		return nil, refuse(examgate.EINVALID, msgLoginIncomplet, "login initiation without iss, login_hint or target_link_uri")
+		return nil, refuse(examgate.EINVALID, msgLoginIncomplete, "login initiation without iss, login_hint or target_link_uri")
 	case len(l.Issuer) > maxClaimBytes || len(l.ClientID) > 255 || len(l.DeploymentID) > 255 ||
 		len(l.LoginHint) > maxHintBytes || len(l.LTIMessageHint) > maxHintBytes ||
 		len(l.TargetLinkURI) > 2048 || len(l.StorageTarget) > 255:
-		return nil, refuse(examgate.EINVALID, msgLoginIncomplet, "login initiation parameter too long")
+		return nil, refuse(examgate.EINVALID, msgLoginIncomplete, "login initiation parameter too long")
 	}
 	return l, nil
 }
@@ -146,7 +146,7 @@ func (t *Tool) registration(ctx context.Context, issuer, clientID string) (*Regi
 	case 1:
 		return regs[0], nil
 	default:
-		return nil, refuse(examgate.EINVALID, msgLoginIncomplet, "iss %q has several registrations and the login sent no client_id", truncate(issuer, 200))
+		return nil, refuse(examgate.EINVALID, msgLoginIncomplete, "iss %q has several registrations and the login sent no client_id", truncate(issuer, 200))
 	}
 }
 

@@ -151,19 +151,19 @@ type LaunchStore interface {
 
 // Learner-facing messages. Every refusal names what to do next.
 const (
-	msgRelaunch       = "Go back to your course and open the exam again."
-	msgAskAdmin       = "Ask your course administrator to check the examgate tool settings on the learning platform."
-	msgUnknownIssuer  = "This learning platform is not registered with examgate. " + msgAskAdmin
-	msgNotOurs        = "This exam link does not point to examgate. " + msgAskAdmin
-	msgLoginIncomplet = "The learning platform did not send everything needed to start the exam. " + msgAskAdmin
-	msgBadToken       = "The learning platform's sign-in could not be verified. " + msgRelaunch
-	msgExpiredLogin   = "This exam sign-in has expired or was already used. " + msgRelaunch
-	msgStateMismatch  = "This sign-in was started in another browser window. " + msgRelaunch
-	msgBadDeployment  = "This course's link to examgate is not registered (unknown deployment). " + msgAskAdmin
-	msgNoUser         = "The learning platform did not say who you are. Sign in to the platform, then open the exam again from your course."
-	msgNoResourceLink = "The learning platform did not say which activity you opened. " + msgAskAdmin
-	msgNoExam         = "This link does not say which exam to open. " + msgAskAdmin
-	msgWrongMessage   = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
+	msgRelaunch        = "Go back to your course and open the exam again."
+	msgAskAdmin        = "Ask your course administrator to check the examgate tool settings on the learning platform."
+	msgUnknownIssuer   = "This learning platform is not registered with examgate. " + msgAskAdmin
+	msgNotOurs         = "This exam link does not point to examgate. " + msgAskAdmin
+	msgLoginIncomplete = "The learning platform did not send everything needed to start the exam. " + msgAskAdmin
+	msgBadToken        = "The learning platform's sign-in could not be verified. " + msgRelaunch
+	msgExpiredLogin    = "This exam sign-in has expired or was already used. " + msgRelaunch
+	msgStateMismatch   = "This sign-in was started in another browser window. " + msgRelaunch
+	msgBadDeployment   = "This course's link to examgate is not registered (unknown deployment). " + msgAskAdmin
+	msgNoUser          = "The learning platform did not say who you are. Sign in to the platform, then open the exam again from your course."
+	msgNoResourceLink  = "The learning platform did not say which activity you opened. " + msgAskAdmin
+	msgNoExam          = "This link does not say which exam to open. " + msgAskAdmin
+	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
 )
 
 func refuse(code, msg string, format string, args ...any) error {
