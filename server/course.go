@@ -25,6 +25,16 @@ func (s *Server) handleBackToCourse(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	if s.LTILauncher != nil {
+		// A learner from an LTI platform has no TI account to sign in to.
+		if _, err := s.LTILauncher.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
+			s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "You opened this exam from your learning platform: go back to your course in the tab or window you came from."))
+			return
+		} else if examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			s.errorPage(w, r, err)
+			return
+		}
+	}
 	if s.CourseURL == nil {
 		s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "Go back to your course in the tab or window you came from."))
 		return

@@ -183,6 +183,11 @@ func TestLTILaunchIntoDashboard(t *testing.T) {
 		if err != nil || lc.LineItemURL != e.platform.Issuer+"/lineitems/1/scores" || lc.Subject != "st-123" {
 			t.Errorf("context %+v %v", lc, err)
 		}
+		// "Back to your course" does not send an LTI learner to TI.
+		back := do(t, c, mustGet(e.url+"/exams/DEMO-101/course"))
+		if back.status != http.StatusNotFound || !strings.Contains(back.body, "go back to your course in the tab or window you came from") {
+			t.Errorf("back to course: %d %s", back.status, back.body)
+		}
 		// The state cookie is spent.
 		for _, ck := range c.Jar.Cookies(mustGet(e.url + "/lti/launch").URL) {
 			if strings.HasPrefix(ck.Name, "lti_state_") {
