@@ -182,3 +182,11 @@ func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examg
 	}
 	return p
 }
+
+// tiCourseURL is courseURL, or nil when examgate serves LTI only.
+func tiCourseURL(cfg *config, clock examgate.Clock) func(*examgate.Candidate, *examgate.Exam) (string, error) {
+	if cfg.TIOff {
+		return nil
+	}
+	return courseURL(cfg, clock)
+}

@@ -70,3 +70,15 @@ func TestLTICommands(t *testing.T) {
 		t.Errorf("incomplete add-platform: %v", err)
 	}
 }
+
+func TestConfigLTIOnly(t *testing.T) {
+	c, err := parseConfig(nil, env(map[string]string{"EXAMGATE_EXAMS": "x.yaml", "EXAMGATE_LTI_PLATFORMS": "p.yaml"}), io.Discard)
+	if err != nil || !c.TIOff {
+		t.Fatalf("LTI only: %+v %v", c, err)
+	}
+	// A partial TI configuration is still an error.
+	_, err = parseConfig(nil, env(map[string]string{"EXAMGATE_EXAMS": "x.yaml", "EXAMGATE_LTI_PLATFORMS": "p.yaml", "EXAMGATE_TI_API_KEY": "k"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "EXAMGATE_TI_SECRETS") {
+		t.Fatalf("partial TI: %v", err)
+	}
+}

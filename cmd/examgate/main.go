@@ -107,6 +107,9 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			logger.Warn("exam has no ti.courseSlug: after a fail, the course cannot be reset in TI", "exam", e.Code)
 		}
 	}
+	if cfg.TIOff {
+		logger.Warn("no TI setting is given: only LTI launches are accepted (set EXAMGATE_TI_* to accept TI launches too)")
+	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
@@ -162,7 +165,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Attempts:    attempts,
 		Deliveries:  &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset, examgate.JobLTIScore}},
 		AdminKey:    cfg.AdminKey,
-		CourseURL:   courseURL(cfg, clock),
+		CourseURL:   tiCourseURL(cfg, clock),
 		Playground:  cfg.Playground,
 		Ready:       ready.Load,
 		App:         app,
