@@ -18,6 +18,7 @@ type LTILaunchClaims struct {
 	CourseID                       string
 	ResourceLinkID                 string
 	LineItemURL                    string // where scores go; empty when the platform takes none
+	ReturnURL                      string // back to the course on the platform, when it said
 }
 
 // LTIContext is what examgate remembers of a candidate's latest LTI launch
@@ -32,6 +33,7 @@ type LTIContext struct {
 	ResourceLinkID string
 	CourseID       string
 	LineItemURL    string
+	ReturnURL      string
 	UpdatedAt      time.Time
 }
 

@@ -88,6 +88,7 @@ type ltiContextRow struct {
 	ResourceLinkID string `bun:"resource_link_id"`
 	CourseID       string `bun:"course_id"`
 	LineitemURL    string `bun:"lineitem_url"`
+	ReturnURL      string `bun:"return_url"`
 	UpdatedAt      time.Time
 }
 
@@ -272,12 +273,13 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 		if _, err := tx.NewInsert().Model(&ltiContextRow{
 			CandidateID: cand.ID, ExamCode: r.ExamCode, Issuer: c.Issuer, ClientID: c.ClientID,
 			DeploymentID: c.DeploymentID, Sub: c.Subject, ResourceLinkID: c.ResourceLinkID,
-			CourseID: c.CourseID, LineitemURL: c.LineItemURL, UpdatedAt: now,
+			CourseID: c.CourseID, LineitemURL: c.LineItemURL, ReturnURL: c.ReturnURL, UpdatedAt: now,
 		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
 			Set("issuer = EXCLUDED.issuer").Set("client_id = EXCLUDED.client_id").
 			Set("deployment_id = EXCLUDED.deployment_id").Set("sub = EXCLUDED.sub").
 			Set("resource_link_id = EXCLUDED.resource_link_id").Set("course_id = EXCLUDED.course_id").
-			Set("lineitem_url = EXCLUDED.lineitem_url").Set("updated_at = EXCLUDED.updated_at").
+			Set("lineitem_url = EXCLUDED.lineitem_url").Set("return_url = EXCLUDED.return_url").
+			Set("updated_at = EXCLUDED.updated_at").
 			Exec(ctx); err != nil {
 			return err
 		}
@@ -360,7 +362,7 @@ func (db *DB) LTIContext(ctx context.Context, candidateID int64, examCode string
 	return &examgate.LTIContext{
 		CandidateID: r.CandidateID, ExamCode: r.ExamCode, Issuer: r.Issuer, ClientID: r.ClientID,
 		DeploymentID: r.DeploymentID, Subject: r.Sub, ResourceLinkID: r.ResourceLinkID,
-		CourseID: r.CourseID, LineItemURL: r.LineitemURL, UpdatedAt: r.UpdatedAt.UTC(),
+		CourseID: r.CourseID, LineItemURL: r.LineitemURL, ReturnURL: r.ReturnURL, UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }
 

@@ -32,6 +32,7 @@ type Launch struct {
 	CourseID                       string
 	ExamCode                       string
 	ExpiresAt                      time.Time
+	ReturnURL                      string // launch_presentation.return_url, https only
 }
 
 // GradeService is the launch's AGS endpoint claim.
@@ -260,6 +261,11 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 		l.TargetLinkURI = login.TargetLinkURI
 	}
 	l.Grades = gradeService(c[ClaimAGSEndpoint])
+	if lp, ok := c[ClaimPresentation].(map[string]any); ok {
+		if u, _ := lp["return_url"].(string); u != "" && checkPlatformURL(u) == nil {
+			l.ReturnURL = u
+		}
+	}
 	l.CourseID = CourseID(l.Custom, dep, l.TargetLinkURI)
 	l.ExamCode = t.examCode(l.TargetLinkURI, l.Custom)
 	if l.ExamCode == "" {

@@ -27,6 +27,7 @@ const (
 	ClaimCustom        = "https://purl.imsglobal.org/spec/lti/claim/custom"
 	ClaimContext       = "https://purl.imsglobal.org/spec/lti/claim/context"
 	ClaimAGSEndpoint   = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+	ClaimPresentation  = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 	MessageTypeResourceLink = "LtiResourceLinkRequest"
 	Version                 = "1.3.0"

@@ -27,7 +27,12 @@ func (s *Server) handleBackToCourse(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.LTILauncher != nil {
 		// A learner from an LTI platform has no TI account to sign in to.
-		if _, err := s.LTILauncher.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
+		if lc, err := s.LTILauncher.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
+			if lc.ReturnURL != "" {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, lc.ReturnURL, http.StatusSeeOther)
+				return
+			}
 			s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "You opened this exam from your learning platform: go back to your course in the tab or window you came from."))
 			return
 		} else if examgate.ErrorCode(err) != examgate.ENOTFOUND {

@@ -90,6 +90,7 @@ func (s *Server) handleDemoLTILaunch(w http.ResponseWriter, r *http.Request) {
 	link := ltitest.Link{
 		TargetLinkURI: base + "/lti/exams/" + url.PathEscape(exam.Code),
 		LineItem:      p.Issuer + "/lineitems/" + url.PathEscape(exam.Code) + "/scores",
+		ReturnURL:     base + "/demo", // the simulated course is this page
 	}
 	switch field("courseSource") {
 	case "id":

@@ -126,7 +126,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	claims := &examgate.LTILaunchClaims{
 		Issuer: launch.Issuer, ClientID: launch.ClientID, DeploymentID: launch.DeploymentID, Subject: launch.Subject,
 		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
-		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID,
+		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID, ReturnURL: launch.ReturnURL,
 	}
 	if launch.Grades.CanPostScores() {
 		claims.LineItemURL = launch.Grades.LineItem

@@ -222,6 +222,18 @@ func TestLTIValidLaunchesOverHTTP(t *testing.T) {
 	if p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101")); p.status != http.StatusSeeOther {
 		t.Fatalf("launch after key rotation %d: %s", p.status, p.body)
 	}
+	// The platform's return URL is where "Back to your course" goes.
+	back := e.link("DEMO-101")
+	back.ReturnURL = "https://platform.example.com/course/7"
+	rc := e.browser(true)
+	if p := e.launch(rc, ltitest.User{Sub: "returning"}, back); p.status != http.StatusSeeOther {
+		t.Fatalf("launch with return URL %d: %s", p.status, p.body)
+	}
+	noFollow := *rc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if p := do(t, &noFollow, mustGet(e.url+"/exams/DEMO-101/course")); p.status != http.StatusSeeOther || p.location != "https://platform.example.com/course/7" {
+		t.Errorf("back to course: %d %q", p.status, p.location)
+	}
 	// Exam from custom exam_code, course from the deployment.
 	link := ltitest.Link{TargetLinkURI: e.url + "/lti/provide/course/12345", Custom: map[string]any{"exam_code": "OTHER-1"}}
 	if p := e.launch(e.browser(true), ltiGrace, link); p.location != "/exams/OTHER-1" {

@@ -53,6 +53,8 @@ type Link struct {
 	DeploymentID   string         // default the platform's
 	Custom         map[string]any // values may be numbers, as platforms send them
 	LineItem       string         // AGS lineitem URL; empty offers no AGS
+	// ReturnURL is sent as launch_presentation.return_url.
+	ReturnURL string
 	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
 	// initiation, as some platforms do.
 	SendDeploymentClaimOnly bool
@@ -229,6 +231,9 @@ func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
 	}
 	if l.User.Name != "" {
 		c["name"] = l.User.Name
+	}
+	if l.Link.ReturnURL != "" {
+		c[lti.ClaimPresentation] = map[string]any{"document_target": "iframe", "return_url": l.Link.ReturnURL}
 	}
 	if len(l.Link.Custom) > 0 {
 		c[lti.ClaimCustom] = l.Link.Custom

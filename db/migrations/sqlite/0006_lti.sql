@@ -63,6 +63,7 @@ CREATE TABLE lti_contexts (
     resource_link_id TEXT NOT NULL,
     course_id        TEXT NOT NULL,
     lineitem_url     TEXT NOT NULL DEFAULT '',
+    return_url       TEXT NOT NULL DEFAULT '',
     updated_at       TIMESTAMP NOT NULL,
     PRIMARY KEY (candidate_id, exam_code)
 );
