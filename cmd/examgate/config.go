@@ -43,22 +43,22 @@ const (
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{
-		Addr:         or(getenv("EXAMGATE_ADDR"), ":8080"),
-		BaseURL:      getenv("EXAMGATE_BASE_URL"),
-		DatabaseURL:  or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"),
-		ExamsFile:    getenv("EXAMGATE_EXAMS"),
-		TIBaseURL:    getenv("EXAMGATE_TI_BASE_URL"),
-		TIAPIKey:     getenv("EXAMGATE_TI_API_KEY"),
-		SMTPURL:      getenv("EXAMGATE_SMTP_URL"),
-		AdminKey:     getenv("EXAMGATE_ADMIN_API_KEY"),
-		TIRate:       120,
-		JobLease:     2 * time.Minute,
-		MailFrom:     getenv("EXAMGATE_MAIL_FROM"),
-		Demo:         isTrue(getenv("EXAMGATE_DEMO")),
-		Playground:   isTrue(getenv("EXAMGATE_PLAYGROUND")),
-		TISkew:       500 * time.Second,
-		LTIPlatforms: getenv("EXAMGATE_LTI_PLATFORMS"),
+		Addr:        or(getenv("EXAMGATE_ADDR"), ":8080"),
+		BaseURL:     getenv("EXAMGATE_BASE_URL"),
+		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"),
+		ExamsFile:   getenv("EXAMGATE_EXAMS"),
+		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
+		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
+		SMTPURL:     getenv("EXAMGATE_SMTP_URL"),
+		AdminKey:    getenv("EXAMGATE_ADMIN_API_KEY"),
+		TIRate:      120,
+		JobLease:    2 * time.Minute,
+		MailFrom:    getenv("EXAMGATE_MAIL_FROM"),
+		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
+		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
+		TISkew:      500 * time.Second,
 	}
+	c.LTIPlatforms = getenv("EXAMGATE_LTI_PLATFORMS")
 	secrets := getenv("EXAMGATE_TI_SECRETS")
 	rateSet := getenv("EXAMGATE_TI_RATE") != ""
 	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
