@@ -25,9 +25,9 @@ func (s *Server) handleBackToCourse(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	if s.LTILauncher != nil {
+	if s.LTILaunch != nil {
 		// A learner from an LTI platform has no TI account to sign in to.
-		if lc, err := s.LTILauncher.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
+		if lc, err := s.LTILaunch.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
 			if lc.ReturnURL != "" {
 				w.Header().Set("Cache-Control", "no-store")
 				http.Redirect(w, r, lc.ReturnURL, http.StatusSeeOther)

@@ -131,7 +131,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	if launch.Grades.CanPostScores() {
 		claims.LineItemURL = launch.Grades.LineItem
 	}
-	done, err := s.LTILauncher.Launch(r.Context(), claims, launch.ExamCode)
+	done, err := s.LTILaunch.Launch(r.Context(), claims, launch.ExamCode)
 	if err != nil {
 		s.ltiError(w, r, err)
 		return

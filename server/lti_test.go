@@ -62,7 +62,7 @@ func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
 	handler = server.New(server.Deps{
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Attempts: attempts, Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: attempts},
-		LTITool: tool, LTILauncher: &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
+		LTITool: tool, LTILaunch: &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
 	})
 	return e
 }

@@ -45,9 +45,9 @@ type Deps struct {
 	App fs.FS
 	// Demo, when set, mounts the TI simulator at /ti-sim and the demo page.
 	Demo *Demo
-	// LTITool and LTILauncher, when set, serve LTI 1.3 launches under /lti/.
-	LTITool     *lti.Tool
-	LTILauncher *examgate.LTILauncher
+	// LTITool and LTILaunch, when set, serve LTI 1.3 launches under /lti/.
+	LTITool   *lti.Tool
+	LTILaunch *examgate.LTILauncher
 }
 
 // Demo is the built-in TI simulator of demo mode.
