@@ -49,6 +49,10 @@ type Attempts struct {
 	ResultJobs func(*Result, *Eligibility) ([]Job, error)
 	// Wake, when set, tells this process's worker that jobs were enqueued.
 	Wake func()
+	// LTI, when set, sends scores to the LTI platform a candidate came
+	// from: in progress at the start, completed with the result (instead of
+	// ResultJobs, which deliver to TI).
+	LTI LTIContexts
 }
 
 var (
@@ -107,7 +111,12 @@ func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*A
 		return nil, err
 	}
 	a.BookingID = b.ID
-	return s.Store.StartAttempt(ctx, a, b, req)
+	started, err := s.Store.StartAttempt(ctx, a, b, req)
+	if err != nil {
+		return nil, err
+	}
+	s.ltiStarted(ctx, a, started, exam)
+	return started, nil
 }
 
 // StartOnDemand starts an exam that needs no booking, inside the
@@ -133,7 +142,46 @@ func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCod
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now})
+	started, err := s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now})
+	if err != nil {
+		return nil, err
+	}
+	s.ltiStarted(ctx, a, started, exam)
+	return started, nil
+}
+
+// ltiStarted enqueues the in-progress score of an attempt this call created
+// (not one a repeated request returned) for a candidate from LTI. It is
+// enqueued after the start commits: losing it in a crash loses only the
+// progress report, and the attempt's key still sends it before the result.
+func (s *Attempts) ltiStarted(ctx context.Context, built, started *Attempt, exam *Exam) {
+	if s.LTI == nil || started.Seed != built.Seed || !started.StartedAt.Equal(built.StartedAt) {
+		return
+	}
+	lc, err := s.ltiContext(ctx, started)
+	if err == nil && lc != nil {
+		var job Job
+		if job, err = LTIStartedJob(lc, started, exam); err == nil {
+			err = s.LTI.Enqueue(ctx, s.Clock.Now(), job)
+		}
+	}
+	if err != nil {
+		s.logger().ErrorContext(ctx, "could not queue the in-progress score for the LTI platform", "attempt_id", started.ID, "err", err)
+		return
+	}
+	if lc != nil && s.Wake != nil {
+		s.Wake()
+	}
+}
+
+// ltiContext returns where the candidate's scores for the attempt's exam go,
+// or nil when they did not come from an LTI platform that takes scores.
+func (s *Attempts) ltiContext(ctx context.Context, a *Attempt) (*LTIContext, error) {
+	lc, err := s.LTI.LTIContext(ctx, a.CandidateID, a.ExamCode)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && lc.LineItemURL == "") {
+		return nil, nil
+	}
+	return lc, err
 }
 
 // Own returns one of the candidate's attempts, closing it first if its time
@@ -225,7 +273,24 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 		return exam.Delivery.Score(chosen)
 	}
 	var jobs func(*Result) ([]Job, error)
-	if s.ResultJobs != nil {
+	var lti *LTIContext
+	if s.LTI != nil {
+		var err error
+		if lti, err = s.LTI.LTIContext(ctx, a.CandidateID, a.ExamCode); err != nil && ErrorCode(err) != ENOTFOUND {
+			return err
+		}
+	}
+	switch {
+	case lti != nil:
+		// A candidate from an LTI platform: the result goes there only.
+		jobs = func(r *Result) ([]Job, error) {
+			if lti.LineItemURL == "" {
+				return nil, nil // the platform takes no scores
+			}
+			j, err := LTICompletedJob(lti, r, endedAt)
+			return []Job{j}, err
+		}
+	case s.ResultJobs != nil:
 		elig, err := s.Store.Eligibility(ctx, a.CandidateID, a.ExamCode)
 		if err != nil && ErrorCode(err) != ENOTFOUND {
 			return err

@@ -80,6 +80,7 @@ type DeliveryStore interface {
 	Jobs(ctx context.Context, f JobFilter) ([]QueuedJob, error)
 	JobByID(ctx context.Context, id int64) (*QueuedJob, error)
 	RequeueJob(ctx context.Context, id int64, now time.Time) error
+	ResultByID(ctx context.Context, id int64) (*Result, error)
 }
 
 // Deliveries shows where results are on their way to the learning platform.
@@ -95,6 +96,16 @@ func (d *Deliveries) StateOf(ctx context.Context, resultID int64) (string, error
 	jobs, err := d.Store.Jobs(ctx, JobFilter{Key: ResultJobKey(resultID)})
 	if err != nil {
 		return "", err
+	}
+	if len(jobs) == 0 {
+		// An LTI learner's result goes to the platform as its attempt's scores.
+		r, err := d.Store.ResultByID(ctx, resultID)
+		if err != nil {
+			return "", err
+		}
+		if jobs, err = d.Store.Jobs(ctx, JobFilter{Key: LTIScoreJobKey(r.AttemptID)}); err != nil {
+			return "", err
+		}
 	}
 	return DeliveryState(jobs), nil
 }

@@ -186,8 +186,10 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
 	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
 		return err
 	}
-	_, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx)
-	return err
+	if _, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return err
+	}
+	return db.deleteExpiredLTI(ctx, now)
 }
 
 // isUniqueViolation recognises a unique-constraint failure on either database.

@@ -26,6 +26,9 @@ func (r *candidateRow) domain() *examgate.Candidate {
 		ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
 		TIUserID: r.TIUserID, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+	if isNoEmail(c.Email) {
+		c.Email = "" // an LTI learner whose platform shares no email
+	}
 	if r.ExternalID != nil {
 		c.ExternalID = *r.ExternalID
 	}

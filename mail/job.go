@@ -32,6 +32,9 @@ func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error
 		}
 		return err
 	}
+	if cand.Email == "" {
+		return nil // a learner from an LTI platform that shares no email: nothing to send
+	}
 	title := p.Booking.ExamCode
 	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
 		title = exam.Title

@@ -25,6 +25,21 @@ func (s *Server) handleBackToCourse(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	if s.LTILaunch != nil {
+		// A learner from an LTI platform has no TI account to sign in to.
+		if lc, err := s.LTILaunch.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
+			if lc.ReturnURL != "" {
+				w.Header().Set("Cache-Control", "no-store")
+				http.Redirect(w, r, lc.ReturnURL, http.StatusSeeOther)
+				return
+			}
+			s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "You opened this exam from your learning platform: go back to your course in the tab or window you came from."))
+			return
+		} else if examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			s.errorPage(w, r, err)
+			return
+		}
+	}
 	if s.CourseURL == nil {
 		s.errorPage(w, r, examgate.Errorf(examgate.ENOTFOUND, "Go back to your course in the tab or window you came from."))
 		return

@@ -11,7 +11,7 @@ import (
 	"github.com/examgate/examgate/tiapi/titest"
 )
 
-var demoTmpl = template.Must(template.New("demo").Parse(`<!doctype html>
+var demoTmpl = template.Must(template.Must(demoLTISection.Clone()).New("demo").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.svg">
@@ -46,6 +46,7 @@ signs a launch link the way TI does, and sends your browser through it.</p>
 <button type="submit">Launch as learner</button>
 </form>
 </section>
+{{if .LTI}}{{template "demo-lti" .LTI}}{{end}}
 <section aria-labelledby="mode-h">
 <h2 id="mode-h">Make the simulated TI misbehave</h2>
 <p>To watch result deliveries retry (see <code>examgate deliveries list</code> or the <code>deliveries</code> query with the admin key).</p>
@@ -88,7 +89,16 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		"Calls":       calls,
 		"Mails":       s.Demo.Mail.Messages(),
 		"Mode":        demoModes[r.URL.Query().Get("mode")],
+		"LTI":         s.demoLTI(),
 	})
+}
+
+// demoLTI is the data of the LTI section, or nil without the simulator.
+func (s *Server) demoLTI() map[string]any {
+	if s.Demo.LTI == nil || s.LTITool == nil {
+		return nil
+	}
+	return s.demoLTIData()
 }
 
 var demoModes = map[string]string{

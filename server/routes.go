@@ -20,6 +20,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
+	if s.LTITool != nil {
+		// Platforms call these cross-site: they carry their own checks (state,
+		// browser binding, signed id_token) instead of the CSRF middleware.
+		s.mux.HandleFunc("GET /lti/login", s.handleLTILogin)
+		s.mux.HandleFunc("POST /lti/login", s.handleLTILogin)
+		s.mux.HandleFunc("POST /lti/launch", s.handleLTILaunch)
+		s.mux.Handle("POST /lti/continue", csrf.Handler(http.HandlerFunc(s.handleLTIContinue)))
+		s.mux.HandleFunc("GET /lti/storage.js", s.handleLTIScript)
+		s.mux.HandleFunc("GET /lti/exams/{code}", s.handleLTITargetLink)
+	}
 	if s.Playground {
 		s.mux.HandleFunc("GET /playground", s.handlePlayground)
 	}
@@ -30,6 +40,12 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /demo", s.handleDemo)
 		s.mux.Handle("POST /demo/launch", csrf.Handler(http.HandlerFunc(s.handleDemoLaunch)))
 		s.mux.Handle("POST /demo/ti-mode", csrf.Handler(http.HandlerFunc(s.handleDemoTIMode)))
+		if s.Demo.LTI != nil && s.LTITool != nil {
+			platform := http.StripPrefix("/lti-sim", s.Demo.LTI)
+			s.mux.Handle("GET /lti-sim/", platform)
+			s.mux.Handle("POST /lti-sim/", platform)
+			s.mux.Handle("POST /demo/lti-launch", csrf.Handler(http.HandlerFunc(s.handleDemoLTILaunch)))
+		}
 	}
 	s.mux.HandleFunc("GET /", s.handleApp)
 }

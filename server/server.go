@@ -11,6 +11,8 @@ import (
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph"
+	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
 	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
@@ -50,6 +52,9 @@ type Deps struct {
 	App fs.FS
 	// Demo, when set, mounts the TI simulator at /ti-sim and the demo page.
 	Demo *Demo
+	// LTITool and LTILaunch, when set, serve LTI 1.3 launches under /lti/.
+	LTITool   *lti.Tool
+	LTILaunch *examgate.LTILauncher
 }
 
 // Demo is the built-in TI simulator of demo mode.
@@ -57,6 +62,10 @@ type Demo struct {
 	TI     *titest.Server
 	Secret string     // signs the simulated launch links
 	Mail   *mail.Sink // the emails examgate sent
+	// LTI, when set, is the LTI platform simulator mounted at /lti-sim.
+	LTI *ltitest.Platform
+	// LTIScores, when set, lists the scores the simulated platform received.
+	LTIScores func() []DemoScore
 }
 
 // Server is the HTTP handler of examgate.

@@ -40,6 +40,9 @@ type config struct {
 	// WebhookAllowPrivate lets webhooks reach private addresses and
 	// http://localhost: for tests and demos only.
 	WebhookAllowPrivate bool
+	// LTIPlatforms is a file of LTI 1.3 platform registrations, stored at start.
+	LTIPlatforms string
+	TIOff        bool // LTI only: no TI setting was given
 }
 
 const (
@@ -101,6 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, err
 	}
 	c.CORSOrigins = origins
+	c.LTIPlatforms = getenv("EXAMGATE_LTI_PLATFORMS")
 	secrets := getenv("EXAMGATE_TI_SECRETS")
 	rateSet := getenv("EXAMGATE_TI_RATE") != ""
 	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
@@ -188,13 +192,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return c, nil
 	}
 	var missing []string
-	if len(c.TISecrets) == 0 {
+	// With LTI platforms and no TI setting at all, examgate serves LTI only.
+	c.TIOff = c.LTIPlatforms != "" && len(c.TISecrets) == 0 && c.TIAPIKey == "" && c.TIBaseURL == ""
+	if len(c.TISecrets) == 0 && !c.TIOff {
 		missing = append(missing, "EXAMGATE_TI_SECRETS (the shared secret TI signs launch tokens with)")
 	}
-	if c.TIAPIKey == "" {
+	if c.TIAPIKey == "" && !c.TIOff {
 		missing = append(missing, "EXAMGATE_TI_API_KEY (a TI API key, to look up purchases)")
 	}
-	if c.TIBaseURL == "" {
+	if c.TIBaseURL == "" && !c.TIOff {
 		missing = append(missing, "EXAMGATE_TI_BASE_URL (your TI instance, such as https://academy.example.com)")
 	}
 	if c.ExamsFile == "" {

@@ -4,7 +4,7 @@
 //	examgate migrate [flags]   apply database migrations and exit
 //	examgate accommodation set|list ...   extra exam time per candidate
 //	examgate deliveries list|retry ...    results on their way to TI
-//	examgate lti rotate-key|keys ...      LTI 1.3 tool keys
+//	examgate lti add-platform|list-platforms|tool-urls|rotate-key|keys ...   LTI 1.3 platforms and tool keys
 //	examgate webhook add|list|remove|deliveries ...   partner webhooks
 package main
 
@@ -111,6 +111,9 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			logger.Warn("exam has no ti.courseSlug: after a fail, the course cannot be reset in TI", "exam", e.Code)
 		}
 	}
+	if cfg.TIOff {
+		logger.Warn("no TI setting is given: only LTI launches are accepted (set EXAMGATE_TI_* to accept TI launches too)")
+	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
@@ -123,13 +126,14 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	delivery := &examgate.ResultDelivery{Store: store, TI: tiResults{ti}, Catalog: catalog, Clock: clock, Logger: logger}
 	worker.Handle(examgate.JobTIResult, delivery.HandleResult)
 	worker.Handle(examgate.JobTIReset, delivery.HandleReset)
-	worker.Handle(examgate.JobLTIScore, ltiScoreHandler(store, nil, clock, logger)) // nil: the LTI registrations, once they exist
+	worker.Handle(examgate.JobLTIScore, ltiScoreHandler(store, store, clock, logger))
 	var demo *server.Demo
 	var sender mail.Sender
 	switch {
 	case cfg.Demo:
 		sink := &mail.Sink{From: cfg.MailFrom}
 		demo = &server.Demo{TI: titest.New(cfg.TIAPIKey), Secret: cfg.TISecrets[0], Mail: sink}
+		demo.LTI = demoLTIPlatform(ctx, cfg, store, clock, logger)
 		sender = sink
 		logger.Warn("demo mode: the built-in TI simulator is mounted at /ti-sim and emails stay on /demo; never use demo mode in production")
 	case cfg.SMTPURL != "":
@@ -146,7 +150,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger)
 	wake := func() { worker.Wake(); hookWorker.Wake() }
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake,
-		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs)}
+		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs), LTI: store}
+	ltiTool, err := setUpLTI(ctx, cfg, base, store, clock, logger)
+	if err != nil {
+		return err
+	}
 	bookings := &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake, Attempts: attempts,
 		Events: examgate.BookingEventJobs}
 	app := frontend.App()
@@ -163,10 +171,10 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		},
 		Bookings:   bookings,
 		Attempts:   attempts,
-		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset}},
+		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult, examgate.JobTIReset, examgate.JobLTIScore}},
 		Webhooks:   webhooks,
 		AdminKey:   cfg.AdminKey,
-		CourseURL:  courseURL(cfg, clock),
+		CourseURL:  tiCourseURL(cfg, clock),
 		Playground: cfg.Playground,
 		Ready:      ready.Load,
 		App:        app,
@@ -178,6 +186,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 			Learner: server.Budget{Rate: float64(cfg.LearnerRateLimit) / 60, Burst: cfg.LearnerRateBurst},
 		},
 		CORSOrigins: cfg.CORSOrigins,
+		LTITool:     ltiTool,
+		LTILaunch:   &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

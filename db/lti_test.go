@@ -1,0 +1,203 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/lti"
+)
+
+var platformReg = lti.Registration{
+	Name: "Inspire", Issuer: "https://account.onlineacademy.nl", ClientID: "71bafed5", DeploymentIDs: []string{"dep-b", "dep-a"},
+	AuthURL: "https://account.onlineacademy.nl/connect/authorize", TokenURL: "https://account.onlineacademy.nl/connect/token",
+	JWKSURL: "https://account.onlineacademy.nl/.well-known/jwks",
+}
+
+func TestLTIRegistrations(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		if _, err := store.Registration(ctx, platformReg.Issuer, platformReg.ClientID); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("before: %v", err)
+		}
+		if err := store.SaveRegistration(ctx, &platformReg, t0); err != nil {
+			t.Fatal(err)
+		}
+		second := platformReg
+		second.ClientID, second.DeploymentIDs = "other-client", []string{"dep-x"}
+		if err := store.SaveRegistration(ctx, &second, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.Registration(ctx, platformReg.Issuer, platformReg.ClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AuthURL != platformReg.AuthURL || len(got.DeploymentIDs) != 2 || got.DeploymentIDs[0] != "dep-a" || got.Name != "Inspire" {
+			t.Errorf("got %+v", got)
+		}
+		// Saving again replaces URLs and deployments.
+		changed := platformReg
+		changed.DeploymentIDs = []string{"dep-c"}
+		changed.JWKSURL = "https://account.onlineacademy.nl/jwks2"
+		if err := store.SaveRegistration(ctx, &changed, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = store.Registration(ctx, platformReg.Issuer, platformReg.ClientID)
+		if len(got.DeploymentIDs) != 1 || got.DeploymentIDs[0] != "dep-c" || got.JWKSURL != changed.JWKSURL {
+			t.Errorf("after update %+v", got)
+		}
+		all, err := store.RegistrationsByIssuer(ctx, platformReg.Issuer)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("by issuer: %v %v", all, err)
+		}
+		bad := platformReg
+		bad.TokenURL = "ftp://x"
+		if err := store.SaveRegistration(ctx, &bad, t0); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Errorf("invalid registration saved: %v", err)
+		}
+	})
+}
+
+func TestLTILoginsAndNonces(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		l := &lti.PendingLogin{StateHash: "s1", Nonce: "n1", BindingHash: "b1", Issuer: "iss", ClientID: "c",
+			TargetLinkURI: "https://exams.example.com/lti/exams/X", LoginHint: "u", StorageTarget: "_parent", ExpiresAt: t0.Add(10 * time.Minute)}
+		if err := store.SaveLogin(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := store.PeekLogin(ctx, "s1", t0); err != nil || p.Nonce != "n1" || p.StorageTarget != "_parent" {
+			t.Fatalf("peek: %+v %v", p, err)
+		}
+		if _, err := store.TakeLogin(ctx, "s1", t0.Add(11*time.Minute)); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("expired login taken: %v", err)
+		}
+		p, err := store.TakeLogin(ctx, "s1", t0)
+		if err != nil || p.BindingHash != "b1" || !p.ExpiresAt.Equal(l.ExpiresAt) {
+			t.Fatalf("take: %+v %v", p, err)
+		}
+		if _, err := store.TakeLogin(ctx, "s1", t0); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("second take: %v", err)
+		}
+		if err := store.UseNonce(ctx, "iss", "n1", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.UseNonce(ctx, "iss", "n1", t0.Add(time.Hour)); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("replayed nonce: %v", err)
+		}
+		if err := store.UseNonce(ctx, "other-iss", "n1", t0.Add(time.Hour)); err != nil {
+			t.Fatalf("same nonce, other platform: %v", err)
+		}
+		_ = store.SaveLogin(ctx, &lti.PendingLogin{StateHash: "s2", ExpiresAt: t0.Add(time.Minute)})
+		if err := store.DeleteExpired(ctx, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, store, "lti_nonces") + count(t, store, "lti_logins"); n != 0 {
+			t.Errorf("%d expired rows left", n)
+		}
+	})
+}
+
+func ltiRecord(sub, email, first string, at time.Time) *examgate.LTILaunchRecord {
+	return &examgate.LTILaunchRecord{
+		Claims: examgate.LTILaunchClaims{Issuer: "https://platform.example.com", ClientID: "c1", DeploymentID: "d1",
+			Subject: sub, Email: email, FirstName: first, LastName: "Hopper", CourseID: "course-9",
+			ResourceLinkID: "rl-1", LineItemURL: "https://platform.example.com/lineitems/1/scores"},
+		ExamCode: "DEMO-101",
+		Eligibility: examgate.Eligibility{ExamCode: "DEMO-101", CourseID: "course-9", PurchasedAt: at,
+			EndsAt: at.AddDate(0, 0, 90), CheckedAt: at},
+		Session: examgate.Session{TokenHash: "h-" + sub + at.String(), CreatedAt: at, ExpiresAt: at.Add(examgate.SessionLifetime)},
+	}
+}
+
+func TestCompleteLTILaunch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		cand, elig, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "grace@example.com", "Grace", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cand.Email != "grace@example.com" || cand.FirstName != "Grace" || !elig.EndsAt.Equal(t0.AddDate(0, 0, 90)) {
+			t.Fatalf("first launch: %+v %+v", cand, elig)
+		}
+		// A later launch keeps the window, updates the context and keeps
+		// names it did not get.
+		later := ltiRecord("sub-1", "", "", t0.AddDate(0, 0, 30))
+		later.Claims.LastName = ""
+		later.Claims.LineItemURL = "https://platform.example.com/lineitems/2"
+		again, elig2, err := store.CompleteLTILaunch(ctx, later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ID != cand.ID || again.FirstName != "Grace" || again.Email != "grace@example.com" {
+			t.Errorf("relaunch candidate %+v", again)
+		}
+		if !elig2.EndsAt.Equal(elig.EndsAt) || !elig2.PurchasedAt.Equal(t0) {
+			t.Errorf("relaunch moved the window: %+v", elig2)
+		}
+		lc, err := store.LTIContext(ctx, cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != "https://platform.example.com/lineitems/2" || lc.Subject != "sub-1" || lc.ClientID != "c1" {
+			t.Fatalf("context %+v %v", lc, err)
+		}
+		// Learners without email: each their own candidate, email empty.
+		a, _, err := store.CompleteLTILaunch(ctx, ltiRecord("anon-1", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := store.CompleteLTILaunch(ctx, ltiRecord("anon-2", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.ID == b.ID || a.Email != "" || b.Email != "" {
+			t.Errorf("anonymous candidates %+v %+v", a, b)
+		}
+		if got, err := store.CandidateByID(ctx, a.ID); err != nil || got.Email != "" {
+			t.Errorf("read back %+v %v", got, err)
+		}
+		// Another learner with a taken email is refused.
+		if _, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-2", "grace@example.com", "G", t0)); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Errorf("taken email: %v", err)
+		}
+		if _, err := store.LTIContext(ctx, a.ID, "OTHER"); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Errorf("no context: %v", err)
+		}
+		if n := count(t, store, "sessions"); n != 4 {
+			t.Errorf("%d sessions, want 4", n)
+		}
+	})
+}
+
+// Two posts of one launch at the same moment: one takes the login.
+func TestLTITakeLoginOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		if err := store.SaveLogin(ctx, &lti.PendingLogin{StateHash: "race", Nonce: "n", BindingHash: "b", Issuer: "i", ClientID: "c",
+			TargetLinkURI: "https://exams.example.com/lti/exams/X", LoginHint: "u", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := store.TakeLogin(ctx, "race", t0)
+				errs <- err
+			}()
+		}
+		won := 0
+		for range n {
+			switch err := <-errs; examgate.ErrorCode(err) {
+			case "":
+				won++
+			case examgate.ENOTFOUND:
+			default:
+				t.Errorf("take: %v", err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d posts took the login, want 1", won)
+		}
+	})
+}

@@ -1,0 +1,416 @@
+package lti_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
+)
+
+const toolBase = "https://exams.example.com"
+
+type fixture struct {
+	platform *ltitest.Platform
+	tool     *lti.Tool
+	store    *ltitest.MemoryStore
+	now      time.Time
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{now: time.Now().UTC().Truncate(time.Second)}
+	f.platform = ltitest.NewServer(t, "client-1", "dep-1")
+	f.platform.Now = func() time.Time { return f.now }
+	base, _ := url.Parse(toolBase)
+	f.store = &ltitest.MemoryStore{}
+	f.store.AddRegistration(f.platform.Registration())
+	clock := examgate.ClockFunc(func() time.Time { return f.now })
+	f.tool = &lti.Tool{BaseURL: base, Registrations: f.store, Store: f.store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
+	f.platform.ToolLoginURL = f.tool.LoginURL()
+	f.platform.ToolRedirectURI = f.tool.RedirectURI()
+	return f
+}
+
+var student = ltitest.User{Sub: "user-42", Email: "grace@example.com", GivenName: "Grace", FamilyName: "Hopper"}
+
+func examLink(code string) ltitest.Link {
+	return ltitest.Link{TargetLinkURI: toolBase + "/lti/exams/" + code, LineItem: "https://platform.example.com/lineitems/7/scores"}
+}
+
+// run performs a whole launch as a browser would: login initiation, the
+// authorization request and the form_post back, returning the form posted.
+func (f *fixture) run(t testing.TB, u ltitest.User, l ltitest.Link) (lti.LaunchRequest, error) {
+	t.Helper()
+	hint := f.platform.AddLaunch(u, l)
+	v := f.platform.LoginParams(hint)
+	login, err := f.tool.StartLogin(context.Background(), &lti.LoginRequest{
+		Issuer: v.Get("iss"), LoginHint: v.Get("login_hint"), TargetLinkURI: v.Get("target_link_uri"),
+		LTIMessageHint: v.Get("lti_message_hint"), ClientID: v.Get("client_id"), DeploymentID: v.Get("lti_deployment_id"),
+	})
+	if err != nil {
+		return lti.LaunchRequest{}, err
+	}
+	resp, err := http.Get(login.AuthURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("platform refused the authorization request: %d %s", resp.StatusCode, body)
+	}
+	action, form, err := ltitest.ParseForm(string(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if action != f.tool.RedirectURI() {
+		t.Fatalf("form_post to %q, want %q", action, f.tool.RedirectURI())
+	}
+	return lti.LaunchRequest{IDToken: form.Get("id_token"), State: form.Get("state"), Binding: login.Binding}, nil
+}
+
+func (f *fixture) launch(t testing.TB, u ltitest.User, l ltitest.Link) (*lti.Launch, error) {
+	t.Helper()
+	req, err := f.run(t, u, l)
+	if err != nil {
+		return nil, err
+	}
+	return f.tool.Launch(context.Background(), req)
+}
+
+func TestLoginRedirect(t *testing.T) {
+	f := newFixture(t)
+	hint := f.platform.AddLaunch(student, examLink("DEMO-101"))
+	v := f.platform.LoginParams(hint)
+	login, err := f.tool.StartLogin(context.Background(), &lti.LoginRequest{
+		Issuer: v.Get("iss"), LoginHint: v.Get("login_hint"), TargetLinkURI: v.Get("target_link_uri"),
+		LTIMessageHint: `{"course_id":"x","test":false}`, ClientID: "client-1", DeploymentID: "dep-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(login.AuthURL)
+	if got := u.Scheme + "://" + u.Host + u.Path; got != f.platform.Issuer+ltitest.AuthPath {
+		t.Errorf("redirect to %s", got)
+	}
+	q := u.Query()
+	want := map[string]string{
+		"client_id": "client-1", "iss": f.platform.Issuer, "response_type": "id_token", "scope": "openid profile email",
+		"redirect_uri": toolBase + "/lti/launch", "login_hint": "user-42", "prompt": "none", "response_mode": "form_post",
+		"lti_message_hint": `{"course_id":"x","test":false}`, "state": login.State,
+	}
+	for k, w := range want {
+		if q.Get(k) != w {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), w)
+		}
+	}
+	if len(q.Get("nonce")) < 32 || len(login.State) < 32 || q.Get("nonce") == login.State {
+		t.Errorf("nonce %q and state %q must be long and distinct", q.Get("nonce"), login.State)
+	}
+	if len(q) != len(want)+1 {
+		t.Errorf("extra parameters: %v", q)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	f := newFixture(t)
+	ok := lti.LoginRequest{Issuer: f.platform.Issuer, LoginHint: "u", TargetLinkURI: toolBase + "/lti/exams/X", ClientID: "client-1"}
+	cases := map[string]struct {
+		edit func(*lti.LoginRequest)
+		code string
+		msg  string
+	}{
+		"target elsewhere":   {func(r *lti.LoginRequest) { r.TargetLinkURI = "https://evil.example.com/lti/exams/X" }, examgate.EINVALID, "does not point to examgate"},
+		"target other port":  {func(r *lti.LoginRequest) { r.TargetLinkURI = "https://exams.example.com:8443/x" }, examgate.EINVALID, "does not point to examgate"},
+		"target relative":    {func(r *lti.LoginRequest) { r.TargetLinkURI = "//evil.example.com/" }, examgate.EINVALID, "does not point to examgate"},
+		"unknown issuer":     {func(r *lti.LoginRequest) { r.Issuer = "https://other.example.com" }, examgate.EFORBIDDEN, "not registered"},
+		"unknown client":     {func(r *lti.LoginRequest) { r.ClientID = "client-2" }, examgate.EFORBIDDEN, "not registered"},
+		"unknown deployment": {func(r *lti.LoginRequest) { r.DeploymentID = "dep-9" }, examgate.EFORBIDDEN, "unknown deployment"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := ok
+			c.edit(&r)
+			_, err := f.tool.StartLogin(context.Background(), &r)
+			if examgate.ErrorCode(err) != c.code || !strings.Contains(examgate.ErrorMessage(err), c.msg) {
+				t.Fatalf("got %v, want %s with %q", err, c.code, c.msg)
+			}
+		})
+	}
+	// Without client_id, the issuer's single registration is used.
+	r := ok
+	r.ClientID = ""
+	if _, err := f.tool.StartLogin(context.Background(), &r); err != nil {
+		t.Fatalf("login without client_id: %v", err)
+	}
+}
+
+func TestValidLaunches(t *testing.T) {
+	cases := map[string]struct {
+		user                       ltitest.User
+		link                       ltitest.Link
+		email, first, last, course string
+	}{
+		"email and names":        {student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "grace@example.com", "Grace", "Hopper", "C-77"},
+		"no email, no names":     {ltitest.User{Sub: "anon-1"}, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}), "", "", "", "C-77"},
+		"only full name":         {ltitest.User{Sub: "u2", Name: "Ada Lovelace"}, withCustom(examLink("DEMO-101"), map[string]any{"id": "C-8"}), "", "Ada", "Lovelace", "C-8"},
+		"custom id as number":    {student, withCustom(examLink("DEMO-101"), map[string]any{"id": 12345}), "grace@example.com", "Grace", "Hopper", "12345"},
+		"course from deployment": {student, examLink("DEMO-101"), "grace@example.com", "Grace", "Hopper", "dep-1"},
+		"empty custom claim":     {student, ltitest.Link{TargetLinkURI: toolBase + "/lti/exams/DEMO-101", Custom: map[string]any{}}, "grace@example.com", "Grace", "Hopper", "dep-1"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			l, err := f.launch(t, c.user, c.link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Email != c.email || l.GivenName != c.first || l.FamilyName != c.last || l.CourseID != c.course {
+				t.Errorf("got email %q names %q %q course %q", l.Email, l.GivenName, l.FamilyName, l.CourseID)
+			}
+			if l.ExamCode != "DEMO-101" || l.Subject != c.user.Sub || l.Issuer != f.platform.Issuer || l.ClientID != "client-1" || l.DeploymentID != "dep-1" || l.ResourceLinkID != "rl-1" {
+				t.Errorf("launch %+v", l)
+			}
+		})
+	}
+}
+
+func TestCourseIDSources(t *testing.T) {
+	// SkillsTown Inspire: custom course_id, else custom id, else the
+	// deployment id, else the target link.
+	for _, c := range []struct {
+		custom           map[string]string
+		deployment, want string
+	}{
+		{map[string]string{"course_id": "A", "id": "B"}, "D", "A"},
+		{map[string]string{"id": "B"}, "D", "B"},
+		{map[string]string{}, "D", "D"},
+		{map[string]string{}, "", "https://exams.example.com/lti/provide/course/12345"},
+	} {
+		if got := lti.CourseID(c.custom, c.deployment, "https://exams.example.com/lti/provide/course/12345"); got != c.want {
+			t.Errorf("CourseID(%v, %q) = %q, want %q", c.custom, c.deployment, got, c.want)
+		}
+	}
+}
+
+func TestLaunchExtras(t *testing.T) {
+	f := newFixture(t)
+	// Exam from custom exam_code when the target link is not an exam link,
+	// AGS endpoint, aud array with azp,
+	// login without lti_deployment_id.
+	link := ltitest.Link{TargetLinkURI: toolBase + "/lti/provide/course/12345", Custom: map[string]any{"exam_code": "DEMO-202"},
+		LineItem: "https://platform.example.com/lineitems/7", SendDeploymentClaimOnly: true}
+	f.platform.Tamper = func(c, h map[string]any) {
+		c["aud"] = []string{"client-1", "other"}
+		c["azp"] = "client-1"
+		delete(c, lti.ClaimDeploymentID)
+		c[lti.ClaimDeploymentID] = "dep-1"
+	}
+	l, err := f.launch(t, student, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ExamCode != "DEMO-202" || l.CourseID != "dep-1" {
+		t.Errorf("exam %q course %q", l.ExamCode, l.CourseID)
+	}
+	if !l.Grades.CanPostScores() || l.Grades.LineItem != "https://platform.example.com/lineitems/7" {
+		t.Errorf("grades %+v", l.Grades)
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.launch(t, student, examLink("DEMO-101")); err != nil {
+		t.Fatal(err)
+	}
+	f.platform.Rotate()
+	f.platform.RetireOldKeys()
+	// The new kid is unknown to the cached set: it is fetched again once.
+	f.now = f.now.Add(time.Minute)
+	if _, err := f.launch(t, student, examLink("DEMO-101")); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+}
+
+func TestUnknownKidRefetchIsBounded(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.launch(t, student, examLink("DEMO-101")); err != nil {
+		t.Fatal(err)
+	}
+	f.platform.Rotate()
+	// Within seconds of the last fetch an unknown kid is refused without
+	// asking the platform again; once the pause has passed it is fetched.
+	_, err := f.launch(t, student, examLink("DEMO-101"))
+	if examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+		t.Fatalf("got %v", err)
+	}
+	f.now = f.now.Add(11 * time.Second)
+	if _, err := f.launch(t, student, examLink("DEMO-101")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func withCustom(l ltitest.Link, c map[string]any) ltitest.Link {
+	l.Custom = c
+	return l
+}
+
+func TestBadLaunches(t *testing.T) {
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type setup func(f *fixture)
+	tamper := func(fn func(c, h map[string]any, f *fixture)) setup {
+		return func(f *fixture) { f.platform.Tamper = func(c, h map[string]any) { fn(c, h, f) } }
+	}
+	cases := map[string]struct {
+		setup setup
+		code  string
+		msg   string // part of the learner's message
+	}{
+		"no kid":          {tamper(func(c, h map[string]any, _ *fixture) { delete(h, "kid") }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"unknown kid":     {tamper(func(c, h map[string]any, _ *fixture) { h["kid"] = "nope" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"wrong signature": {func(f *fixture) { f.platform.SignWith = otherKey }, examgate.EUNAUTHORIZED, "could not be verified"},
+		"HS256":           {tamper(func(c, h map[string]any, _ *fixture) { h["alg"] = "HS256" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"alg none": {func(f *fixture) {
+			f.platform.RawToken = func(s string) string {
+				parts := strings.Split(s, ".")
+				return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
+			}
+		}, examgate.EUNAUTHORIZED, "could not be verified"},
+		"not a JWT":                  {func(f *fixture) { f.platform.RawToken = func(string) string { return "this-is-not-a-jwt" } }, examgate.EINVALID, "could not be verified"},
+		"wrong version":              {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimVersion] = "1.1.0" }), examgate.EINVALID, "not supported"},
+		"missing version":            {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimVersion) }), examgate.EINVALID, "not supported"},
+		"missing message_type":       {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimMessageType) }), examgate.EINVALID, "not supported"},
+		"deep linking message":       {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiDeepLinkingRequest" }), examgate.EINVALID, "not supported"},
+		"missing deployment_id":      {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimDeploymentID) }), examgate.EFORBIDDEN, "unknown deployment"},
+		"deployment not the login's": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimDeploymentID] = "dep-2" }), examgate.EFORBIDDEN, "unknown deployment"},
+		"missing resource_link.id":   {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimResourceLink] = map[string]any{"title": "x"} }), examgate.EINVALID, "which activity"},
+		"missing sub":                {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "sub") }), examgate.EUNAUTHORIZED, "did not say who you are"},
+		"empty sub":                  {tamper(func(c, h map[string]any, _ *fixture) { c["sub"] = "" }), examgate.EUNAUTHORIZED, "did not say who you are"},
+		"expired": {tamper(func(c, h map[string]any, f *fixture) {
+			c["exp"] = f.now.Add(-5 * time.Minute).Unix()
+			c["iat"] = f.now.Add(-10 * time.Minute).Unix()
+		}), examgate.EUNAUTHORIZED, "expired"},
+		"missing exp": {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "exp") }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"iat in the future": {tamper(func(c, h map[string]any, f *fixture) {
+			c["iat"] = f.now.Add(10 * time.Minute).Unix()
+			c["exp"] = f.now.Add(20 * time.Minute).Unix()
+		}), examgate.EUNAUTHORIZED, "clock is ahead"},
+		"wrong aud":             {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = "client-2" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"aud array without us":  {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"a", "b"} }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"aud array without azp": {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"client-1", "b"} }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"wrong azp":             {tamper(func(c, h map[string]any, _ *fixture) { c["azp"] = "b" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"wrong iss":             {tamper(func(c, h map[string]any, _ *fixture) { c["iss"] = "https://evil.example.com" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"wrong nonce":           {tamper(func(c, h map[string]any, _ *fixture) { c["nonce"] = "another" }), examgate.EUNAUTHORIZED, "expired or was already used"},
+		"target link elsewhere": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimTargetLinkURI] = "https://evil.example.com/" }), examgate.EINVALID, "does not point to examgate"},
+		"no exam":               {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimTargetLinkURI] = toolBase + "/lti/other" }), examgate.EINVALID, "which exam"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			c.setup(f)
+			_, err := f.launch(t, student, examLink("DEMO-101"))
+			if examgate.ErrorCode(err) != c.code || !strings.Contains(examgate.ErrorMessage(err), c.msg) {
+				t.Fatalf("got %v, want %s with %q", err, c.code, c.msg)
+			}
+		})
+	}
+}
+
+func TestStateAndNonce(t *testing.T) {
+	ctx := context.Background()
+	t.Run("replayed launch", func(t *testing.T) {
+		f := newFixture(t)
+		req, err := f.run(t, student, examLink("DEMO-101"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tool.Launch(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.tool.Launch(ctx, req)
+		if examgate.ErrorCode(err) != examgate.EUNAUTHORIZED || !strings.Contains(examgate.ErrorMessage(err), "already used") {
+			t.Fatalf("replay: %v", err)
+		}
+	})
+	t.Run("token replayed with a new login", func(t *testing.T) {
+		f := newFixture(t)
+		first, err := f.run(t, student, examLink("DEMO-101"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tool.Launch(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		second, err := f.run(t, student, examLink("DEMO-101"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second.IDToken = first.IDToken // its nonce belongs to the first login
+		if _, err := f.tool.Launch(ctx, second); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("missing state", func(t *testing.T) {
+		f := newFixture(t)
+		req, _ := f.run(t, student, examLink("DEMO-101"))
+		req.State = ""
+		if _, err := f.tool.Launch(ctx, req); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("unknown state", func(t *testing.T) {
+		f := newFixture(t)
+		req, _ := f.run(t, student, examLink("DEMO-101"))
+		req.State = "made-up-state"
+		if _, err := f.tool.Launch(ctx, req); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("state from another browser", func(t *testing.T) {
+		f := newFixture(t)
+		req, _ := f.run(t, student, examLink("DEMO-101"))
+		req.Binding = "another-browser"
+		_, err := f.tool.Launch(ctx, req)
+		if examgate.ErrorCode(err) != examgate.EUNAUTHORIZED || !strings.Contains(examgate.ErrorMessage(err), "another browser window") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("expired login", func(t *testing.T) {
+		f := newFixture(t)
+		req, _ := f.run(t, student, examLink("DEMO-101"))
+		f.now = f.now.Add(lti.LoginLifetime + time.Second)
+		if _, err := f.tool.Launch(ctx, req); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestRegistrationValidate(t *testing.T) {
+	ok := lti.Registration{Issuer: "https://p.example.com", ClientID: "c", DeploymentIDs: []string{"d"},
+		AuthURL: "https://p.example.com/auth", TokenURL: "https://p.example.com/token", JWKSURL: "https://p.example.com/jwks"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := ok
+	bad.JWKSURL = "http://p.example.com/jwks"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "jwksUrl") {
+		t.Errorf("plain http accepted: %v", err)
+	}
+	bad = ok
+	bad.DeploymentIDs = nil
+	if err := bad.Validate(); err == nil {
+		t.Error("no deployments accepted")
+	}
+}

@@ -1,0 +1,429 @@
+// Package ltitest is a fake LTI 1.3 platform speaking the real wire format:
+// it initiates logins with an auto-submitting form, answers the OIDC
+// authorization request with a form_post of id_token and state, signs
+// id_tokens with RS256 keys it publishes as a JWKS, rotates keys, and can
+// craft bad tokens for tests. Tests serve it with httptest (NewServer); the
+// demo mounts it under a path prefix with http.StripPrefix.
+package ltitest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/examgate/examgate/lti"
+)
+
+// Paths the platform serves, relative to its root.
+const (
+	JWKSPath   = "/jwks"
+	AuthPath   = "/auth"
+	TokenPath  = "/token" // served by the score service, when one is mounted
+	StartPath  = "/start"
+	CoursePath = "/course"
+)
+
+// User is a platform account.
+type User struct {
+	Sub        string
+	Email      string
+	GivenName  string
+	FamilyName string
+	Name       string
+}
+
+// Link is a resource link a user launches.
+type Link struct {
+	TargetLinkURI  string
+	ResourceLinkID string         // default "rl-1"
+	DeploymentID   string         // default the platform's
+	Custom         map[string]any // values may be numbers, as platforms send them
+	LineItem       string         // AGS lineitem URL; empty offers no AGS
+	// ReturnURL is sent as launch_presentation.return_url.
+	ReturnURL string
+	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
+	// initiation, as some platforms do.
+	SendDeploymentClaimOnly bool
+}
+
+// Launch is a launch in progress, found again by its lti_message_hint.
+type Launch struct {
+	Hint string
+	User User
+	Link Link
+}
+
+// Platform is the fake platform.
+type Platform struct {
+	Issuer       string
+	ClientID     string
+	DeploymentID string
+	// Tool is where the tool lives: its login initiation and redirect URIs.
+	ToolLoginURL, ToolRedirectURI string
+	// Now is the platform's clock; default time.Now.
+	Now func() time.Time
+	// Tamper, when set, changes the claims and header of the next id_tokens
+	// before signing, to craft bad tokens.
+	Tamper func(claims map[string]any, header map[string]any)
+	// SignWith, when set, signs with this key instead of the current one
+	// (with the current kid): a wrong signature.
+	SignWith *rsa.PrivateKey
+	// RawToken, when set, replaces the signed id_token entirely.
+	RawToken func(signed string) string
+	// Storage makes every start page offer lti_storage_target (postMessage
+	// storage in the course page); the course page always offers it.
+	Storage bool
+
+	mu       sync.Mutex
+	keys     []*signingKey // current first; the previous one is listed during rotation
+	launches map[string]*Launch
+	issued   []string
+}
+
+type signingKey struct {
+	kid string
+	key *rsa.PrivateKey
+}
+
+// New returns a platform with one 2048-bit signing key.
+func New(issuer, clientID, deploymentID string) *Platform {
+	p := &Platform{Issuer: issuer, ClientID: clientID, DeploymentID: deploymentID, launches: map[string]*Launch{}}
+	p.keys = []*signingKey{newKey()}
+	return p
+}
+
+// NewServer starts the platform on an httptest server, its URL the issuer.
+func NewServer(tb testing.TB, clientID, deploymentID string) *Platform {
+	tb.Helper()
+	p := New("", clientID, deploymentID)
+	srv := httptest.NewServer(p)
+	tb.Cleanup(srv.Close)
+	p.Issuer = srv.URL
+	return p
+}
+
+func newKey() *signingKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return &signingKey{kid: randomID(), key: k}
+}
+
+func randomID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Registration is what an admin enters in examgate for this platform.
+func (p *Platform) Registration() lti.Registration {
+	return lti.Registration{
+		Name: "Test platform", Issuer: p.Issuer, ClientID: p.ClientID, DeploymentIDs: []string{p.DeploymentID},
+		AuthURL: p.Issuer + AuthPath, TokenURL: p.Issuer + TokenPath, JWKSURL: p.Issuer + JWKSPath,
+	}
+}
+
+// Rotate makes a new key current; the old one stays in the JWKS until
+// RetireOldKeys, as a platform does during rotation.
+func (p *Platform) Rotate() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keys = append([]*signingKey{newKey()}, p.keys...)
+}
+
+// RetireOldKeys removes every key but the current one from the JWKS.
+func (p *Platform) RetireOldKeys() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keys = p.keys[:1]
+}
+
+// CurrentKID is the kid of the key that signs.
+func (p *Platform) CurrentKID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keys[0].kid
+}
+
+// AddLaunch prepares a launch of link by user and returns its
+// lti_message_hint.
+func (p *Platform) AddLaunch(u User, l Link) string {
+	if l.ResourceLinkID == "" {
+		l.ResourceLinkID = "rl-1"
+	}
+	if l.DeploymentID == "" {
+		l.DeploymentID = p.DeploymentID
+	}
+	hint := randomID()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.launches) > 1000 { // the demo runs for days: forget old launches
+		clear(p.launches)
+	}
+	p.launches[hint] = &Launch{Hint: hint, User: u, Link: l}
+	return hint
+}
+
+// LoginParams is the login initiation the platform sends the tool for a
+// launch.
+func (p *Platform) LoginParams(hint string) url.Values {
+	p.mu.Lock()
+	l := p.launches[hint]
+	p.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	v := url.Values{
+		"iss":              {p.Issuer},
+		"login_hint":       {l.User.Sub},
+		"target_link_uri":  {l.Link.TargetLinkURI},
+		"lti_message_hint": {hint},
+		"client_id":        {p.ClientID},
+	}
+	if !l.Link.SendDeploymentClaimOnly {
+		v.Set("lti_deployment_id", l.Link.DeploymentID)
+	}
+	return v
+}
+
+// Claims returns the id_token claims of a launch for a nonce.
+func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
+	now := p.now()
+	c := map[string]any{
+		"iss":                  p.Issuer,
+		"aud":                  p.ClientID,
+		"sub":                  l.User.Sub,
+		"iat":                  now.Unix(),
+		"nbf":                  now.Unix(),
+		"exp":                  now.Add(5 * time.Minute).Unix(),
+		"nonce":                nonce,
+		lti.ClaimMessageType:   lti.MessageTypeResourceLink,
+		lti.ClaimVersion:       lti.Version,
+		lti.ClaimDeploymentID:  l.Link.DeploymentID,
+		lti.ClaimTargetLinkURI: l.Link.TargetLinkURI,
+		lti.ClaimResourceLink:  map[string]any{"id": l.Link.ResourceLinkID, "title": "Exam"},
+		lti.ClaimRoles:         []string{"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"},
+		lti.ClaimContext:       map[string]any{"id": "ctx-1", "title": "Course"},
+	}
+	if l.User.Email != "" {
+		c["email"] = l.User.Email
+	}
+	if l.User.GivenName != "" {
+		c["given_name"] = l.User.GivenName
+	}
+	if l.User.FamilyName != "" {
+		c["family_name"] = l.User.FamilyName
+	}
+	if l.User.Name != "" {
+		c["name"] = l.User.Name
+	}
+	if l.Link.ReturnURL != "" {
+		c[lti.ClaimPresentation] = map[string]any{"document_target": "iframe", "return_url": l.Link.ReturnURL}
+	}
+	if len(l.Link.Custom) > 0 {
+		c[lti.ClaimCustom] = l.Link.Custom
+	}
+	if l.Link.LineItem != "" {
+		c[lti.ClaimAGSEndpoint] = map[string]any{
+			"scope": []string{
+				"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+				"https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+				lti.ScopeScore,
+			},
+			"lineitem":  l.Link.LineItem,
+			"lineitems": l.Link.LineItem,
+		}
+	}
+	return c
+}
+
+// Sign signs claims with the current key, applying Tamper, SignWith and
+// RawToken when set.
+func (p *Platform) Sign(claims map[string]any) (string, error) {
+	p.mu.Lock()
+	k := p.keys[0]
+	tamper, signWith, raw := p.Tamper, p.SignWith, p.RawToken
+	p.mu.Unlock()
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
+	tok.Header["kid"] = k.kid
+	if tamper != nil {
+		tamper(claims, tok.Header)
+	}
+	key := k.key
+	if signWith != nil {
+		key = signWith
+	}
+	var signed string
+	var err error
+	if alg, _ := tok.Header["alg"].(string); alg == "HS256" {
+		tok.Method = jwt.SigningMethodHS256
+		signed, err = tok.SignedString([]byte("not-a-platform-key"))
+	} else {
+		signed, err = tok.SignedString(key)
+	}
+	if err != nil {
+		return "", err
+	}
+	if raw != nil {
+		signed = raw(signed)
+	}
+	p.mu.Lock()
+	p.issued = append(p.issued, signed)
+	p.mu.Unlock()
+	return signed, nil
+}
+
+// LastToken returns the last id_token the platform issued.
+func (p *Platform) LastToken() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.issued) == 0 {
+		return ""
+	}
+	return p.issued[len(p.issued)-1]
+}
+
+func (p *Platform) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// ServeHTTP serves the JWKS, the authorization endpoint and the pages that
+// start a launch in a browser.
+func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The platform's pages frame the tool and are framed by the demo.
+	w.Header().Del("X-Frame-Options")
+	w.Header().Set("Cache-Control", "no-store")
+	switch r.URL.Path {
+	case JWKSPath:
+		p.serveJWKS(w)
+	case AuthPath:
+		p.serveAuth(w, r)
+	case StartPath:
+		p.serveStart(w, r)
+	case CoursePath:
+		p.serveCourse(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (p *Platform) serveJWKS(w http.ResponseWriter) {
+	p.mu.Lock()
+	keys := make([]map[string]string, 0, len(p.keys))
+	for _, k := range p.keys {
+		keys = append(keys, lti.JWK(k.kid, &k.key.PublicKey))
+	}
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
+}
+
+// serveAuth is the OIDC authorization endpoint: it checks the request as a
+// platform must and answers with a form_post of id_token and state.
+func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.Form
+	problem := ""
+	switch {
+	case q.Get("response_type") != "id_token":
+		problem = "response_type must be id_token"
+	case q.Get("response_mode") != "form_post":
+		problem = "response_mode must be form_post"
+	case q.Get("scope") != "openid profile email" && !strings.Contains(q.Get("scope"), "openid"):
+		problem = "scope must contain openid"
+	case q.Get("prompt") != "none":
+		problem = "prompt must be none"
+	case q.Get("client_id") != p.ClientID:
+		problem = "unknown client_id"
+	case p.ToolRedirectURI != "" && q.Get("redirect_uri") != p.ToolRedirectURI:
+		problem = "redirect_uri is not the registered one"
+	case q.Get("state") == "" || q.Get("nonce") == "":
+		problem = "state and nonce are required"
+	}
+	p.mu.Lock()
+	l := p.launches[q.Get("lti_message_hint")]
+	p.mu.Unlock()
+	if problem == "" && (l == nil || l.User.Sub != q.Get("login_hint")) {
+		problem = "login_hint and lti_message_hint do not match a launch"
+	}
+	if problem != "" {
+		http.Error(w, "invalid_request: "+problem, http.StatusBadRequest)
+		return
+	}
+	token, err := p.Sign(p.Claims(l, q.Get("nonce")))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeAutoForm(w, q.Get("redirect_uri"), url.Values{"id_token": {token}, "state": {q.Get("state")}})
+}
+
+// serveStart is what the platform's page does when a learner clicks the
+// link: an auto-submitting POST of the login initiation to the tool.
+func (p *Platform) serveStart(w http.ResponseWriter, r *http.Request) {
+	v := p.LoginParams(r.URL.Query().Get("hint"))
+	if v == nil {
+		http.Error(w, "unknown launch", http.StatusNotFound)
+		return
+	}
+	if p.Storage || r.URL.Query().Get("storage") == "1" {
+		v.Set("lti_storage_target", "_parent")
+	}
+	writeAutoForm(w, p.ToolLoginURL, v)
+}
+
+var autoForm = template.Must(template.New("form").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Opening…</title></head>
+<body><form method="post" action="{{.Action}}" id="f">
+{{range $k, $vs := .Values}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">
+{{end}}{{end}}<noscript><button type="submit">Continue</button></noscript></form>
+<script>document.getElementById('f').submit()</script></body></html>
+`))
+
+const autoFormScript = "document.getElementById('f').submit()"
+
+func writeAutoForm(w http.ResponseWriter, action string, v url.Values) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src "+scriptHash(autoFormScript)+"; form-action *; frame-ancestors 'self'")
+	_ = autoForm.Execute(w, map[string]any{"Action": action, "Values": v})
+}
+
+// ParseForm reads the auto-submitting form of a platform or tool page: its
+// action and hidden fields, as a browser would submit them.
+func ParseForm(page string) (action string, values url.Values, err error) {
+	m := formRE.FindStringSubmatch(page)
+	if m == nil {
+		return "", nil, fmt.Errorf("no form in page: %.300s", page)
+	}
+	values = url.Values{}
+	for _, in := range inputRE.FindAllStringSubmatch(page, -1) {
+		values.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), values, nil
+}
+
+var (
+	formRE  = regexp.MustCompile(`<form[^>]*\baction="([^"]*)"`)
+	inputRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)"`)
+)

@@ -1,0 +1,282 @@
+package server
+
+import (
+	_ "embed"
+	"html/template"
+	"net/http"
+	"net/url"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/lti"
+)
+
+//go:embed lti.js
+var ltiScript []byte
+
+// ltiFrameable lets the platform show an LTI page in its iframe, and lets
+// forms on it go to examgate and to the platform's authorization URL.
+func ltiFrameable(w http.ResponseWriter, formTargets ...string) {
+	h := w.Header()
+	h.Del("X-Frame-Options")
+	actions := "'self'"
+	for _, t := range formTargets {
+		if u, err := url.Parse(t); err == nil && u.Scheme != "" && u.Host != "" {
+			actions += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action "+actions)
+	h.Set("Cache-Control", "no-store")
+}
+
+// ltiError answers an LTI request with the learner error page, frameable.
+func (s *Server) ltiError(w http.ResponseWriter, r *http.Request, err error) {
+	ltiFrameable(w)
+	s.errorPage(w, r, err)
+}
+
+// handleLTILogin is the OIDC login initiation a platform calls (GET or POST).
+// It sends the browser on to the platform's authorization URL with a state
+// bound to this browser by a cookie and, when the platform offers it, by the
+// platform's postMessage storage.
+func (s *Server) handleLTILogin(w http.ResponseWriter, r *http.Request) {
+	req, err := lti.ParseLoginRequest(w, r)
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	login, err := s.LTITool.StartLogin(r.Context(), req)
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.ltiStateCookie(login.State, login.Binding, int(lti.LoginLifetime.Seconds())))
+	ltiFrameable(w, login.AuthURL)
+	if login.StorageTarget == "" {
+		http.Redirect(w, r, login.AuthURL, http.StatusFound)
+		return
+	}
+	s.ltiPage(w, "storage-put", map[string]any{
+		"Target": login.StorageTarget, "Origin": origin(login.Registration.AuthURL),
+		"Key": ltiStorageKey(login.State), "Value": login.Binding, "Next": login.AuthURL,
+	})
+}
+
+// ltiStateCookie is SameSite=None so that the platform's cross-site POST
+// to the launch carries it; browsers take that only with Secure, so over
+// plain http (local demo, where platform and tool share a site) it is Lax.
+func (s *Server) ltiStateCookie(state, binding string, maxAge int) *http.Cookie {
+	c := &http.Cookie{
+		Name: lti.StateCookieName(state), Value: binding, Path: "/lti/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.secureCookie, SameSite: http.SameSiteNoneMode,
+	}
+	if !s.secureCookie {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	return c
+}
+
+func ltiStorageKey(state string) string { return "examgate_state_" + lti.Hash(state)[:32] }
+
+// handleLTILaunch is the redirect URI: the platform posts id_token and state.
+func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.ltiError(w, r, examgate.Errorf(examgate.EINVALID, "The learning platform's sign-in could not be read. Go back to your course and open the exam again."))
+		return
+	}
+	f := r.PostForm
+	state := f.Get("state")
+	binding := ""
+	if state != "" && len(state) <= 128 {
+		if c, err := r.Cookie(lti.StateCookieName(state)); err == nil {
+			binding = c.Value
+		}
+	}
+	if binding == "" {
+		binding = f.Get("binding")
+	}
+	if binding == "" && f.Get("id_token") != "" {
+		// No cookie: the browser dropped it (third-party context).
+		pending, err := s.LTITool.Pending(r.Context(), state)
+		if err != nil {
+			s.ltiError(w, r, err)
+			return
+		}
+		if pending.StorageTarget != "" && f.Get("storage_tried") == "" {
+			reg, err := s.LTITool.Registrations.Registration(r.Context(), pending.Issuer, pending.ClientID)
+			if err != nil {
+				s.ltiError(w, r, err)
+				return
+			}
+			ltiFrameable(w)
+			s.ltiPage(w, "storage-get", map[string]any{
+				"Target": pending.StorageTarget, "Origin": origin(reg.AuthURL), "Key": ltiStorageKey(state),
+				"IDToken": f.Get("id_token"), "State": state,
+			})
+			return
+		}
+		s.ltiNewWindow(w, r, pending)
+		return
+	}
+	launch, err := s.LTITool.Launch(r.Context(), lti.LaunchRequest{IDToken: f.Get("id_token"), State: state, Binding: binding})
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	claims := &examgate.LTILaunchClaims{
+		Issuer: launch.Issuer, ClientID: launch.ClientID, DeploymentID: launch.DeploymentID, Subject: launch.Subject,
+		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
+		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID, ReturnURL: launch.ReturnURL,
+	}
+	if launch.Grades.CanPostScores() {
+		claims.LineItemURL = launch.Grades.LineItem
+	}
+	done, err := s.LTILaunch.Launch(r.Context(), claims, launch.ExamCode)
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.ltiStateCookie(state, "", -1))
+	s.Logger.InfoContext(r.Context(), "lti launch", "candidate_id", done.Candidate.ID, "exam", done.Exam.Code,
+		"issuer", launch.Issuer, "eligible_until", done.Eligibility.EndsAt, "scores", claims.LineItemURL != "")
+	dashboard := "/exams/" + url.PathEscape(done.Exam.Code)
+	if r.Header.Get("Sec-Fetch-Dest") == "iframe" {
+		// Inside the platform's frame our cookies may be dropped and the
+		// dashboard may not be framed: continue in a window of its own.
+		ltiFrameable(w)
+		s.ltiPage(w, "continue", map[string]any{"Exam": done.Exam, "Token": done.SessionToken})
+		return
+	}
+	s.setSessionCookie(w, done.SessionToken)
+	http.Redirect(w, r, dashboard, http.StatusSeeOther)
+}
+
+// ltiNewWindow is the fallback when neither the state cookie nor platform
+// storage reached the launch: the login starts again in a window of its
+// own, where examgate's cookies are first-party.
+func (s *Server) ltiNewWindow(w http.ResponseWriter, r *http.Request, p *lti.PendingLogin) {
+	reg, err := s.LTITool.Registrations.Registration(r.Context(), p.Issuer, p.ClientID)
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	ltiFrameable(w, reg.AuthURL)
+	params := url.Values{
+		"iss": {p.Issuer}, "client_id": {p.ClientID}, "login_hint": {p.LoginHint},
+		"target_link_uri": {p.TargetLinkURI},
+	}
+	if p.MessageHint != "" {
+		params.Set("lti_message_hint", p.MessageHint)
+	}
+	if p.DeploymentID != "" {
+		params.Set("lti_deployment_id", p.DeploymentID)
+	}
+	s.ltiPage(w, "new-window", map[string]any{"Params": params})
+}
+
+// handleLTIContinue signs in the window opened from the platform's frame,
+// with the session the launch created there.
+func (s *Server) handleLTIContinue(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	_ = r.ParseForm()
+	token, exam := r.PostForm.Get("session"), r.PostForm.Get("exam")
+	if token == "" || len(token) > 128 || exam == "" || len(exam) > 64 {
+		s.errorPage(w, r, examgate.Errorf(examgate.EINVALID, "This link is incomplete. Go back to your course and open the exam again."))
+		return
+	}
+	if _, err := s.Store.SessionByTokenHash(r.Context(), examgate.HashSessionToken(token), s.Clock.Now()); err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, token)
+	http.Redirect(w, r, "/exams/"+url.PathEscape(exam), http.StatusSeeOther)
+}
+
+// handleLTITargetLink answers a browser that opens an exam's target link
+// directly rather than through a launch: the dashboard, which asks to launch
+// from the course when there is no session.
+func (s *Server) handleLTITargetLink(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/exams/"+url.PathEscape(r.PathValue("code")), http.StatusSeeOther)
+}
+
+func (s *Server) handleLTIScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(ltiScript)
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: token, Path: "/", MaxAge: int(examgate.SessionLifetime.Seconds()),
+		HttpOnly: true, Secure: s.secureCookie, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func (s *Server) ltiPage(w http.ResponseWriter, name string, data map[string]any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := ltiTmpl.ExecuteTemplate(w, name, data); err != nil {
+		s.Logger.Error("lti page", "page", name, "err", err)
+	}
+}
+
+var ltiTmpl = template.Must(template.New("lti").Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/favicon.svg">
+<title>{{.}} · examgate</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9}
+main{max-width:36rem;margin:6vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}
+h1{font-size:1.4rem;margin-top:0}
+button{font:inherit;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:6px;cursor:pointer}
+button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
+</style></head><body><main role="main">{{end}}
+
+{{define "storage-put"}}{{template "head" "Opening your exam"}}
+<h1>Opening your exam…</h1>
+<div id="lti-storage" data-mode="put" data-target="{{.Target}}" data-origin="{{.Origin}}" data-key="{{.Key}}" data-value="{{.Value}}" data-next="{{.Next}}"></div>
+<noscript><p><a href="{{.Next}}">Continue</a></p></noscript>
+<script src="/lti/storage.js"></script>
+</main></body></html>{{end}}
+
+{{define "storage-get"}}{{template "head" "Opening your exam"}}
+<h1>Opening your exam…</h1>
+<form method="post" action="/lti/launch" id="lti-form">
+<input type="hidden" name="id_token" value="{{.IDToken}}">
+<input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="binding" value="">
+<input type="hidden" name="storage_tried" value="1">
+<noscript><button type="submit">Continue</button></noscript>
+</form>
+<div id="lti-storage" data-mode="get" data-target="{{.Target}}" data-origin="{{.Origin}}" data-key="{{.Key}}"></div>
+<script src="/lti/storage.js"></script>
+</main></body></html>{{end}}
+
+{{define "new-window"}}{{template "head" "Open your exam in a new window"}}
+<h1>Open your exam in a new window</h1>
+<p>Your browser blocks examgate from signing you in inside the course page. Open the exam in a window of its own; you stay signed in to your course here.</p>
+<form method="post" action="/lti/login" target="_blank">
+{{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">
+{{end}}{{end}}<button type="submit">Open the exam in a new window</button>
+</form>
+</main></body></html>{{end}}
+
+{{define "continue"}}{{template "head" "Your exam is ready"}}
+<h1>{{.Exam.Title}}</h1>
+<p>The exam opens in a window of its own, so that nothing in the course page can get in its way.</p>
+<form method="post" action="/lti/continue" target="_blank">
+<input type="hidden" name="session" value="{{.Token}}">
+<input type="hidden" name="exam" value="{{.Exam.Code}}">
+<button type="submit">Open the exam</button>
+</form>
+</main></body></html>{{end}}
+`))

@@ -1,0 +1,419 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
+	"github.com/examgate/examgate/server"
+)
+
+// ltiEnv is examgate serving LTI launches from a fake platform.
+type ltiEnv struct {
+	t        *testing.T
+	store    *db.DB
+	platform *ltitest.Platform
+	url      string
+	now      time.Time
+	lastPost url.Values // the platform's last form_post to examgate
+}
+
+func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
+	t.Helper()
+	e := &ltiEnv{t: t, store: store, now: time.Now().UTC().Truncate(time.Second)}
+	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handler http.Handler
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(hs.Close)
+	e.url = hs.URL
+	base, _ := url.Parse(hs.URL)
+	clock := examgate.ClockFunc(func() time.Time { return e.now })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	e.platform = ltitest.NewServer(t, "examgate-client", "dep-1")
+	e.platform.Now = func() time.Time { return e.now }
+	e.platform.ToolLoginURL = hs.URL + "/lti/login"
+	e.platform.ToolRedirectURI = hs.URL + "/lti/launch"
+	reg := e.platform.Registration()
+	if err := store.SaveRegistration(context.Background(), &reg, e.now); err != nil {
+		t.Fatal(err)
+	}
+	tool := &lti.Tool{BaseURL: base, Registrations: store, Store: store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
+	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, LTI: store}
+	handler = server.New(server.Deps{
+		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
+		Attempts: attempts, Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: attempts},
+		LTITool: tool, LTILaunch: &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
+	})
+	return e
+}
+
+// browser is a cookie-keeping client that stops at the dashboard.
+func (e *ltiEnv) browser(cookies bool) *http.Client {
+	c := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.Path, "/exams/") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	if cookies {
+		c.Jar, _ = cookiejar.New(nil)
+	}
+	return c
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func do(t *testing.T, c *http.Client, req *http.Request) page {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location"), header: resp.Header}
+}
+
+func postForm(t *testing.T, c *http.Client, action string, v url.Values, header ...string) page {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, action, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return do(t, c, req)
+}
+
+// submit posts a page's auto-submitting form as the browser would.
+func submit(t *testing.T, c *http.Client, p page, header ...string) page {
+	t.Helper()
+	if p.status != http.StatusOK {
+		t.Fatalf("status %d: %s", p.status, p.body)
+	}
+	action, v, err := ltitest.ParseForm(p.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return postForm(t, c, action, v, header...)
+}
+
+// launch runs the whole flow: the platform's start page posts the login
+// initiation, examgate redirects to the platform's authorization endpoint,
+// which posts the id_token back. It returns examgate's answer to that post.
+func (e *ltiEnv) launch(c *http.Client, u ltitest.User, l ltitest.Link, header ...string) page {
+	e.t.Helper()
+	hint := e.platform.AddLaunch(u, l)
+	start := do(e.t, c, mustGet(e.platform.Issuer+ltitest.StartPath+"?hint="+hint))
+	authPage := submit(e.t, c, start) // login initiation, redirect followed to the platform
+	_, e.lastPost, _ = ltitest.ParseForm(authPage.body)
+	return submit(e.t, c, authPage, header...)
+}
+
+func mustGet(u string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return req
+}
+
+func (e *ltiEnv) link(code string) ltitest.Link {
+	return ltitest.Link{TargetLinkURI: e.url + "/lti/exams/" + code, Custom: map[string]any{"course_id": 4711},
+		LineItem: e.platform.Issuer + "/lineitems/1/scores"}
+}
+
+func (e *ltiEnv) me(c *http.Client) map[string]string {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(`{"query":"{ me { email firstName lastName } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	p := do(e.t, c, req)
+	var out struct {
+		Data struct{ Me map[string]string } `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(p.body), &out); err != nil {
+		e.t.Fatalf("%s: %v", p.body, err)
+	}
+	return out.Data.Me
+}
+
+var ltiGrace = ltitest.User{Sub: "st-123", Email: "grace@example.com", GivenName: "Grace", FamilyName: "Hopper"}
+
+func TestLTILaunchIntoDashboard(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		c := e.browser(true)
+		p := e.launch(c, ltiGrace, e.link("DEMO-101"))
+		if p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+			t.Fatalf("launch answered %d %s: %s", p.status, p.location, p.body)
+		}
+		if me := e.me(c); me["email"] != "grace@example.com" || me["firstName"] != "Grace" {
+			t.Errorf("signed in as %v", me)
+		}
+		cand, err := store.CandidateByEmail(context.Background(), "grace@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		elig, err := store.Eligibility(context.Background(), cand.ID, "DEMO-101")
+		if err != nil || elig.CourseID != "4711" || !elig.EndsAt.Equal(e.now.AddDate(0, 0, 90)) {
+			t.Errorf("eligibility %+v %v", elig, err)
+		}
+		lc, err := store.LTIContext(context.Background(), cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != e.platform.Issuer+"/lineitems/1/scores" || lc.Subject != "st-123" {
+			t.Errorf("context %+v %v", lc, err)
+		}
+		// "Back to your course" does not send an LTI learner to TI.
+		back := do(t, c, mustGet(e.url+"/exams/DEMO-101/course"))
+		if back.status != http.StatusNotFound || !strings.Contains(back.body, "go back to your course in the tab or window you came from") {
+			t.Errorf("back to course: %d %s", back.status, back.body)
+		}
+		// The state cookie is spent.
+		for _, ck := range c.Jar.Cookies(mustGet(e.url + "/lti/launch").URL) {
+			if strings.HasPrefix(ck.Name, "lti_state_") {
+				t.Errorf("state cookie left: %s", ck.Name)
+			}
+		}
+		// Replaying the platform's post is refused, even with a fresh cookie
+		// for its state.
+		u, _ := url.Parse(e.url + "/lti/")
+		c.Jar.SetCookies(u, []*http.Cookie{{Name: lti.StateCookieName(e.lastPost.Get("state")), Value: "anything", Path: "/lti/"}})
+		replay := postForm(t, c, e.url+"/lti/launch", e.lastPost)
+		if replay.status != http.StatusUnauthorized || !strings.Contains(replay.body, "already used") {
+			t.Errorf("replay answered %d: %s", replay.status, replay.body)
+		}
+	})
+}
+
+func TestLTIValidLaunchesOverHTTP(t *testing.T) {
+	e := newLTIEnv(t, dbtest.OpenSQLite(t))
+	// Without email or names, the learner still reaches the dashboard.
+	c := e.browser(true)
+	if p := e.launch(c, ltitest.User{Sub: "anon-7"}, e.link("DEMO-101")); p.status != http.StatusSeeOther {
+		t.Fatalf("anonymous launch %d: %s", p.status, p.body)
+	}
+	if me := e.me(c); me == nil || me["email"] != "" {
+		t.Errorf("anonymous learner %v", me)
+	}
+	// Key rotation at the platform.
+	e.platform.Rotate()
+	e.platform.RetireOldKeys()
+	e.now = e.now.Add(time.Minute)
+	if p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101")); p.status != http.StatusSeeOther {
+		t.Fatalf("launch after key rotation %d: %s", p.status, p.body)
+	}
+	// The platform's return URL is where "Back to your course" goes.
+	back := e.link("DEMO-101")
+	back.ReturnURL = "https://platform.example.com/course/7"
+	rc := e.browser(true)
+	if p := e.launch(rc, ltitest.User{Sub: "returning"}, back); p.status != http.StatusSeeOther {
+		t.Fatalf("launch with return URL %d: %s", p.status, p.body)
+	}
+	noFollow := *rc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if p := do(t, &noFollow, mustGet(e.url+"/exams/DEMO-101/course")); p.status != http.StatusSeeOther || p.location != "https://platform.example.com/course/7" {
+		t.Errorf("back to course: %d %q", p.status, p.location)
+	}
+	// Exam from custom exam_code, course from the deployment.
+	link := ltitest.Link{TargetLinkURI: e.url + "/lti/provide/course/12345", Custom: map[string]any{"exam_code": "OTHER-1"}}
+	if p := e.launch(e.browser(true), ltiGrace, link); p.location != "/exams/OTHER-1" {
+		t.Fatalf("custom exam_code launch %d %s: %s", p.status, p.location, p.body)
+	}
+}
+
+func TestLTIRefusalPages(t *testing.T) {
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newLTIEnv(t, dbtest.OpenSQLite(t))
+	tamper := func(fn func(c, h map[string]any)) func() { return func() { e.platform.Tamper = fn } }
+	cases := []struct {
+		name   string
+		setup  func()
+		status int
+		text   string
+	}{
+		{"no kid", tamper(func(c, h map[string]any) { delete(h, "kid") }), 401, "could not be verified"},
+		{"unknown kid", tamper(func(c, h map[string]any) { h["kid"] = "nope" }), 401, "could not be verified"},
+		{"wrong signature", func() { e.platform.SignWith = otherKey }, 401, "could not be verified"},
+		{"not a JWT", func() { e.platform.RawToken = func(string) string { return "garbage" } }, 400, "could not be verified"},
+		{"wrong version", tamper(func(c, h map[string]any) { c[lti.ClaimVersion] = "1.0" }), 400, "not supported"},
+		{"missing version", tamper(func(c, h map[string]any) { delete(c, lti.ClaimVersion) }), 400, "not supported"},
+		{"missing message_type", tamper(func(c, h map[string]any) { delete(c, lti.ClaimMessageType) }), 400, "not supported"},
+		{"missing deployment_id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimDeploymentID) }), 403, "unknown deployment"},
+		{"missing resource_link.id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimResourceLink) }), 400, "which activity"},
+		{"missing sub", tamper(func(c, h map[string]any) { delete(c, "sub") }), 401, "who you are"},
+		{"expired", tamper(func(c, h map[string]any) {
+			c["exp"] = e.now.Add(-time.Hour).Unix()
+			c["iat"] = e.now.Add(-2 * time.Hour).Unix()
+		}), 401, "expired"},
+		{"iat in the future", tamper(func(c, h map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }), 401, "clock is ahead"},
+		{"wrong aud", tamper(func(c, h map[string]any) { c["aud"] = []string{"someone-else"} }), 401, "could not be verified"},
+		{"wrong iss", tamper(func(c, h map[string]any) { c["iss"] = "https://evil.example.com" }), 401, "could not be verified"},
+		{"nonce not the login's", tamper(func(c, h map[string]any) { c["nonce"] = "replayed-nonce" }), 401, "already used"},
+		{"unknown exam", tamper(func(c, h map[string]any) { c[lti.ClaimTargetLinkURI] = e.url + "/lti/exams/NOPE" }), 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.platform.Tamper, e.platform.SignWith, e.platform.RawToken = nil, nil, nil
+			c.setup()
+			p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101"))
+			if p.status != c.status || !strings.Contains(p.body, c.text) || !strings.Contains(p.body, "Reference:") {
+				t.Fatalf("got %d, want %d with %q:\n%s", p.status, c.status, c.text, p.body)
+			}
+			if p.header.Get("X-Frame-Options") != "" || !strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors *") {
+				t.Errorf("refusal page not frameable by the platform: %v", p.header)
+			}
+		})
+	}
+	e.platform.Tamper, e.platform.SignWith, e.platform.RawToken = nil, nil, nil
+
+	t.Run("missing state", func(t *testing.T) {
+		p := postForm(t, e.browser(true), e.url+"/lti/launch", url.Values{"id_token": {"x.y.z"}})
+		if p.status != 401 || !strings.Contains(p.body, "expired or was already used") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+	})
+	t.Run("state of another browser", func(t *testing.T) {
+		// The attacker's browser starts a login; the victim's browser posts
+		// its id_token: the victim has no cookie for that state and gets the
+		// new-window page, never the attacker's session.
+		c := e.browser(true)
+		hint := e.platform.AddLaunch(ltiGrace, e.link("DEMO-101"))
+		authPage := submit(t, c, do(t, c, mustGet(e.platform.Issuer+ltitest.StartPath+"?hint="+hint)))
+		victim := e.browser(true)
+		p := submit(t, victim, authPage)
+		if p.status != 200 || !strings.Contains(p.body, "Open the exam in a new window") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+		_, v, _ := ltitest.ParseForm(authPage.body)
+		v.Set("binding", "guessed")
+		p = postForm(t, victim, e.url+"/lti/launch", v)
+		if p.status != 401 || !strings.Contains(p.body, "another browser window") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+	})
+	t.Run("target link elsewhere at login", func(t *testing.T) {
+		p := postForm(t, e.browser(true), e.url+"/lti/login", url.Values{"iss": {e.platform.Issuer}, "login_hint": {"u"},
+			"target_link_uri": {"https://evil.example.com/"}, "client_id": {"examgate-client"}})
+		if p.status != 400 || !strings.Contains(p.body, "does not point to examgate") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+	})
+	t.Run("unknown platform", func(t *testing.T) {
+		p := do(t, e.browser(true), mustGet(e.url+"/lti/login?iss=https://unknown.example.com&login_hint=u&target_link_uri="+url.QueryEscape(e.url+"/lti/exams/DEMO-101")))
+		if p.status != 403 || !strings.Contains(p.body, "not registered") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+	})
+}
+
+func TestLTIWithoutThirdPartyCookies(t *testing.T) {
+	e := newLTIEnv(t, dbtest.OpenSQLite(t))
+	t.Run("new window fallback", func(t *testing.T) {
+		c := e.browser(false) // drops every cookie, as Safari does in an iframe
+		p := e.launch(c, ltiGrace, e.link("DEMO-101"))
+		if p.status != 200 || !strings.Contains(p.body, `target="_blank"`) || !strings.Contains(p.body, `action="/lti/login"`) {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+		// The new window restarts the login with the same parameters and,
+		// with first-party cookies, reaches the dashboard.
+		_, v, _ := ltitest.ParseForm(p.body)
+		if v.Get("iss") != e.platform.Issuer || v.Get("login_hint") != "st-123" || v.Get("lti_deployment_id") != "dep-1" {
+			t.Errorf("restart parameters %v", v)
+		}
+		top := e.browser(true)
+		authPage := postForm(t, top, e.url+"/lti/login", v)
+		if p := submit(t, top, authPage); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+			t.Fatalf("new window launch %d: %s", p.status, p.body)
+		}
+	})
+	t.Run("platform storage", func(t *testing.T) {
+		e.platform.Storage = true
+		defer func() { e.platform.Storage = false }()
+		c := e.browser(false)
+		hint := e.platform.AddLaunch(ltiGrace, e.link("DEMO-101"))
+		start := do(t, c, mustGet(e.platform.Issuer+ltitest.StartPath+"?hint="+hint))
+		if _, v, _ := ltitest.ParseForm(start.body); v.Get("lti_storage_target") != "_parent" {
+			t.Fatalf("platform offered no storage: %v", v)
+		}
+		// examgate's login page stores the binding in the platform, then
+		// goes on to the authorization URL (what lti.js does).
+		action, v, _ := ltitest.ParseForm(start.body)
+		put := postForm(t, c, action, v)
+		binding := attr(t, put.body, "data-value")
+		next := attr(t, put.body, "data-next")
+		if attr(t, put.body, "data-mode") != "put" || attr(t, put.body, "data-target") != "_parent" || attr(t, put.body, "data-origin") != e.platform.Issuer {
+			t.Fatalf("storage page: %s", put.body)
+		}
+		authPage := do(t, c, mustGet(next))
+		// Without the cookie the launch asks the platform's storage.
+		get := submit(t, c, authPage)
+		if attr(t, get.body, "data-mode") != "get" || attr(t, get.body, "data-key") != attr(t, put.body, "data-key") {
+			t.Fatalf("launch page: %s", get.body)
+		}
+		_, form, _ := ltitest.ParseForm(get.body)
+		form.Set("binding", binding)
+		if p := postForm(t, c, e.url+"/lti/launch", form); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+			t.Fatalf("storage launch %d: %s", p.status, p.body)
+		}
+	})
+	t.Run("iframe continues in a new window", func(t *testing.T) {
+		c := e.browser(true)
+		p := e.launch(c, ltiGrace, e.link("DEMO-101"), "Sec-Fetch-Dest", "iframe")
+		if p.status != 200 || !strings.Contains(p.body, `action="/lti/continue"`) {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+		for _, ck := range c.Jar.Cookies(mustGet(e.url).URL) {
+			if ck.Name == server.SessionCookie {
+				t.Error("session cookie set inside the frame")
+			}
+		}
+		_, v, _ := ltitest.ParseForm(p.body)
+		window := e.browser(true)
+		if p := postForm(t, window, e.url+"/lti/continue", v); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+			t.Fatalf("continue %d: %s", p.status, p.body)
+		}
+		if me := e.me(window); me["email"] != "grace@example.com" {
+			t.Errorf("new window signed in as %v", me)
+		}
+		v.Set("session", "forged")
+		if p := postForm(t, e.browser(true), e.url+"/lti/continue", v); p.status != 401 {
+			t.Errorf("forged session continued: %d", p.status)
+		}
+	})
+}
+
+func attr(t *testing.T, body, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no %s in %s", name, body)
+	}
+	return htmlUnescape(m[1])
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
