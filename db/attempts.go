@@ -263,9 +263,15 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 			Percent: s.Percent, PassMark: s.PassMark, Passed: s.Passed, Items: string(items), CreatedAt: endedAt,
 		}
 		if a.BookingID != 0 {
-			if _, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).
-				Set("updated_at = ?", endedAt).Where("id = ? AND status = ?", a.BookingID, examgate.BookingStarted).Exec(ctx); err != nil {
+			res, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).
+				Set("updated_at = ?", endedAt).Where("id = ? AND status = ?", a.BookingID, examgate.BookingStarted).Exec(ctx)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				if _, err := stampChange(ctx, tx, a.BookingID, endedAt); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {

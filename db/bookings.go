@@ -112,6 +112,9 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 		if err != nil {
 			return err
 		}
+		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
+			return err
+		}
 		res, err := tx.NewInsert().Model(&bookingRequestRow{
 			CandidateID: req.CandidateID, ClientKey: req.ClientKey, Action: req.Action, BookingID: b.ID, CreatedAt: req.At,
 		}).On("CONFLICT DO NOTHING").Exec(ctx)
@@ -251,6 +254,9 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 		}
 		for i := range rows {
 			b := rows[i].domain()
+			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
+				return err
+			}
 			marked = append(marked, b)
 			if endEligibility {
 				if _, err := tx.NewUpdate().Model((*eligibilityRow)(nil)).Set("closed_at = ?", now).

@@ -1,0 +1,37 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// stampChange gives a changed booking its place in the change order that
+// partners poll (bookings.change_us, and updated_at to match), and returns
+// the new updated_at.
+//
+// The value comes from one counter row updated as the last write of the
+// transaction: its row lock is held until commit, so the next change waits
+// for this one to commit before it takes a value, and values increase in
+// commit order. A plain clock (or sequence) read earlier in the transaction
+// would not: on PostgreSQL a transaction that took an earlier value could
+// commit after a poller had read past it, and its change would be missed.
+// SQLite has one writer at a time, so there the lock costs nothing. The
+// value is the change's time in microseconds, or one more than the last
+// value when the clock has not moved past it (several processes with clock
+// skew, or a fixed test clock). Every transaction takes this lock last, after
+// its other row locks, so it adds no lock-order cycle.
+func stampChange(ctx context.Context, tx bun.Tx, bookingID int64, at time.Time) (time.Time, error) {
+	us := at.UnixMicro()
+	var last int64
+	err := tx.NewRaw(`UPDATE change_clock SET last_us = CASE WHEN last_us < ? THEN ? ELSE last_us + 1 END WHERE name = 'bookings' RETURNING last_us`,
+		us, us).Scan(ctx, &last)
+	if err != nil {
+		return time.Time{}, err
+	}
+	stamp := time.UnixMicro(last).UTC()
+	_, err = tx.NewUpdate().Model((*bookingRow)(nil)).Set("change_us = ?", last).Set("updated_at = ?", stamp).
+		Where("id = ?", bookingID).Exec(ctx)
+	return stamp, err
+}
