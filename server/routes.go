@@ -5,7 +5,7 @@ import "net/http"
 // routes lists every route of examgate in one place.
 func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
-	gql := csrf.Handler(s.withAPIKey(s.graphHandler()))
+	gql := csrf.Handler(s.withAPIKeys(s.graphHandler()))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)

@@ -4,6 +4,7 @@
 //	examgate migrate [flags]   apply database migrations and exit
 //	examgate accommodation set|list ...   extra exam time per candidate
 //	examgate deliveries list|retry ...    results on their way to TI
+//	examgate apikey create|list|revoke ... partner and staff API keys
 package main
 
 import (
@@ -54,6 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "deliveries" {
 		return deliveries(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "apikey" {
+		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
