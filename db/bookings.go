@@ -112,9 +112,6 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 		if err != nil {
 			return err
 		}
-		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
-			return err
-		}
 		res, err := tx.NewInsert().Model(&bookingRequestRow{
 			CandidateID: req.CandidateID, ClientKey: req.ClientKey, Action: req.Action, BookingID: b.ID, CreatedAt: req.At,
 		}).On("CONFLICT DO NOTHING").Exec(ctx)
@@ -132,6 +129,9 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 			if err := EnqueueTx(ctx, tx, req.At, js...); err != nil {
 				return err
 			}
+		}
+		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
+			return err
 		}
 		out = b
 		return nil
@@ -254,9 +254,6 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 		}
 		for i := range rows {
 			b := rows[i].domain()
-			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
-				return err
-			}
 			marked = append(marked, b)
 			if endEligibility {
 				if _, err := tx.NewUpdate().Model((*eligibilityRow)(nil)).Set("closed_at = ?", now).
@@ -272,6 +269,11 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 				if err := EnqueueTx(ctx, tx, now, js...); err != nil {
 					return err
 				}
+			}
+		}
+		for _, b := range marked {
+			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
+				return err
 			}
 		}
 		return nil

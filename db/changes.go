@@ -9,19 +9,20 @@ import (
 
 // stampChange gives a changed booking its place in the change order that
 // partners poll (bookings.change_us, and updated_at to match), and returns
-// the new updated_at.
+// the new updated_at. Call it as the last write of the transaction.
 //
-// The value comes from one counter row updated as the last write of the
-// transaction: its row lock is held until commit, so the next change waits
-// for this one to commit before it takes a value, and values increase in
-// commit order. A plain clock (or sequence) read earlier in the transaction
-// would not: on PostgreSQL a transaction that took an earlier value could
-// commit after a poller had read past it, and its change would be missed.
-// SQLite has one writer at a time, so there the lock costs nothing. The
-// value is the change's time in microseconds, or one more than the last
-// value when the clock has not moved past it (several processes with clock
-// skew, or a fixed test clock). Every transaction takes this lock last, after
-// its other row locks, so it adds no lock-order cycle.
+// The value comes from one counter row, whose lock is then held only until
+// the commit that follows: the next change waits for this one to commit
+// before it takes a value, so values increase in commit order. A clock (or
+// sequence) read earlier in the transaction would not: on PostgreSQL a
+// transaction that took an earlier value could commit after a poller had
+// read past it, and its change would never be seen. SQLite has one writer at
+// a time, so there the lock costs nothing. The value is the change's time in
+// microseconds, or one more than the last value when the clock has not
+// moved past it (several processes with clock skew, or a fixed test clock).
+// Every transaction takes this lock after all its other row locks, so it
+// adds no lock-order cycle. Jobs enqueued earlier in the transaction see the
+// booking's updated_at from before the stamp.
 func stampChange(ctx context.Context, tx bun.Tx, bookingID int64, at time.Time) (time.Time, error) {
 	us := at.UnixMicro()
 	var last int64

@@ -112,7 +112,7 @@ func seed(t *testing.T, store *db.DB, n int) {
 	for i := range n {
 		c, err := store.CompleteLaunch(ctx, &examgate.LaunchRecord{
 			TokenID: fmt.Sprintf("tok-%d", i), TokenExpiresAt: now.Add(time.Hour),
-			Candidate: examgate.Candidate{ExternalID: fmt.Sprintf("ext-%d", i), Email: fmt.Sprintf("c%d@example.com", i), FirstName: "C", LastName: fmt.Sprint(i)},
+			Candidate:   examgate.Candidate{ExternalID: fmt.Sprintf("ext-%d", i), Email: fmt.Sprintf("c%d@example.com", i), FirstName: "C", LastName: fmt.Sprint(i)},
 			Eligibility: examgate.Eligibility{ExamCode: "DEMO-101", CourseID: course, PurchasedAt: purchased, EndsAt: purchased.AddDate(0, 0, 90), CheckedAt: now},
 			Session:     examgate.Session{TokenHash: fmt.Sprintf("h-%d", i), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
 		})
@@ -302,7 +302,9 @@ type statementCounter struct {
 	log []string
 }
 
-func (c *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (c *statementCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
 
 func (c *statementCounter) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 	c.n.Add(1)
