@@ -36,8 +36,19 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
 	name := fs.String("name", "", "who the key is for, e.g. the partner system")
 	scope := fs.String("scope", "", "comma-separated scopes: "+strings.Join(examgate.Scopes, ", "))
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	// Flags may come before or after the key id.
+	var pos []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if (verb == "revoke") != (len(pos) == 1) {
+		return errors.New("examgate apikey revoke takes one key id (examgate apikey list shows them); create and list take none\n" + apikeyUsage)
 	}
 	store, err := db.Open(*dsn)
 	if err != nil {
@@ -63,7 +74,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 			k.ID, k.Name, strings.Join(k.Scopes, ","))
 		return nil
 	case "revoke":
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		id, err := strconv.ParseInt(pos[0], 10, 64)
 		if err != nil {
 			return errors.New("give the id of the key to revoke (examgate apikey list shows them)\n" + apikeyUsage)
 		}
