@@ -375,3 +375,114 @@ func TestPartnerBookingsStatementCount(t *testing.T) {
 		}
 	})
 }
+
+type partnerPage struct {
+	Bookings struct {
+		PageInfo struct {
+			HasNextPage bool
+			EndCursor   *string
+		}
+		Edges []struct {
+			Cursor string
+			Node   struct {
+				ID        string
+				Status    string
+				UpdatedAt time.Time
+				Candidate struct{ Email, ExternalID string }
+			}
+		}
+	}
+}
+
+func TestPartnerQueries(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newPartnerEnv(t, store)
+		seed(t, store, 12)
+		_, key := e.key(examgate.ScopeBookingsRead, examgate.ScopeResultsRead)
+		list := func(vars map[string]any) partnerPage {
+			t.Helper()
+			got := e.query(key, `query($first: Int, $after: String, $filter: PartnerBookingFilter) { partner {
+				bookings(first: $first, after: $after, filter: $filter) { pageInfo { hasNextPage endCursor }
+					edges { cursor node { id status updatedAt candidate { email externalId } } } } } }`, vars)
+			if len(got.Errors) > 0 {
+				t.Fatalf("bookings %v: %+v", vars, got.Errors)
+			}
+			var p partnerPage
+			if err := json.Unmarshal(got.Data["partner"], &p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+
+		// Pages of 5 walk all 12 bookings once, in change order.
+		var ids []string
+		var after any
+		for range 3 {
+			p := list(map[string]any{"first": 5, "after": after})
+			for _, edge := range p.Bookings.Edges {
+				ids = append(ids, edge.Node.ID)
+			}
+			if p.Bookings.PageInfo.EndCursor != nil {
+				after = *p.Bookings.PageInfo.EndCursor
+			}
+			if p.Bookings.PageInfo.HasNextPage != (len(ids) < 12) {
+				t.Fatalf("after %d bookings: hasNextPage %v", len(ids), p.Bookings.PageInfo.HasNextPage)
+			}
+		}
+		if len(ids) != 12 {
+			t.Fatalf("walked %v", ids)
+		}
+		// Caught up: an empty page without an endCursor; keep the old one.
+		if p := list(map[string]any{"first": 5, "after": after}); len(p.Bookings.Edges) != 0 || p.Bookings.PageInfo.EndCursor != nil {
+			t.Fatalf("caught up: %+v", p)
+		}
+
+		// Filters.
+		p := list(map[string]any{"filter": map[string]any{"status": "PENDING"}})
+		if len(p.Bookings.Edges) != 3 {
+			t.Fatalf("pending: %+v", p)
+		}
+		p = list(map[string]any{"filter": map[string]any{"email": " C5@Example.com ", "examCode": "DEMO-101"}})
+		if len(p.Bookings.Edges) != 1 || p.Bookings.Edges[0].Node.Candidate.ExternalID != "ext-5" {
+			t.Fatalf("by email: %+v", p)
+		}
+		p = list(map[string]any{"filter": map[string]any{"candidateExternalId": "ext-7"}})
+		if len(p.Bookings.Edges) != 1 || p.Bookings.Edges[0].Node.Candidate.Email != "c7@example.com" || p.Bookings.Edges[0].Node.Status != "PENDING" {
+			t.Fatalf("by external id: %+v", p)
+		}
+		if p = list(map[string]any{"filter": map[string]any{"examCode": "OTHER-1"}}); len(p.Bookings.Edges) != 0 {
+			t.Fatalf("other exam: %+v", p)
+		}
+		all := list(map[string]any{"first": 100})
+		mid := all.Bookings.Edges[5].Node.UpdatedAt
+		p = list(map[string]any{"filter": map[string]any{"updatedSince": mid.Format(time.RFC3339Nano)}})
+		if len(p.Bookings.Edges) != 6 || p.Bookings.Edges[0].Node.ID != all.Bookings.Edges[6].Node.ID {
+			t.Fatalf("updatedSince %s: %+v", mid, p)
+		}
+
+		// Bounds and bad input.
+		for _, vars := range []map[string]any{{"first": 0}, {"first": 101}, {"after": "bm90LWEtY3Vyc29y"}, {"after": "!"}} {
+			got := e.query(key, `query($first: Int, $after: String) { partner { bookings(first: $first, after: $after) { edges { cursor } } } }`, vars)
+			oneCode(t, fmt.Sprint(vars), got, examgate.EINVALID)
+		}
+
+		// One booking, and a candidate with their bookings, attempts and results.
+		id := all.Bookings.Edges[0].Node.ID
+		got := e.query(key, `query($id: ID!) { partner { booking(id: $id) { id exam { code title } attempt { status bookingId result { passed } } }
+			missing: booking(id: "999999") { id } bad: booking(id: "x") { id } } }`, map[string]any{"id": id})
+		want := `{"booking":{"id":"` + id + `","exam":{"code":"DEMO-101","title":"Demo Certification Exam"},"attempt":{"status":"SUBMITTED","bookingId":"` + id + `","result":{"passed":true}}},"missing":null,"bad":null}`
+		if len(got.Errors) > 0 || string(got.Data["partner"]) != want {
+			t.Fatalf("booking:\n got %s %+v\nwant %s", got.Data["partner"], got.Errors, want)
+		}
+		got = e.query(key, `{ partner { candidate(externalId: "ext-1") { email bookings { status } attempts { status result { passed percent } }
+			results { passed score maxScore percent passMark delivery } } nobody: candidate(email: "nobody@example.com") { id } } }`, nil)
+		want = `{"candidate":{"email":"c1@example.com","bookings":[{"status":"COMPLETED"}],"attempts":[{"status":"SUBMITTED","result":{"passed":false,"percent":80}}],` +
+			`"results":[{"passed":false,"score":8,"maxScore":10,"percent":80,"passMark":70,"delivery":"SENDING"}]},"nobody":null}`
+		if len(got.Errors) > 0 || string(got.Data["partner"]) != want {
+			t.Fatalf("candidate:\n got %s %+v\nwant %s", got.Data["partner"], got.Errors, want)
+		}
+		for _, q := range []string{`{ partner { candidate { id } } }`, `{ partner { candidate(externalId: "ext-1", email: "c1@example.com") { id } } }`} {
+			oneCode(t, q, e.query(key, q, nil), examgate.EINVALID)
+		}
+	})
+}
