@@ -15,7 +15,13 @@ CREATE TABLE api_keys (
 -- that row is locked, so that it increases in commit order (a change that
 -- commits later never gets a smaller value) and updated_at = change_us.
 ALTER TABLE bookings ADD COLUMN change_us INTEGER NOT NULL DEFAULT 0;
-UPDATE bookings SET change_us = CAST(round((julianday(updated_at) - 2440587.5) * 86400000000) AS INTEGER);
+-- Existing rows: updated_at in microseconds. julianday() keeps only
+-- milliseconds, so the seconds and the fraction of bun's text
+-- ('2006-01-02 15:04:05.999999-07:00', fraction optional) are read apart.
+UPDATE bookings SET change_us = CAST(strftime('%s', updated_at) AS INTEGER) * 1000000
+    + CASE WHEN substr(updated_at, 20, 1) = '.'
+           THEN CAST(substr(substr(updated_at, 21, length(updated_at) - 26) || '000000', 1, 6) AS INTEGER)
+           ELSE 0 END;
 CREATE INDEX bookings_change ON bookings (change_us, id);
 
 CREATE TABLE change_clock (
