@@ -6558,10 +6558,10 @@ func (ec *executionContext) _Query_partner(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
-			return ec.marshalNPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10065,7 +10065,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "partner":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_partner(ctx, field)
 				})
@@ -10960,14 +10960,6 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋexamgateᚋexamga
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Partner!")
-		return graphql.Null
-	}
-	return ec._Partner(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNPartnerAttempt2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerAttempt) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -11494,6 +11486,13 @@ func (ec *executionContext) marshalOJobState2ᚖgithubᚗcomᚋexamgateᚋexamga
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Partner(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPartnerAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttempt(ctx context.Context, sel ast.SelectionSet, v *model.PartnerAttempt) graphql.Marshaler {

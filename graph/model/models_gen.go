@@ -234,8 +234,9 @@ type PartnerBooking struct {
 
 type PartnerBookingConnection struct {
 	Edges []*PartnerBookingEdge `json:"edges"`
-	// hasNextPage is false on the last page for now; endCursor is null when
-	// the page is empty (keep the previous one then).
+	// hasNextPage is false when this page reached the newest change at the
+	// time of the query; endCursor is null when the page is empty (keep the
+	// previous one then).
 	PageInfo *PageInfo `json:"pageInfo"`
 }
 
