@@ -1,6 +1,9 @@
 package examgate
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 type sessionKey struct{}
 
@@ -23,17 +26,43 @@ func RequireSession(ctx context.Context) (*Session, error) {
 	return nil, Errorf(EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
 }
 
-type adminKey struct{}
+type apiKeyKey struct{}
 
-// NewContextWithAdmin marks a request as made with the admin API key.
-func NewContextWithAdmin(ctx context.Context) context.Context {
-	return context.WithValue(ctx, adminKey{}, true)
+// NewContextWithAPIKey returns a context carrying the API key a request was
+// made with. It drops any session: a request made with a key acts as the
+// key's holder only, never also as a learner whose cookie came along.
+func NewContextWithAPIKey(ctx context.Context, k *APIKey) context.Context {
+	return context.WithValue(NewContextWithSession(ctx, nil), apiKeyKey{}, k)
 }
 
-// RequireAdmin refuses a request not made with the admin API key.
-func RequireAdmin(ctx context.Context) error {
-	if ok, _ := ctx.Value(adminKey{}).(bool); ok {
-		return nil
+// APIKeyFromContext returns the API key of the request, or nil.
+func APIKeyFromContext(ctx context.Context) *APIKey {
+	k, _ := ctx.Value(apiKeyKey{}).(*APIKey)
+	return k
+}
+
+// NewContextWithAdmin marks a request as made with an admin key (tests and
+// the bootstrap key of EXAMGATE_ADMIN_API_KEY).
+func NewContextWithAdmin(ctx context.Context) context.Context {
+	return NewContextWithAPIKey(ctx, &APIKey{Name: "admin", Scopes: []string{ScopeAdmin}})
+}
+
+// RequireScope refuses a request not made with an API key that has scope:
+// UNAUTHENTICATED without a key, FORBIDDEN with a key lacking the scope.
+func RequireScope(ctx context.Context, scope string) (*APIKey, error) {
+	k := APIKeyFromContext(ctx)
+	if k == nil {
+		return nil, Errorf(EUNAUTHORIZED, "This needs an API key with the %s scope: send it as Authorization: Bearer <key>.", scope)
 	}
-	return Errorf(EFORBIDDEN, "This needs the admin API key: send it as Authorization: Bearer <key>.")
+	if !k.Has(scope) {
+		return nil, Errorf(EFORBIDDEN, "This API key (%s) lacks the %s scope; it has %s. Ask the examgate operator for a key with it.",
+			k.Name, scope, strings.Join(k.Scopes, ", "))
+	}
+	return k, nil
+}
+
+// RequireAdmin refuses a request not made with an API key with the admin scope.
+func RequireAdmin(ctx context.Context) error {
+	_, err := RequireScope(ctx, ScopeAdmin)
+	return err
 }

@@ -15,17 +15,14 @@ import (
 	"github.com/examgate/examgate"
 )
 
-// partnerGuide returns the webhook section of the partner guide: its own
-// file, or the guide it was merged into.
+// partnerGuide returns the partner guide, which holds the webhook section.
 func partnerGuide(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"docs/partners-webhooks.md", "docs/partners.md"} {
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "verify_examgate_signature") {
-			return string(b)
-		}
+	b, err := os.ReadFile("docs/partners.md")
+	if err != nil || !strings.Contains(string(b), "verify_examgate_signature") {
+		t.Fatalf("docs/partners.md must hold the webhook signature examples (read: %v)", err)
 	}
-	t.Fatal("no partner guide with the webhook signature examples in docs/")
-	return ""
+	return string(b)
 }
 
 // codeBlock returns the fenced block of a language that contains marker.

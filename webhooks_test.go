@@ -583,17 +583,24 @@ func TestWebhookAdminOnlyAndInputBounds(t *testing.T) {
 	hooks := &examgate.Webhooks{Store: store, Clock: examgate.SystemClock{}, Sender: examgate.NewWebhookSender(true)}
 	ctx := context.Background()
 	admin := examgate.NewContextWithAdmin(ctx)
-	if _, err := hooks.AddWebhook(ctx, "http://127.0.0.1:9/x", []string{examgate.EventBookingCreated}, "", ""); examgate.ErrorCode(err) != examgate.EFORBIDDEN {
-		t.Fatalf("add without admin: %v", err)
-	}
-	if _, err := hooks.List(ctx); examgate.ErrorCode(err) != examgate.EFORBIDDEN {
-		t.Fatalf("list without admin: %v", err)
-	}
-	if err := hooks.Remove(ctx, 1); examgate.ErrorCode(err) != examgate.EFORBIDDEN {
-		t.Fatalf("remove without admin: %v", err)
-	}
-	if _, err := hooks.Deliveries(ctx, 1, 10, 0); examgate.ErrorCode(err) != examgate.EFORBIDDEN {
-		t.Fatalf("deliveries without admin: %v", err)
+	// No key is UNAUTHENTICATED; a partner key without the admin scope is FORBIDDEN.
+	partner := examgate.NewContextWithAPIKey(ctx, &examgate.APIKey{ID: 7, Name: "partner", Scopes: []string{examgate.ScopeBookingsRead}})
+	for _, c := range []struct {
+		ctx  context.Context
+		want string
+	}{{ctx, examgate.EUNAUTHORIZED}, {partner, examgate.EFORBIDDEN}} {
+		if _, err := hooks.AddWebhook(c.ctx, "http://127.0.0.1:9/x", []string{examgate.EventBookingCreated}, "", ""); examgate.ErrorCode(err) != c.want {
+			t.Fatalf("add without admin: %v", err)
+		}
+		if _, err := hooks.List(c.ctx); examgate.ErrorCode(err) != c.want {
+			t.Fatalf("list without admin: %v", err)
+		}
+		if err := hooks.Remove(c.ctx, 1); examgate.ErrorCode(err) != c.want {
+			t.Fatalf("remove without admin: %v", err)
+		}
+		if _, err := hooks.Deliveries(c.ctx, 1, 10, 0); examgate.ErrorCode(err) != c.want {
+			t.Fatalf("deliveries without admin: %v", err)
+		}
 	}
 	for name, c := range map[string]struct {
 		url, secret string

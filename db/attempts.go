@@ -239,6 +239,7 @@ func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query str
 func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, score func([]examgate.Answer) examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
 	var row resultRow
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var completed int64 // bookings completed: 1 or 0
 		res, err := tx.NewUpdate().Model((*attemptRow)(nil)).Set("status = ?", status).Set("ended_at = ?", endedAt).
 			Where("id = ? AND status = ?", a.ID, examgate.AttemptOpen).Exec(ctx)
 		if err != nil {
@@ -263,10 +264,12 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 			Percent: s.Percent, PassMark: s.PassMark, Passed: s.Passed, Items: string(items), CreatedAt: endedAt,
 		}
 		if a.BookingID != 0 {
-			if _, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).
-				Set("updated_at = ?", endedAt).Where("id = ? AND status = ?", a.BookingID, examgate.BookingStarted).Exec(ctx); err != nil {
+			res, err := tx.NewUpdate().Model((*bookingRow)(nil)).Set("status = ?", examgate.BookingCompleted).
+				Set("updated_at = ?", endedAt).Where("id = ? AND status = ?", a.BookingID, examgate.BookingStarted).Exec(ctx)
+			if err != nil {
 				return err
 			}
+			completed, _ = res.RowsAffected()
 		}
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 			return err
@@ -276,7 +279,13 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 			if err != nil {
 				return err
 			}
-			return EnqueueTx(ctx, tx, endedAt, js...)
+			if err := EnqueueTx(ctx, tx, endedAt, js...); err != nil {
+				return err
+			}
+		}
+		if completed == 1 {
+			_, err := stampChange(ctx, tx, a.BookingID, endedAt)
+			return err
 		}
 		return nil
 	})

@@ -130,6 +130,9 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 				return err
 			}
 		}
+		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
+			return err
+		}
 		out = b
 		return nil
 	})
@@ -266,6 +269,11 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 				if err := EnqueueTx(ctx, tx, now, js...); err != nil {
 					return err
 				}
+			}
+		}
+		for _, b := range marked {
+			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -99,6 +99,7 @@ type bookingRow struct {
 	Reschedules int    `bun:"reschedules"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	ChangeUS    int64 `bun:"change_us"` // see stampChange
 }
 
 func (r *bookingRow) domain() *examgate.Booking {

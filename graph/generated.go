@@ -31,6 +31,11 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
+	Partner() PartnerResolver
+	PartnerAttempt() PartnerAttemptResolver
+	PartnerBooking() PartnerBookingResolver
+	PartnerCandidate() PartnerCandidateResolver
+	PartnerResult() PartnerResultResolver
 	Query() QueryResolver
 	Result() ResultResolver
 }
@@ -176,6 +181,76 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	Partner struct {
+		Booking   func(childComplexity int, id string) int
+		Bookings  func(childComplexity int, filter *model.PartnerBookingFilter, first *int, after *string) int
+		Candidate func(childComplexity int, externalID *string, email *string) int
+	}
+
+	PartnerAttempt struct {
+		BookingID func(childComplexity int) int
+		Deadline  func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Exam      func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Result    func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	PartnerBooking struct {
+		Attempt     func(childComplexity int) int
+		Candidate   func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		EndsAt      func(childComplexity int) int
+		Exam        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Reschedules func(childComplexity int) int
+		Result      func(childComplexity int) int
+		StartsAt    func(childComplexity int) int
+		Status      func(childComplexity int) int
+		TimeZone    func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+	}
+
+	PartnerBookingConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PartnerBookingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PartnerCandidate struct {
+		Attempts   func(childComplexity int) int
+		Bookings   func(childComplexity int) int
+		Email      func(childComplexity int) int
+		ExternalID func(childComplexity int) int
+		FirstName  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastName   func(childComplexity int) int
+		Results    func(childComplexity int) int
+	}
+
+	PartnerExam struct {
+		Code  func(childComplexity int) int
+		Title func(childComplexity int) int
+	}
+
+	PartnerResult struct {
+		AttemptID func(childComplexity int) int
+		Delivery  func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		ExamCode  func(childComplexity int) int
+		MaxScore  func(childComplexity int) int
+		PassMark  func(childComplexity int) int
+		Passed    func(childComplexity int) int
+		Percent   func(childComplexity int) int
+		Score     func(childComplexity int) int
+	}
+
 	Permission struct {
 		Allowed func(childComplexity int) int
 		Code    func(childComplexity int) int
@@ -190,6 +265,7 @@ type ComplexityRoot struct {
 		Eligibility       func(childComplexity int, examCode string) int
 		Exam              func(childComplexity int, code string) int
 		Me                func(childComplexity int) int
+		Partner           func(childComplexity int) int
 		Result            func(childComplexity int, examCode string) int
 		WebhookDeliveries func(childComplexity int, endpointID string, first *int, after *string) int
 		Webhooks          func(childComplexity int) int
@@ -277,6 +353,28 @@ type MutationResolver interface {
 	AddWebhook(ctx context.Context, input model.AddWebhookInput) (*model.AddWebhookPayload, error)
 	RemoveWebhook(ctx context.Context, id string) (bool, error)
 }
+type PartnerResolver interface {
+	Bookings(ctx context.Context, obj *model.Partner, filter *model.PartnerBookingFilter, first *int, after *string) (*model.PartnerBookingConnection, error)
+	Booking(ctx context.Context, obj *model.Partner, id string) (*model.PartnerBooking, error)
+	Candidate(ctx context.Context, obj *model.Partner, externalID *string, email *string) (*model.PartnerCandidate, error)
+}
+type PartnerAttemptResolver interface {
+	Result(ctx context.Context, obj *model.PartnerAttempt) (*model.PartnerResult, error)
+}
+type PartnerBookingResolver interface {
+	Candidate(ctx context.Context, obj *model.PartnerBooking) (*model.PartnerCandidate, error)
+
+	Attempt(ctx context.Context, obj *model.PartnerBooking) (*model.PartnerAttempt, error)
+	Result(ctx context.Context, obj *model.PartnerBooking) (*model.PartnerResult, error)
+}
+type PartnerCandidateResolver interface {
+	Bookings(ctx context.Context, obj *model.PartnerCandidate) ([]*model.PartnerBooking, error)
+	Attempts(ctx context.Context, obj *model.PartnerCandidate) ([]*model.PartnerAttempt, error)
+	Results(ctx context.Context, obj *model.PartnerCandidate) ([]*model.PartnerResult, error)
+}
+type PartnerResultResolver interface {
+	Delivery(ctx context.Context, obj *model.PartnerResult) (model.DeliveryState, error)
+}
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Candidate, error)
 	Exam(ctx context.Context, code string) (*model.Exam, error)
@@ -286,6 +384,7 @@ type QueryResolver interface {
 	Attempt(ctx context.Context, id string) (*model.Attempt, error)
 	Result(ctx context.Context, examCode string) (*model.Result, error)
 	Deliveries(ctx context.Context, status *model.JobState, first *int, after *string) (*model.DeliveryConnection, error)
+	Partner(ctx context.Context) (*model.Partner, error)
 	Webhooks(ctx context.Context) ([]*model.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
@@ -938,6 +1037,305 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Partner.booking":
+		if e.ComplexityRoot.Partner.Booking == nil {
+			break
+		}
+
+		args, err := ec.field_Partner_booking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Partner.Booking(childComplexity, args["id"].(string)), true
+	case "Partner.bookings":
+		if e.ComplexityRoot.Partner.Bookings == nil {
+			break
+		}
+
+		args, err := ec.field_Partner_bookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Partner.Bookings(childComplexity, args["filter"].(*model.PartnerBookingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Partner.candidate":
+		if e.ComplexityRoot.Partner.Candidate == nil {
+			break
+		}
+
+		args, err := ec.field_Partner_candidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Partner.Candidate(childComplexity, args["externalId"].(*string), args["email"].(*string)), true
+
+	case "PartnerAttempt.bookingId":
+		if e.ComplexityRoot.PartnerAttempt.BookingID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.BookingID(childComplexity), true
+	case "PartnerAttempt.deadline":
+		if e.ComplexityRoot.PartnerAttempt.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.Deadline(childComplexity), true
+	case "PartnerAttempt.endedAt":
+		if e.ComplexityRoot.PartnerAttempt.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.EndedAt(childComplexity), true
+	case "PartnerAttempt.exam":
+		if e.ComplexityRoot.PartnerAttempt.Exam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.Exam(childComplexity), true
+	case "PartnerAttempt.id":
+		if e.ComplexityRoot.PartnerAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.ID(childComplexity), true
+	case "PartnerAttempt.result":
+		if e.ComplexityRoot.PartnerAttempt.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.Result(childComplexity), true
+	case "PartnerAttempt.startedAt":
+		if e.ComplexityRoot.PartnerAttempt.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.StartedAt(childComplexity), true
+	case "PartnerAttempt.status":
+		if e.ComplexityRoot.PartnerAttempt.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerAttempt.Status(childComplexity), true
+
+	case "PartnerBooking.attempt":
+		if e.ComplexityRoot.PartnerBooking.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Attempt(childComplexity), true
+	case "PartnerBooking.candidate":
+		if e.ComplexityRoot.PartnerBooking.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Candidate(childComplexity), true
+	case "PartnerBooking.createdAt":
+		if e.ComplexityRoot.PartnerBooking.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.CreatedAt(childComplexity), true
+	case "PartnerBooking.endsAt":
+		if e.ComplexityRoot.PartnerBooking.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.EndsAt(childComplexity), true
+	case "PartnerBooking.exam":
+		if e.ComplexityRoot.PartnerBooking.Exam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Exam(childComplexity), true
+	case "PartnerBooking.id":
+		if e.ComplexityRoot.PartnerBooking.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.ID(childComplexity), true
+	case "PartnerBooking.reschedules":
+		if e.ComplexityRoot.PartnerBooking.Reschedules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Reschedules(childComplexity), true
+	case "PartnerBooking.result":
+		if e.ComplexityRoot.PartnerBooking.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Result(childComplexity), true
+	case "PartnerBooking.startsAt":
+		if e.ComplexityRoot.PartnerBooking.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.StartsAt(childComplexity), true
+	case "PartnerBooking.status":
+		if e.ComplexityRoot.PartnerBooking.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.Status(childComplexity), true
+	case "PartnerBooking.timeZone":
+		if e.ComplexityRoot.PartnerBooking.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.TimeZone(childComplexity), true
+	case "PartnerBooking.updatedAt":
+		if e.ComplexityRoot.PartnerBooking.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBooking.UpdatedAt(childComplexity), true
+
+	case "PartnerBookingConnection.edges":
+		if e.ComplexityRoot.PartnerBookingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBookingConnection.Edges(childComplexity), true
+	case "PartnerBookingConnection.pageInfo":
+		if e.ComplexityRoot.PartnerBookingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBookingConnection.PageInfo(childComplexity), true
+
+	case "PartnerBookingEdge.cursor":
+		if e.ComplexityRoot.PartnerBookingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBookingEdge.Cursor(childComplexity), true
+	case "PartnerBookingEdge.node":
+		if e.ComplexityRoot.PartnerBookingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerBookingEdge.Node(childComplexity), true
+
+	case "PartnerCandidate.attempts":
+		if e.ComplexityRoot.PartnerCandidate.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.Attempts(childComplexity), true
+	case "PartnerCandidate.bookings":
+		if e.ComplexityRoot.PartnerCandidate.Bookings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.Bookings(childComplexity), true
+	case "PartnerCandidate.email":
+		if e.ComplexityRoot.PartnerCandidate.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.Email(childComplexity), true
+	case "PartnerCandidate.externalId":
+		if e.ComplexityRoot.PartnerCandidate.ExternalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.ExternalID(childComplexity), true
+	case "PartnerCandidate.firstName":
+		if e.ComplexityRoot.PartnerCandidate.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.FirstName(childComplexity), true
+	case "PartnerCandidate.id":
+		if e.ComplexityRoot.PartnerCandidate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.ID(childComplexity), true
+	case "PartnerCandidate.lastName":
+		if e.ComplexityRoot.PartnerCandidate.LastName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.LastName(childComplexity), true
+	case "PartnerCandidate.results":
+		if e.ComplexityRoot.PartnerCandidate.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerCandidate.Results(childComplexity), true
+
+	case "PartnerExam.code":
+		if e.ComplexityRoot.PartnerExam.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerExam.Code(childComplexity), true
+	case "PartnerExam.title":
+		if e.ComplexityRoot.PartnerExam.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerExam.Title(childComplexity), true
+
+	case "PartnerResult.attemptId":
+		if e.ComplexityRoot.PartnerResult.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.AttemptID(childComplexity), true
+	case "PartnerResult.delivery":
+		if e.ComplexityRoot.PartnerResult.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.Delivery(childComplexity), true
+	case "PartnerResult.endedAt":
+		if e.ComplexityRoot.PartnerResult.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.EndedAt(childComplexity), true
+	case "PartnerResult.examCode":
+		if e.ComplexityRoot.PartnerResult.ExamCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.ExamCode(childComplexity), true
+	case "PartnerResult.maxScore":
+		if e.ComplexityRoot.PartnerResult.MaxScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.MaxScore(childComplexity), true
+	case "PartnerResult.passMark":
+		if e.ComplexityRoot.PartnerResult.PassMark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.PassMark(childComplexity), true
+	case "PartnerResult.passed":
+		if e.ComplexityRoot.PartnerResult.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.Passed(childComplexity), true
+	case "PartnerResult.percent":
+		if e.ComplexityRoot.PartnerResult.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.Percent(childComplexity), true
+	case "PartnerResult.score":
+		if e.ComplexityRoot.PartnerResult.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PartnerResult.Score(childComplexity), true
+
 	case "Permission.allowed":
 		if e.ComplexityRoot.Permission.Allowed == nil {
 			break
@@ -1030,6 +1428,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.partner":
+		if e.ComplexityRoot.Query.Partner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Partner(childComplexity), true
 	case "Query.result":
 		if e.ComplexityRoot.Query.Result == nil {
 			break
@@ -1331,6 +1735,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BookSlotInput", ec.unmarshalInputBookSlotInput),
 			graphql.NewInputUnmarshaler("BookingActionInput", ec.unmarshalInputBookingActionInput),
 			graphql.NewInputUnmarshaler("FlagItemInput", ec.unmarshalInputFlagItemInput),
+			graphql.NewInputUnmarshaler("PartnerBookingFilter", ec.unmarshalInputPartnerBookingFilter),
 			graphql.NewInputUnmarshaler("RescheduleBookingInput", ec.unmarshalInputRescheduleBookingInput),
 			graphql.NewInputUnmarshaler("SaveAnswerInput", ec.unmarshalInputSaveAnswerInput),
 			graphql.NewInputUnmarshaler("StartOnDemandInput", ec.unmarshalInputStartOnDemandInput),
@@ -1410,7 +1815,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls" "webhooks.graphqls"
+//go:embed "partner.graphqls" "schema.graphqls" "webhooks.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1422,6 +1827,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "partner.graphqls", Input: sourceData("partner.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 	{Name: "webhooks.graphqls", Input: sourceData("webhooks.graphqls"), BuiltIn: false},
 }
@@ -1673,6 +2079,146 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Partner(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bookings":
+		return ec.fieldContext_Partner_bookings(ctx, field)
+	case "booking":
+		return ec.fieldContext_Partner_booking(ctx, field)
+	case "candidate":
+		return ec.fieldContext_Partner_candidate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Partner", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PartnerAttempt_id(ctx, field)
+	case "exam":
+		return ec.fieldContext_PartnerAttempt_exam(ctx, field)
+	case "bookingId":
+		return ec.fieldContext_PartnerAttempt_bookingId(ctx, field)
+	case "status":
+		return ec.fieldContext_PartnerAttempt_status(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_PartnerAttempt_startedAt(ctx, field)
+	case "deadline":
+		return ec.fieldContext_PartnerAttempt_deadline(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_PartnerAttempt_endedAt(ctx, field)
+	case "result":
+		return ec.fieldContext_PartnerAttempt_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerAttempt", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PartnerBooking_id(ctx, field)
+	case "status":
+		return ec.fieldContext_PartnerBooking_status(ctx, field)
+	case "exam":
+		return ec.fieldContext_PartnerBooking_exam(ctx, field)
+	case "candidate":
+		return ec.fieldContext_PartnerBooking_candidate(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_PartnerBooking_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_PartnerBooking_endsAt(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_PartnerBooking_timeZone(ctx, field)
+	case "reschedules":
+		return ec.fieldContext_PartnerBooking_reschedules(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PartnerBooking_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_PartnerBooking_updatedAt(ctx, field)
+	case "attempt":
+		return ec.fieldContext_PartnerBooking_attempt(ctx, field)
+	case "result":
+		return ec.fieldContext_PartnerBooking_result(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerBooking", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerBookingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PartnerBookingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PartnerBookingConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerBookingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerBookingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PartnerBookingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PartnerBookingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerBookingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PartnerCandidate_id(ctx, field)
+	case "externalId":
+		return ec.fieldContext_PartnerCandidate_externalId(ctx, field)
+	case "email":
+		return ec.fieldContext_PartnerCandidate_email(ctx, field)
+	case "firstName":
+		return ec.fieldContext_PartnerCandidate_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_PartnerCandidate_lastName(ctx, field)
+	case "bookings":
+		return ec.fieldContext_PartnerCandidate_bookings(ctx, field)
+	case "attempts":
+		return ec.fieldContext_PartnerCandidate_attempts(ctx, field)
+	case "results":
+		return ec.fieldContext_PartnerCandidate_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerExam(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_PartnerExam_code(ctx, field)
+	case "title":
+		return ec.fieldContext_PartnerExam_title(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerExam", field.Name)
+}
+
+func (ec *executionContext) childFields_PartnerResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attemptId":
+		return ec.fieldContext_PartnerResult_attemptId(ctx, field)
+	case "examCode":
+		return ec.fieldContext_PartnerResult_examCode(ctx, field)
+	case "score":
+		return ec.fieldContext_PartnerResult_score(ctx, field)
+	case "maxScore":
+		return ec.fieldContext_PartnerResult_maxScore(ctx, field)
+	case "percent":
+		return ec.fieldContext_PartnerResult_percent(ctx, field)
+	case "passMark":
+		return ec.fieldContext_PartnerResult_passMark(ctx, field)
+	case "passed":
+		return ec.fieldContext_PartnerResult_passed(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_PartnerResult_endedAt(ctx, field)
+	case "delivery":
+		return ec.fieldContext_PartnerResult_delivery(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PartnerResult", field.Name)
 }
 
 func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2094,6 +2640,72 @@ func (ec *executionContext) field_Mutation_submitAttempt_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Partner_booking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Partner_bookings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PartnerBookingFilter, error) {
+			return ec.unmarshalOPartnerBookingFilter2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Partner_candidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "externalId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["externalId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
 	return args, nil
 }
 
@@ -4821,6 +5433,1235 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _Partner_bookings(ctx context.Context, field graphql.CollectedField, obj *model.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_bookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Partner().Bookings(ctx, obj, fc.Args["filter"].(*model.PartnerBookingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerBookingConnection) graphql.Marshaler {
+			return ec.marshalNPartnerBookingConnection2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_bookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerBookingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Partner_bookings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Partner_booking(ctx context.Context, field graphql.CollectedField, obj *model.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_booking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Partner().Booking(ctx, obj, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerBooking) graphql.Marshaler {
+			return ec.marshalOPartnerBooking2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBooking(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_booking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerBooking(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Partner_booking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Partner_candidate(ctx context.Context, field graphql.CollectedField, obj *model.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Partner().Candidate(ctx, obj, fc.Args["externalId"].(*string), fc.Args["email"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerCandidate) graphql.Marshaler {
+			return ec.marshalOPartnerCandidate2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_candidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerCandidate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Partner_candidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerAttempt_id(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerAttempt_exam(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_exam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exam, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerExam) graphql.Marshaler {
+			return ec.marshalNPartnerExam2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerExam(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_exam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerAttempt",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerExam(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerAttempt_bookingId(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_bookingId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BookingID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_bookingId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerAttempt_status(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AttemptStatus) graphql.Marshaler {
+			return ec.marshalNAttemptStatus2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐAttemptStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "AttemptStatus")
+}
+
+func (ec *executionContext) _PartnerAttempt_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerAttempt_deadline(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerAttempt_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerAttempt_result(ctx context.Context, field graphql.CollectedField, obj *model.PartnerAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerAttempt_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerAttempt().Result(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
+			return ec.marshalOPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerAttempt_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBooking_id(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerBooking_status(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BookingStatus) graphql.Marshaler {
+			return ec.marshalNBookingStatus2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "BookingStatus")
+}
+
+func (ec *executionContext) _PartnerBooking_exam(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_exam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exam, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerExam) graphql.Marshaler {
+			return ec.marshalNPartnerExam2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerExam(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_exam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBooking",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerExam(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBooking_candidate(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerBooking().Candidate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerCandidate) graphql.Marshaler {
+			return ec.marshalNPartnerCandidate2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerCandidate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerCandidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBooking_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerBooking_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerBooking_timeZone(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerBooking_reschedules(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_reschedules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reschedules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_reschedules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PartnerBooking_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerBooking_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerBooking_attempt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_attempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerBooking().Attempt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerAttempt) graphql.Marshaler {
+			return ec.marshalOPartnerAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttempt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerAttempt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBooking_result(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBooking_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerBooking().Result(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
+			return ec.marshalOPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBooking_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBookingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBookingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBookingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerBookingEdge) graphql.Marshaler {
+			return ec.marshalNPartnerBookingEdge2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBookingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBookingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerBookingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBookingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBookingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBookingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBookingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBookingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerBookingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBookingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBookingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBookingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerBookingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerBookingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PartnerBookingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerBookingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PartnerBooking) graphql.Marshaler {
+			return ec.marshalNPartnerBooking2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerBookingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerBookingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerCandidate_id(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerCandidate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerCandidate_externalId(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_externalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExternalID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerCandidate_email(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerCandidate_firstName(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_firstName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_firstName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerCandidate_lastName(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_lastName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerCandidate_bookings(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_bookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerCandidate().Bookings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerBooking) graphql.Marshaler {
+			return ec.marshalNPartnerBooking2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_bookings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerCandidate_attempts(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerCandidate().Attempts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerAttempt) graphql.Marshaler {
+			return ec.marshalNPartnerAttempt2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerAttempt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerCandidate_results(ctx context.Context, field graphql.CollectedField, obj *model.PartnerCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerCandidate_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerCandidate().Results(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
+			return ec.marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerCandidate_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PartnerCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PartnerResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PartnerExam_code(ctx context.Context, field graphql.CollectedField, obj *model.PartnerExam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerExam_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerExam_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerExam", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerExam_title(ctx context.Context, field graphql.CollectedField, obj *model.PartnerExam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerExam_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerExam_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerExam", field, false, false, "String")
+}
+
+func (ec *executionContext) _PartnerResult_attemptId(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_attemptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_attemptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerResult_examCode(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_examCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExamCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_examCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PartnerResult_score(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PartnerResult_maxScore(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_maxScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_maxScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PartnerResult_percent(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PartnerResult_passMark(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_passMark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PassMark, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_passMark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PartnerResult_passed(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PartnerResult_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PartnerResult_delivery(ctx context.Context, field graphql.CollectedField, obj *model.PartnerResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PartnerResult_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PartnerResult().Delivery(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.DeliveryState) graphql.Marshaler {
+			return ec.marshalNDeliveryState2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐDeliveryState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PartnerResult_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PartnerResult", field, true, true, "DeliveryState")
+}
+
 func (ec *executionContext) _Permission_allowed(ctx context.Context, field graphql.CollectedField, obj *model.Permission) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5226,6 +7067,38 @@ func (ec *executionContext) fieldContext_Query_deliveries(ctx context.Context, f
 	if fc.Args, err = ec.field_Query_deliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_partner(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_partner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Partner(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+			return ec.marshalOPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_partner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Partner(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7688,6 +9561,76 @@ func UnmarshalFlagItemInput(ctx context.Context, raw any) (model.FlagItemInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPartnerBookingFilter(ctx context.Context, obj any) (model.PartnerBookingFilter, error) {
+	var it model.PartnerBookingFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"examCode", "candidateExternalId", "email", "status", "updatedSince"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "examCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("examCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExamCode = data
+		case "candidateExternalId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("candidateExternalId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CandidateExternalID = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOBookingStatus2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "updatedSince":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedSince"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedSince = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPartnerBookingFilter unmarshals raw into the PartnerBookingFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPartnerBookingFilter(ctx context.Context, raw any) (model.PartnerBookingFilter, error) {
+	var out model.PartnerBookingFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PartnerBookingFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRescheduleBookingInput(ctx context.Context, obj any) (model.RescheduleBookingInput, error) {
 	var it model.RescheduleBookingInput
 	if obj == nil {
@@ -8818,6 +10761,471 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var partnerImplementors = []string{"Partner"}
+
+func (ec *executionContext) _Partner(ctx context.Context, sel ast.SelectionSet, obj *model.Partner) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Partner")
+		case "bookings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_bookings(ctx, field, obj)
+				})
+		case "booking":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_booking(ctx, field, obj)
+				})
+		case "candidate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_candidate(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerAttemptImplementors = []string{"PartnerAttempt"}
+
+func (ec *executionContext) _PartnerAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerAttempt")
+		case "id":
+			out.Values[i] = ec._PartnerAttempt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exam":
+			out.Values[i] = ec._PartnerAttempt_exam(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bookingId":
+			out.Values[i] = ec._PartnerAttempt_bookingId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._PartnerAttempt_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._PartnerAttempt_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deadline":
+			out.Values[i] = ec._PartnerAttempt_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._PartnerAttempt_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "result":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerAttempt_result(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerBookingImplementors = []string{"PartnerBooking"}
+
+func (ec *executionContext) _PartnerBooking(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerBooking) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerBookingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerBooking")
+		case "id":
+			out.Values[i] = ec._PartnerBooking_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._PartnerBooking_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exam":
+			out.Values[i] = ec._PartnerBooking_exam(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "candidate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerBooking_candidate(ctx, field, obj)
+				})
+		case "startsAt":
+			out.Values[i] = ec._PartnerBooking_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._PartnerBooking_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeZone":
+			out.Values[i] = ec._PartnerBooking_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reschedules":
+			out.Values[i] = ec._PartnerBooking_reschedules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._PartnerBooking_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._PartnerBooking_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerBooking_attempt(ctx, field, obj)
+				})
+		case "result":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerBooking_result(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerBookingConnectionImplementors = []string{"PartnerBookingConnection"}
+
+func (ec *executionContext) _PartnerBookingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerBookingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerBookingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerBookingConnection")
+		case "edges":
+			out.Values[i] = ec._PartnerBookingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PartnerBookingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerBookingEdgeImplementors = []string{"PartnerBookingEdge"}
+
+func (ec *executionContext) _PartnerBookingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerBookingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerBookingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerBookingEdge")
+		case "cursor":
+			out.Values[i] = ec._PartnerBookingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PartnerBookingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerCandidateImplementors = []string{"PartnerCandidate"}
+
+func (ec *executionContext) _PartnerCandidate(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerCandidate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerCandidate")
+		case "id":
+			out.Values[i] = ec._PartnerCandidate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "externalId":
+			out.Values[i] = ec._PartnerCandidate_externalId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.Values[i] = ec._PartnerCandidate_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstName":
+			out.Values[i] = ec._PartnerCandidate_firstName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastName":
+			out.Values[i] = ec._PartnerCandidate_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bookings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerCandidate_bookings(ctx, field, obj)
+				})
+		case "attempts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerCandidate_attempts(ctx, field, obj)
+				})
+		case "results":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerCandidate_results(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerExamImplementors = []string{"PartnerExam"}
+
+func (ec *executionContext) _PartnerExam(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerExam) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerExamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerExam")
+		case "code":
+			out.Values[i] = ec._PartnerExam_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._PartnerExam_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var partnerResultImplementors = []string{"PartnerResult"}
+
+func (ec *executionContext) _PartnerResult(ctx context.Context, sel ast.SelectionSet, obj *model.PartnerResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, partnerResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PartnerResult")
+		case "attemptId":
+			out.Values[i] = ec._PartnerResult_attemptId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "examCode":
+			out.Values[i] = ec._PartnerResult_examCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._PartnerResult_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxScore":
+			out.Values[i] = ec._PartnerResult_maxScore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "percent":
+			out.Values[i] = ec._PartnerResult_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passMark":
+			out.Values[i] = ec._PartnerResult_passMark(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passed":
+			out.Values[i] = ec._PartnerResult_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._PartnerResult_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "delivery":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PartnerResult_delivery(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var permissionImplementors = []string{"Permission"}
 
 func (ec *executionContext) _Permission(ctx context.Context, sel ast.SelectionSet, obj *model.Permission) graphql.Marshaler {
@@ -8927,6 +11335,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_deliveries(ctx, field)
+				})
+		case "partner":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_partner(ctx, field)
 				})
 		case "webhooks":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -10071,6 +12485,126 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋexamgateᚋexamga
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPartnerAttempt2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerAttempt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartnerAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttempt(ctx context.Context, sel ast.SelectionSet, v *model.PartnerAttempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerAttempt!")
+		return graphql.Null
+	}
+	return ec._PartnerAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerBooking2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerBooking) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerBooking2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBooking(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartnerBooking2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBooking(ctx context.Context, sel ast.SelectionSet, v *model.PartnerBooking) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerBooking!")
+		return graphql.Null
+	}
+	return ec._PartnerBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerBookingConnection2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingConnection(ctx context.Context, sel ast.SelectionSet, v *model.PartnerBookingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerBookingConnection!")
+		return graphql.Null
+	}
+	return ec._PartnerBookingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerBookingEdge2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerBookingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerBookingEdge2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartnerBookingEdge2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingEdge(ctx context.Context, sel ast.SelectionSet, v *model.PartnerBookingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerBookingEdge!")
+		return graphql.Null
+	}
+	return ec._PartnerBookingEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerCandidate2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerCandidate(ctx context.Context, sel ast.SelectionSet, v *model.PartnerCandidate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerCandidate!")
+		return graphql.Null
+	}
+	return ec._PartnerCandidate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerExam2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerExam(ctx context.Context, sel ast.SelectionSet, v *model.PartnerExam) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerExam!")
+		return graphql.Null
+	}
+	return ec._PartnerExam(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PartnerResult!")
+		return graphql.Null
+	}
+	return ec._PartnerResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPermission2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPermission(ctx context.Context, sel ast.SelectionSet, v *model.Permission) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Permission!")
@@ -10438,6 +12972,22 @@ func (ec *executionContext) marshalOAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgat
 	return ec._Attempt(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOBookingStatus2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx context.Context, v any) (*model.BookingStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.BookingStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBookingStatus2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx context.Context, sel ast.SelectionSet, v *model.BookingStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10575,6 +13125,49 @@ func (ec *executionContext) marshalOJobState2ᚖgithubᚗcomᚋexamgateᚋexamga
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOPartner2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartner(ctx context.Context, sel ast.SelectionSet, v *model.Partner) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Partner(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartnerAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerAttempt(ctx context.Context, sel ast.SelectionSet, v *model.PartnerAttempt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartnerAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartnerBooking2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBooking(ctx context.Context, sel ast.SelectionSet, v *model.PartnerBooking) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartnerBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPartnerBookingFilter2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerBookingFilter(ctx context.Context, v any) (*model.PartnerBookingFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPartnerBookingFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPartnerCandidate2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerCandidate(ctx context.Context, sel ast.SelectionSet, v *model.PartnerCandidate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartnerCandidate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PartnerResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐResult(ctx context.Context, sel ast.SelectionSet, v *model.Result) graphql.Marshaler {

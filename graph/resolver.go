@@ -20,4 +20,6 @@ type Resolver struct {
 	Catalog     *examgate.Catalog
 	Clock       examgate.Clock
 	Logger      *slog.Logger
+	// Partners serves the partner API (graph/partner.graphqls).
+	Partners examgate.PartnerStore
 }

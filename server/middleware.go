@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -95,30 +92,5 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 			s.Logger.ErrorContext(r.Context(), "session lookup failed", "err", err)
 		}
 		next.ServeHTTP(w, r)
-	})
-}
-
-// withAPIKey admits GraphQL requests made with the admin API key. A request
-// with any other key is refused outright rather than treated as anonymous,
-// so that a wrong key is noticed at once.
-func (s *Server) withAPIKey(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.AdminKey))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		key, ok := strings.CutPrefix(h, "Bearer ")
-		got := sha256.Sum256([]byte(key))
-		if !ok || s.AdminKey == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			s.Logger.WarnContext(r.Context(), "unknown API key refused", "path", r.URL.Path)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("WWW-Authenticate", `Bearer realm="examgate"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"errors":[{"message":"Unknown API key. Send the admin API key as Authorization: Bearer <key>.","extensions":{"code":"UNAUTHENTICATED"}}]}`))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(examgate.NewContextWithAdmin(r.Context())))
 	})
 }

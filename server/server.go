@@ -34,8 +34,12 @@ type Deps struct {
 	Attempts   *examgate.Attempts
 	Deliveries *examgate.Deliveries
 	Webhooks   *examgate.Webhooks
-	// AdminKey, when set, is the API key that reaches staff fields.
+	// AdminKey, when set, is a bootstrap API key with the admin scope
+	// (EXAMGATE_ADMIN_API_KEY).
 	AdminKey string
+	// APIKeys authenticates partner and staff keys; nil takes them from
+	// Store when it keeps keys.
+	APIKeys *examgate.APIKeys
 	// CourseURL signs the candidate into their learning platform and returns
 	// where to send them for an exam's course ("Back to your course").
 	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
@@ -84,6 +88,9 @@ func New(d Deps) *Server {
 	if d.Clock == nil {
 		d.Clock = examgate.SystemClock{}
 	}
+	if ks, ok := d.Store.(examgate.APIKeyStore); ok && d.APIKeys == nil {
+		d.APIKeys = &examgate.APIKeys{Store: ks, Clock: d.Clock}
+	}
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
@@ -97,7 +104,10 @@ func New(d Deps) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) graphHandler() http.Handler {
-	return graph.NewHandler(&graph.Resolver{
+	partners, _ := s.Store.(examgate.PartnerStore)
+	r := &graph.Resolver{
 		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Hooks: s.Webhooks, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
-	}, graph.Options{Introspection: s.Playground, RequestID: RequestID})
+		Partners: partners,
+	}
+	return r.WithLoaders(graph.NewHandler(r, graph.Options{Introspection: s.Playground, RequestID: RequestID}))
 }

@@ -6,6 +6,7 @@
 //	examgate deliveries list|retry ...    results on their way to TI
 //	examgate lti add-platform|list-platforms|tool-urls|rotate-key|keys ...   LTI 1.3 platforms and tool keys
 //	examgate webhook add|list|remove|deliveries ...   partner webhooks
+//	examgate apikey create|list|revoke ... partner and staff API keys
 package main
 
 import (
@@ -62,6 +63,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "webhook" {
 		return webhook(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "apikey" {
+		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {

@@ -197,6 +197,118 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// Partner queries. See docs/partners.md.
+type Partner struct {
+	// Bookings in the order they last changed (updatedAt, then id), oldest
+	// change first. A booking that changes again moves to the end, so a
+	// client that keeps the last endCursor (or the last updatedAt, as
+	// filter.updatedSince) and asks again sees every change once: updatedAt
+	// increases in the order changes are committed. first: 1 to 100, default
+	// 50. Requires bookings:read.
+	Bookings *PartnerBookingConnection `json:"bookings"`
+	// One booking, or null. Requires bookings:read.
+	Booking *PartnerBooking `json:"booking,omitempty"`
+	// A candidate by the id the learning platform gave them, or by email (give exactly one), or null. Requires bookings:read.
+	Candidate *PartnerCandidate `json:"candidate,omitempty"`
+}
+
+// One sitting of an exam.
+type PartnerAttempt struct {
+	ID   string       `json:"id"`
+	Exam *PartnerExam `json:"exam"`
+	// The booking it was started from; null for an on-demand exam.
+	BookingID *string       `json:"bookingId,omitempty"`
+	Status    AttemptStatus `json:"status"`
+	StartedAt time.Time     `json:"startedAt"`
+	Deadline  time.Time     `json:"deadline"`
+	EndedAt   *time.Time    `json:"endedAt,omitempty"`
+	// The outcome once the attempt has ended. Requires results:read.
+	Result *PartnerResult `json:"result,omitempty"`
+}
+
+// A candidate's booking of an exam slot, as partners see it.
+type PartnerBooking struct {
+	ID        string            `json:"id"`
+	Status    BookingStatus     `json:"status"`
+	Exam      *PartnerExam      `json:"exam"`
+	Candidate *PartnerCandidate `json:"candidate"`
+	StartsAt  time.Time         `json:"startsAt"`
+	EndsAt    time.Time         `json:"endsAt"`
+	// The exam's time zone (IANA name).
+	TimeZone string `json:"timeZone"`
+	// How many times the booking was moved to another slot.
+	Reschedules int       `json:"reschedules"`
+	CreatedAt   time.Time `json:"createdAt"`
+	// When the booking last changed: unique and increasing in the order changes were committed.
+	UpdatedAt time.Time `json:"updatedAt"`
+	// The attempt started from this booking, once the candidate started.
+	Attempt *PartnerAttempt `json:"attempt,omitempty"`
+	// The result of that attempt, once it ended. Requires results:read.
+	Result      *PartnerResult `json:"result,omitempty"`
+	CandidateID int64          `json:"-"`
+}
+
+type PartnerBookingConnection struct {
+	Edges []*PartnerBookingEdge `json:"edges"`
+	// hasNextPage is false when this page reached the newest change at the
+	// time of the query; endCursor is null when the page is empty (keep the
+	// previous one then).
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+type PartnerBookingEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *PartnerBooking `json:"node"`
+}
+
+// Every given field must match.
+type PartnerBookingFilter struct {
+	ExamCode *string `json:"examCode,omitempty"`
+	// The learning platform's id of the candidate (TI externalCustomerId).
+	CandidateExternalID *string        `json:"candidateExternalId,omitempty"`
+	Email               *string        `json:"email,omitempty"`
+	Status              *BookingStatus `json:"status,omitempty"`
+	// Only bookings that changed strictly after this instant.
+	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
+}
+
+// A learner, as partners see them.
+type PartnerCandidate struct {
+	ID string `json:"id"`
+	// The learning platform's id of the candidate (TI externalCustomerId), if any.
+	ExternalID *string `json:"externalId,omitempty"`
+	Email      string  `json:"email"`
+	FirstName  string  `json:"firstName"`
+	LastName   string  `json:"lastName"`
+	// Their bookings, newest first (at most 100).
+	Bookings []*PartnerBooking `json:"bookings"`
+	// Their attempts, booked or on demand, newest first (at most 100).
+	Attempts []*PartnerAttempt `json:"attempts"`
+	// The results of their attempts, newest first. Requires results:read.
+	Results []*PartnerResult `json:"results"`
+}
+
+type PartnerExam struct {
+	Code  string `json:"code"`
+	Title string `json:"title"`
+}
+
+// The outcome of an attempt.
+type PartnerResult struct {
+	AttemptID string  `json:"attemptId"`
+	ExamCode  string  `json:"examCode"`
+	Score     float64 `json:"score"`
+	MaxScore  float64 `json:"maxScore"`
+	// Score as a percentage of maxScore, two decimals.
+	Percent  float64   `json:"percent"`
+	PassMark float64   `json:"passMark"`
+	Passed   bool      `json:"passed"`
+	EndedAt  time.Time `json:"endedAt"`
+	// Whether the result has reached the learning platform (TI).
+	Delivery DeliveryState `json:"delivery"`
+	ResultID int64         `json:"-"`
+}
+
 // Whether an action is allowed now; when not, a code and a sentence saying why.
 type Permission struct {
 	Allowed bool `json:"allowed"`

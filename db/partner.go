@@ -1,0 +1,172 @@
+package db
+
+import (
+	"context"
+
+	"github.com/examgate/examgate"
+	"github.com/uptrace/bun"
+)
+
+var _ examgate.PartnerStore = (*DB)(nil)
+
+// PartnerBookings lists bookings in change order (change_us, id) after the
+// filter's cursor: one statement, whatever the filter.
+func (db *DB) PartnerBookings(ctx context.Context, f examgate.BookingFilter) ([]examgate.BookingChange, error) {
+	var rows []bookingRow
+	q := db.bun.NewSelect().Model(&rows).OrderExpr("change_us, id").Limit(int64(f.Limit))
+	if f.ExamCode != "" {
+		q = q.Where("exam_code = ?", f.ExamCode)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.CandidateExternalID != "" || f.Email != "" {
+		// A subquery rather than a join keeps the scan into bookingRow plain.
+		sub := db.bun.NewSelect().Table("candidates").Column("id")
+		if f.CandidateExternalID != "" {
+			sub = sub.Where("external_id = ?", f.CandidateExternalID)
+		}
+		if f.Email != "" {
+			sub = sub.Where("email = ?", f.Email)
+		}
+		q = q.Where("candidate_id IN (?)", sub)
+	}
+	if !f.UpdatedSince.IsZero() {
+		q = q.Where("change_us > ?", f.UpdatedSince.UnixMicro())
+	}
+	if f.After != nil {
+		q = q.Where("(change_us > ? OR (change_us = ? AND id > ?))", f.After.ChangeUS, f.After.ChangeUS, f.After.ID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, notFound(err, "bookings")
+	}
+	out := make([]examgate.BookingChange, len(rows))
+	for i := range rows {
+		out[i] = examgate.BookingChange{Booking: rows[i].domain(), Cursor: examgate.BookingCursor{ChangeUS: rows[i].ChangeUS, ID: rows[i].ID}}
+	}
+	return out, nil
+}
+
+// CandidatesByID returns the candidates with these ids.
+func (db *DB) CandidatesByID(ctx context.Context, ids []int64) (map[int64]*examgate.Candidate, error) {
+	out := make(map[int64]*examgate.Candidate, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []candidateRow
+	if err := db.bun.NewSelect().Model(&rows).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, notFound(err, "candidates")
+	}
+	for i := range rows {
+		out[rows[i].ID] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// BookingsOfCandidates returns each candidate's newest bookings (at most
+// limit per candidate), newest first.
+func (db *DB) BookingsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Booking, error) {
+	out := make(map[int64][]*examgate.Booking, len(candidateIDs))
+	if len(candidateIDs) == 0 {
+		return out, nil
+	}
+	var rows []bookingRow
+	// The cap is on the whole batch and exact for one candidate, which is
+	// how the candidate query asks; per candidate it is applied below.
+	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
+		Order("created_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "bookings")
+	}
+	for i := range rows {
+		if c := rows[i].CandidateID; len(out[c]) < limit {
+			out[c] = append(out[c], rows[i].domain())
+		}
+	}
+	return out, nil
+}
+
+// AttemptsByBooking returns the attempt started from each booking that has one.
+func (db *DB) AttemptsByBooking(ctx context.Context, bookingIDs []int64) (map[int64]*examgate.Attempt, error) {
+	out := make(map[int64]*examgate.Attempt, len(bookingIDs))
+	if len(bookingIDs) == 0 {
+		return out, nil
+	}
+	var rows []attemptRow
+	if err := db.bun.NewSelect().Model(&rows).Where("booking_id IN (?)", bun.In(bookingIDs)).Scan(ctx); err != nil {
+		return nil, notFound(err, "attempts")
+	}
+	for i := range rows {
+		out[*rows[i].BookingID] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// AttemptsOfCandidates returns each candidate's newest attempts (at most
+// limit per candidate), newest first.
+func (db *DB) AttemptsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Attempt, error) {
+	out := make(map[int64][]*examgate.Attempt, len(candidateIDs))
+	if len(candidateIDs) == 0 {
+		return out, nil
+	}
+	var rows []attemptRow
+	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
+		Order("started_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "attempts")
+	}
+	for i := range rows {
+		if c := rows[i].CandidateID; len(out[c]) < limit {
+			out[c] = append(out[c], rows[i].domain())
+		}
+	}
+	return out, nil
+}
+
+// ResultsByAttempt returns the result of each attempt that has one.
+func (db *DB) ResultsByAttempt(ctx context.Context, attemptIDs []int64) (map[int64]*examgate.Result, error) {
+	out := make(map[int64]*examgate.Result, len(attemptIDs))
+	if len(attemptIDs) == 0 {
+		return out, nil
+	}
+	var rows []resultRow
+	if err := db.bun.NewSelect().Model(&rows).Where("attempt_id IN (?)", bun.In(attemptIDs)).Scan(ctx); err != nil {
+		return nil, notFound(err, "results")
+	}
+	for i := range rows {
+		out[rows[i].AttemptID] = rows[i].domain()
+	}
+	return out, nil
+}
+
+// DeliveryStates summarises the delivery jobs of each result (ordered by
+// the result's job key) as examgate.DeliveryState does.
+func (db *DB) DeliveryStates(ctx context.Context, resultIDs []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(resultIDs))
+	if len(resultIDs) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(resultIDs))
+	byKey := make(map[string]int64, len(resultIDs))
+	for i, id := range resultIDs {
+		keys[i] = examgate.ResultJobKey(id)
+		byKey[keys[i]] = id
+	}
+	var rows []struct {
+		Key   string `bun:"ordering_key"`
+		State string `bun:"state"`
+	}
+	if err := db.bun.NewSelect().Table("jobs").Column("ordering_key", "state").
+		Where("ordering_key IN (?)", bun.In(keys)).Scan(ctx, &rows); err != nil {
+		return nil, notFound(err, "jobs")
+	}
+	jobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
+	for _, r := range rows {
+		id := byKey[r.Key]
+		jobs[id] = append(jobs[id], examgate.QueuedJob{Key: r.Key, State: r.State})
+	}
+	for _, id := range resultIDs {
+		out[id] = examgate.DeliveryState(jobs[id])
+	}
+	return out, nil
+}

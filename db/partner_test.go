@@ -1,0 +1,251 @@
+package db_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/db/dbtest"
+)
+
+var partnerCtx = examgate.NewContextWithAPIKey(context.Background(), &examgate.APIKey{Name: "poller", Scopes: []string{examgate.ScopeBookingsRead}})
+
+// poller follows the partner listing the way a partner system does: by
+// cursor (after) or by the last updatedAt it saw (updatedSince).
+type poller struct {
+	store        *db.DB
+	bySince      bool
+	after        *examgate.BookingCursor
+	since        time.Time
+	seen         []examgate.BookingChange
+	seenVersions map[string]bool
+}
+
+// poll reads pages until the listing is exhausted for now.
+func (p *poller) poll(t *testing.T) {
+	for {
+		f := examgate.BookingFilter{Limit: 3, After: p.after, UpdatedSince: p.since}
+		page, err := examgate.PartnerBookings(partnerCtx, p.store, f)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		page = page[:min(len(page), 3)]
+		for _, b := range page {
+			v := fmt.Sprintf("%d@%d", b.ID, b.Cursor.ChangeUS)
+			if p.seenVersions[v] {
+				t.Errorf("change %s seen twice", v)
+			}
+			p.seenVersions[v] = true
+			if n := len(p.seen); n > 0 && !(p.seen[n-1].Cursor.ChangeUS < b.Cursor.ChangeUS) {
+				t.Errorf("change order went back: %+v then %+v", p.seen[n-1].Cursor, b.Cursor)
+			}
+			if !b.UpdatedAt.Equal(time.UnixMicro(b.Cursor.ChangeUS).UTC()) {
+				t.Errorf("booking %d: updatedAt %s is not its place in the change order %d", b.ID, b.UpdatedAt, b.Cursor.ChangeUS)
+			}
+			p.seen = append(p.seen, b)
+			if p.bySince {
+				p.since = b.UpdatedAt
+			} else {
+				c := b.Cursor
+				p.after = &c
+			}
+		}
+		if len(page) < 3 {
+			return
+		}
+	}
+}
+
+// lastSeen returns the newest version of each booking the poller saw.
+func (p *poller) lastSeen() map[int64]time.Time {
+	out := map[int64]time.Time{}
+	for _, b := range p.seen {
+		out[b.ID] = b.UpdatedAt
+	}
+	return out
+}
+
+func newCandidate(t *testing.T, store *db.DB, i int) *examgate.Candidate {
+	t.Helper()
+	c, err := store.CompleteLaunch(context.Background(), record(fmt.Sprintf("tok-%d", i), fmt.Sprintf("ext-%d", i), fmt.Sprintf("c%d@example.com", i)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func book(store *db.DB, candidateID int64, key string, start, at time.Time, jobs examgate.JobsFunc) (*examgate.Booking, error) {
+	return store.CreateBooking(context.Background(), &examgate.Booking{
+		CandidateID: candidateID, ExamCode: "DEMO-101", StartsAt: start, EndsAt: start.Add(time.Hour), TimeZone: "UTC", CreatedAt: at, UpdatedAt: at,
+	}, 1000, examgate.Request{CandidateID: candidateID, ClientKey: key, Action: examgate.ActionBook, At: at}, jobs)
+}
+
+func cancel(store *db.DB, b *examgate.Booking, key string, at time.Time, jobs examgate.JobsFunc) (*examgate.Booking, error) {
+	return store.ChangeBookingStatus(context.Background(), b, examgate.BookingCancelled, true,
+		examgate.Request{CandidateID: b.CandidateID, ClientKey: key, Action: examgate.ActionCancel, At: at}, jobs)
+}
+
+// TestPollingSeesChangeCommittedLate: a change made first but committed
+// last (its transaction was slow) comes after the changes committed before
+// it, so a poller that already read past those still gets it. On SQLite
+// transactions cannot overlap (one writer), so the late commit cannot
+// happen there; the test runs on both to check the listing itself.
+func TestPollingSeesChangeCommittedLate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		slot := t0.Add(72 * time.Hour)
+		a, b := newCandidate(t, store, 1), newCandidate(t, store, 2)
+		ba, err := book(store, a.ID, "a1", slot, t0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Different slots, so that B's cancel does not wait for A's seat row.
+		bb, err := book(store, b.ID, "b1", slot.Add(time.Hour), t0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []*poller{{store: store, seenVersions: map[string]bool{}}, {store: store, bySince: true, seenVersions: map[string]bool{}}} {
+			p.poll(t)
+			if len(p.seen) < 2 {
+				t.Fatalf("first poll: %d bookings", len(p.seen))
+			}
+			if !store.Postgres() {
+				continue
+			}
+			// A cancels at t0+1m but its transaction stalls (in its jobs
+			// callback) until B's cancel at t0+2m has committed and been
+			// polled.
+			inside, release := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				_, err := cancel(store, ba, fmt.Sprintf("a-cancel-%t", p.bySince), t0.Add(time.Minute), func(*examgate.Booking) ([]examgate.Job, error) {
+					close(inside)
+					<-release
+					return nil, nil
+				})
+				done <- err
+			}()
+			<-inside
+			gotB, err := cancel(store, bb, fmt.Sprintf("b-cancel-%t", p.bySince), t0.Add(2*time.Minute), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.poll(t)
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			p.poll(t)
+			last := p.lastSeen()
+			gotA, _ := store.BookingByID(context.Background(), ba.ID)
+			if !last[ba.ID].Equal(gotA.UpdatedAt) || !last[bb.ID].Equal(gotB.UpdatedAt) || !gotA.UpdatedAt.After(gotB.UpdatedAt) {
+				t.Fatalf("poller (bySince %t) saw %v; A is at %s, B at %s", p.bySince, last, gotA.UpdatedAt, gotB.UpdatedAt)
+			}
+			// Book again for the next poller.
+			if ba, err = book(store, a.ID, fmt.Sprintf("a2-%t", p.bySince), slot, t0, nil); err != nil {
+				t.Fatal(err)
+			}
+			if bb, err = book(store, b.ID, fmt.Sprintf("b2-%t", p.bySince), slot.Add(time.Hour), t0, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestPollingUnderConcurrentChanges: writers book, reschedule and cancel
+// concurrently while two pollers (one by cursor, one by updatedSince) follow
+// the listing. Every committed change is seen (as itself or as a later
+// version of the same booking), none twice, in increasing order, and the
+// pollers end on every booking's current state.
+func TestPollingUnderConcurrentChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		const writers, rounds = 6, 8
+		slot := t0.Add(72 * time.Hour)
+		var mu sync.Mutex
+		var committed []*examgate.Booking
+		note := func(b *examgate.Booking, err error) *examgate.Booking {
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			mu.Lock()
+			committed = append(committed, b)
+			mu.Unlock()
+			return b
+		}
+		cands := make([]*examgate.Candidate, writers)
+		for i := range cands {
+			cands[i] = newCandidate(t, store, i)
+		}
+		pollers := []*poller{{store: store, seenVersions: map[string]bool{}}, {store: store, bySince: true, seenVersions: map[string]bool{}}}
+		stop := make(chan struct{})
+		var polling sync.WaitGroup
+		for _, p := range pollers {
+			polling.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						p.poll(t)
+					}
+				}
+			})
+		}
+		var writing sync.WaitGroup
+		for w, c := range cands {
+			writing.Go(func() {
+				ctx := context.Background()
+				for r := range rounds {
+					// Clocks of several processes disagree: some writers are behind.
+					at := t0.Add(time.Duration(r*10-w) * time.Second)
+					b := note(book(store, c.ID, fmt.Sprintf("book-%d", r), slot, at, nil))
+					if b == nil {
+						return
+					}
+					b = note(store.MoveBooking(ctx, b, slot.Add(time.Hour), slot.Add(2*time.Hour), 1000,
+						examgate.Request{CandidateID: c.ID, ClientKey: fmt.Sprintf("move-%d", r), Action: examgate.ActionReschedule, At: at.Add(time.Second)}, nil))
+					if b == nil {
+						return
+					}
+					if note(cancel(store, b, fmt.Sprintf("cancel-%d", r), at.Add(2*time.Second), nil)) == nil {
+						return
+					}
+				}
+			})
+		}
+		writing.Wait()
+		close(stop)
+		polling.Wait()
+		var all []examgate.BookingChange
+		for _, p := range pollers {
+			p.poll(t) // what is left after the last change
+			last := p.lastSeen()
+			for _, b := range committed {
+				if got, ok := last[b.ID]; !ok || got.Before(b.UpdatedAt) {
+					t.Fatalf("poller (bySince %t) missed booking %d changed at %s (last seen %s)", p.bySince, b.ID, b.UpdatedAt, got)
+				}
+			}
+			all = p.seen
+		}
+		// The pollers end on the current state of every booking.
+		cur, err := examgate.PartnerBookings(partnerCtx, store, examgate.BookingFilter{Limit: examgate.PartnerPageMax})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cur) != writers*rounds {
+			t.Fatalf("%d bookings, want %d", len(cur), writers*rounds)
+		}
+		final := pollers[0].lastSeen()
+		for _, b := range cur {
+			if !final[b.ID].Equal(b.UpdatedAt) || b.Status != examgate.BookingCancelled {
+				t.Fatalf("booking %d: last seen %s, now %s %s", b.ID, final[b.ID], b.UpdatedAt, b.Status)
+			}
+		}
+		t.Logf("%d changes committed, %d versions seen by the cursor poller", len(committed), len(all))
+	})
+}
