@@ -1,11 +1,8 @@
 // Browser tests of LTI 1.3 launches: the demo's LTI platform simulator sends
 // the login initiation, examgate redirects to the platform's authorization
 // endpoint, the platform posts a signed id_token back, and the learner lands
-// on the same exam dashboard as from TI.
-//
-// The completed score arriving at the platform needs the simulator's score
-// service (AGS); once /demo lists received scores in [data-testid=lti-scores],
-// sit DEMO-QUICK after the launch and wait for a Completed row there.
+// on the same exam dashboard as from TI. The simulator's score service (AGS)
+// receives the scores of an exam sat after such a launch; /demo lists them.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,4 +73,70 @@ describe('LTI 1.3 launches in a browser', { skip: skipReason }, () => {
       assert.deepEqual(csp, [], 'the course page and the LTI pages in its frame must run under their CSP');
     });
   });
+
+  it('sends the platform the in-progress score at the start and the completed score at the end', async () => {
+    const sub = 'e2e-lti-score';
+    await withPage('lti-score', { timezoneId: 'Europe/Amsterdam', locale: 'en-GB' }, async (page) => {
+      const csp = watchCSP(page);
+      await launchFromPlatform(page, { sub, givenName: 'Mary', familyName: 'Jackson', exam: 'DEMO-QUICK' });
+      await page.waitForURL((url) => url.pathname === '/exams/DEMO-QUICK');
+
+      // The platform's side, in a second tab: /demo with the scores it received.
+      const platform = await page.context().newPage();
+      const scores = await watchPlatformScores(platform, sub);
+
+      await page.getByRole('button', { name: 'Start exam' }).click();
+      await page.waitForURL((url) => /^\/attempts\/[^/]+$/.test(url.pathname));
+      const attempt = new URL(page.url()).pathname.split('/')[2];
+      // Starting sends "in progress, nothing scored yet" while the learner answers.
+      await scores.filter({ hasText: 'InProgress' }).waitFor();
+
+      await page.getByRole('heading', { name: 'Question 1 of 2' }).waitFor();
+      await page.getByRole('group', { name: 'Question 1 of 2' }).getByRole('radio', { name: 'True' }).check();
+      await page.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor();
+      await page.getByRole('button', { name: 'Next', exact: true }).click();
+      await page.getByRole('group', { name: 'Question 2 of 2' }).getByRole('radio', { name: 'The server clock' }).check();
+      await page.getByTestId('save-status').filter({ hasText: /^Saved$/ }).waitFor();
+      await page.getByRole('button', { name: 'Review answers', exact: true }).click();
+      await page.getByRole('button', { name: 'Submit exam' }).click();
+      await page.getByRole('dialog', { name: 'Submit now?' }).getByRole('button', { name: 'Submit exam' }).click();
+
+      await page.waitForURL((url) => url.pathname === `/attempts/${attempt}/result`);
+      await page.getByRole('heading', { name: 'You passed' }).waitFor();
+      // Sent once the platform accepted both scores; the page asks every 2 s.
+      await page.getByTestId('delivery').filter({ hasText: 'Sent to your course.' }).waitFor({ timeout: 30_000 });
+
+      await scores.filter({ hasText: 'Completed' }).waitFor();
+      const rows = await scores.evaluateAll((trs) => trs.map((tr) => Array.from(tr.cells, (cell) => cell.textContent.trim())));
+      // Received, user, line item, progress, grading, score, timestamp; oldest first.
+      assert.equal(rows.length, 2, `two scores for ${sub}: ${JSON.stringify(rows)}`);
+      const [started, completed] = rows;
+      assert.deepEqual(started.slice(1, 6), [sub, 'DEMO-QUICK', 'InProgress', 'Pending', '0 / 2']);
+      assert.deepEqual(completed.slice(1, 6), [sub, 'DEMO-QUICK', 'Completed', 'FullyGraded', '2 / 2']);
+      const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+(Z|[+-]\d{2}:\d{2})$/; // ISO 8601 with fractions
+      assert.match(started[6], iso);
+      assert.match(completed[6], iso);
+      assert.ok(Date.parse(started[6]) <= Date.parse(completed[6]), `the start's timestamp ${started[6]} comes before the end's ${completed[6]}`);
+      assert.deepEqual(csp, [], 'the exam and result pages must run under their CSP');
+    });
+  });
 });
+
+/**
+ * Opens /demo in page and keeps its table of received scores up to date, as
+ * a person pressing reload would (the page is rendered on the server), so
+ * that waits on the returned rows of user sub see scores arrive.
+ */
+async function watchPlatformScores(page, sub) {
+  await page.goto('/demo');
+  await page.evaluate(() => {
+    const refresh = async () => {
+      const html = await (await fetch('/demo', { cache: 'no-store' })).text();
+      const fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('[data-testid=lti-scores]');
+      document.querySelector('[data-testid=lti-scores]').replaceWith(fresh);
+      setTimeout(refresh, 250);
+    };
+    refresh();
+  });
+  return page.getByTestId('lti-scores').locator('tbody tr').filter({ has: page.locator(`td:nth-child(2)`, { hasText: new RegExp(`^${sub}$`) }) });
+}

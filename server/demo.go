@@ -26,6 +26,7 @@ button{font:inherit;margin-top:1rem;padding:.6rem 1.2rem;background:#1d4ed8;colo
 button:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 table{border-collapse:collapse;width:100%;font-size:.875rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd}
 .hint{color:#555;font-size:.875rem}
+.wide{overflow-x:auto}
 pre{white-space:pre-wrap;background:#f3f4f6;padding:.75rem;border-radius:6px}
 </style></head>
 <body><main>

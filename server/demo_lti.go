@@ -13,7 +13,8 @@ import (
 
 // DemoScore is one score the demo's LTI platform received, for the demo page.
 type DemoScore struct {
-	Time             time.Time
+	Time             time.Time // when the platform received it
+	Timestamp        string    // the score's timestamp, as examgate sent it
 	UserID           string
 	LineItem         string
 	ActivityProgress string
@@ -48,9 +49,9 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 <button type="submit">Launch from the LTI platform</button>
 </form>
 <h3>Scores the platform received</h3>
-{{if .ScoresConnected}}<table data-testid="lti-scores"><thead><tr><th scope="col">Time (UTC)</th><th scope="col">User</th><th scope="col">Progress</th><th scope="col">Grading</th><th scope="col">Score</th></tr></thead>
-<tbody>{{range .Scores}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.UserID}}</td><td>{{.ActivityProgress}}</td><td>{{.GradingProgress}}</td><td>{{if .ScoreGiven}}{{.ScoreGiven}}{{end}} / {{.ScoreMaximum}}</td></tr>
-{{else}}<tr><td colspan="5">No scores yet.</td></tr>{{end}}</tbody></table>
+{{if .ScoresConnected}}<div class="wide"><table data-testid="lti-scores"><thead><tr><th scope="col">Received (UTC)</th><th scope="col">User</th><th scope="col">Line item</th><th scope="col">Progress</th><th scope="col">Grading</th><th scope="col">Score</th><th scope="col">Timestamp</th></tr></thead>
+<tbody>{{range .Scores}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.UserID}}</td><td>{{.LineItem}}</td><td>{{.ActivityProgress}}</td><td>{{.GradingProgress}}</td><td>{{if .ScoreGiven}}{{.ScoreGiven}}{{end}} / {{.ScoreMaximum}}</td><td>{{.Timestamp}}</td></tr>
+{{else}}<tr><td colspan="7">No scores yet.</td></tr>{{end}}</tbody></table></div>
 {{else}}<p data-testid="lti-scores">The simulated platform's score service is not connected in this build.</p>{{end}}
 </section>
 `))

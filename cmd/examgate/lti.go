@@ -20,6 +20,7 @@ import (
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/lti"
 	"github.com/examgate/examgate/lti/ltitest"
+	"github.com/examgate/examgate/server"
 )
 
 // ltiPlatformsFile is the EXAMGATE_LTI_PLATFORMS file (YAML, or JSON which
@@ -179,9 +180,11 @@ func setUpLTI(ctx context.Context, cfg *config, base *url.URL, store *db.DB, clo
 }
 
 // demoLTIPlatform is the LTI platform simulator of demo mode, mounted at
-// /lti-sim and registered like a real platform.
-func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) *ltitest.Platform {
-	p := ltitest.New(cfg.BaseURL+"/lti-sim", "examgate-demo", "demo-deployment")
+// /lti-sim and registered like a real platform, with its score service
+// (AGS) at the registration's token URL and its line items; scores lists
+// what that service received, for /demo.
+func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) (p *ltitest.Platform, scores func() []server.DemoScore) {
+	p = ltitest.New(cfg.BaseURL+"/lti-sim", "examgate-demo", "demo-deployment")
 	p.ToolLoginURL = cfg.BaseURL + lti.LoginPath
 	p.ToolRedirectURI = cfg.BaseURL + lti.LaunchPath
 	p.Now = func() time.Time { return clock.Now() }
@@ -191,9 +194,27 @@ func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examg
 		// Platform URLs must be https or loopback: a demo on a plain-http
 		// host name runs without the LTI simulator.
 		logger.Warn("the LTI platform simulator is off", "err", err)
-		return nil
+		return nil, nil
 	}
-	return p
+	// The score service checks examgate's client assertions against the
+	// tool keys examgate publishes, fetched from this very server.
+	svc := p.ServeAGS(cfg.BaseURL + lti.JWKSPath)
+	return p, func() []server.DemoScore { return demoScores(svc.Scores()) }
+}
+
+// demoScores is what /demo shows of the scores the platform received.
+func demoScores(in []ltitest.AGSScore) []server.DemoScore {
+	out := make([]server.DemoScore, len(in))
+	for i, s := range in {
+		out[i] = server.DemoScore{
+			Time: s.Received.UTC(), Timestamp: s.Timestamp, UserID: s.UserID, LineItem: s.LineItem,
+			ActivityProgress: s.ActivityProgress, GradingProgress: s.GradingProgress, ScoreGiven: s.ScoreGiven,
+		}
+		if s.ScoreMaximum != nil {
+			out[i].ScoreMaximum = *s.ScoreMaximum
+		}
+	}
+	return out
 }
 
 // tiCourseURL is courseURL, or nil when examgate serves LTI only.

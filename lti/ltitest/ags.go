@@ -131,7 +131,7 @@ func (s *AGSService) Start() *httptest.Server {
 func (s *AGSService) TokenURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return strings.TrimRight(s.BaseURL, "/") + "/token"
+	return strings.TrimRight(s.BaseURL, "/") + TokenPath
 }
 
 // LineItemURL is a line item as most platforms put it in the lineitem
@@ -139,7 +139,7 @@ func (s *AGSService) TokenURL() string {
 func (s *AGSService) LineItemURL(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return strings.TrimRight(s.BaseURL, "/") + "/lineitems/" + id
+	return strings.TrimRight(s.BaseURL, "/") + LineItemsPath + id
 }
 
 // ScoresLineItemURL is a line item as SkillsTown puts it in the lineitem
@@ -214,15 +214,15 @@ func (s *AGSService) FailTokens(status, n int, retryAfter string) {
 // ServeHTTP implements http.Handler.
 func (s *AGSService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == "/token":
+	case r.URL.Path == TokenPath:
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			agsError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
 			return
 		}
 		s.serveToken(w, r)
-	case strings.HasPrefix(r.URL.Path, "/lineitems/") && strings.HasSuffix(r.URL.Path, "/scores"):
-		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/lineitems/"), "/scores")
+	case strings.HasPrefix(r.URL.Path, LineItemsPath) && strings.HasSuffix(r.URL.Path, "/scores"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, LineItemsPath), "/scores")
 		if id == "" || strings.Contains(id, "/") {
 			http.NotFound(w, r)
 			return

@@ -228,3 +228,55 @@ func TestAGSServiceRefusesBadScores(t *testing.T) {
 		t.Fatalf("%d scores recorded, want 1", n)
 	}
 }
+
+// A platform with ServeAGS is one platform: its registration's token URL
+// and its line items are served where it is mounted, next to its JWKS.
+func TestPlatformServesAGS(t *testing.T) {
+	tool := agsNewTool(t)
+	p := ltitest.New("", agsClient, "dep-1")
+	p.Now = func() time.Time { return agsNow }
+	mux := http.NewServeMux()
+	mux.Handle("/sim/", http.StripPrefix("/sim", p)) // as the demo mounts it
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p.Issuer = srv.URL + "/sim"
+	if status, _ := agsPost(t, p.Registration().TokenURL, agsForm("x")); status != http.StatusNotFound {
+		t.Fatalf("token URL before ServeAGS: HTTP %d, want 404", status)
+	}
+
+	svc := p.ServeAGS(tool.url)
+	reg := p.Registration()
+	if svc.TokenURL() != reg.TokenURL {
+		t.Fatalf("score service token URL %s, registration's %s", svc.TokenURL(), reg.TokenURL)
+	}
+	status, body := agsPost(t, reg.TokenURL, agsForm(tool.agsAssertion(t, svc, "j1", nil)))
+	tok, _ := body["access_token"].(string)
+	if status != http.StatusOK || tok == "" {
+		t.Fatalf("token: HTTP %d %v", status, body)
+	}
+	score := `{"userId":"u1","activityProgress":"Completed","gradingProgress":"FullyGraded","scoreGiven":2,"scoreMaximum":2,"timestamp":"2026-12-01T10:00:00.5Z"}`
+	req, _ := http.NewRequest(http.MethodPost, p.Issuer+ltitest.LineItemsPath+"EX-1/scores", strings.NewReader(score))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", ltitest.AGSScoreMediaType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("score: HTTP %d", resp.StatusCode)
+	}
+	got := svc.Scores()
+	if len(got) != 1 || got[0].LineItem != "EX-1" || got[0].UserID != "u1" || *got[0].ScoreGiven != 2 || !got[0].Received.Equal(agsNow) {
+		t.Fatalf("scores: %+v", got)
+	}
+	// The platform's own routes are still its own.
+	resp, err = http.Get(reg.JWKSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("JWKS: HTTP %d", resp.StatusCode)
+	}
+}

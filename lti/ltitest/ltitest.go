@@ -2,8 +2,9 @@
 // it initiates logins with an auto-submitting form, answers the OIDC
 // authorization request with a form_post of id_token and state, signs
 // id_tokens with RS256 keys it publishes as a JWKS, rotates keys, and can
-// craft bad tokens for tests. Tests serve it with httptest (NewServer); the
-// demo mounts it under a path prefix with http.StripPrefix.
+// craft bad tokens for tests. With ServeAGS it also plays the platform's
+// score service (AGSService) under its issuer. Tests serve it with httptest
+// (NewServer); the demo mounts it under a path prefix with http.StripPrefix.
 package ltitest
 
 import (
@@ -32,9 +33,13 @@ import (
 const (
 	JWKSPath   = "/jwks"
 	AuthPath   = "/auth"
-	TokenPath  = "/token" // served by the score service, when one is mounted
+	TokenPath  = "/token" // served by the score service (ServeAGS)
 	StartPath  = "/start"
 	CoursePath = "/course"
+
+	// LineItemsPath + {id} is a line item, + {id}/scores its score
+	// endpoint, served by the score service (ServeAGS).
+	LineItemsPath = "/lineitems/"
 )
 
 // User is a platform account.
@@ -92,6 +97,7 @@ type Platform struct {
 	keys     []*signingKey // current first; the previous one is listed during rotation
 	launches map[string]*Launch
 	issued   []string
+	ags      *AGSService
 }
 
 type signingKey struct {
@@ -136,6 +142,20 @@ func (p *Platform) Registration() lti.Registration {
 		Name: "Test platform", Issuer: p.Issuer, ClientID: p.ClientID, DeploymentIDs: []string{p.DeploymentID},
 		AuthURL: p.Issuer + AuthPath, TokenURL: p.Issuer + TokenPath, JWKSURL: p.Issuer + JWKSPath,
 	}
+}
+
+// ServeAGS makes the platform serve Assignment and Grade Services at the
+// token URL of its Registration and at line items under its issuer, for the
+// tool whose keys are at toolJWKSURL, and returns that service (to read the
+// scores it received, or make it fail). Call it once the issuer is known.
+func (p *Platform) ServeAGS(toolJWKSURL string) *AGSService {
+	svc := NewAGSService(p.ClientID, toolJWKSURL)
+	svc.BaseURL = p.Issuer
+	svc.Now = p.now
+	p.mu.Lock()
+	p.ags = svc
+	p.mu.Unlock()
+	return svc
 }
 
 // Rotate makes a new key current; the old one stays in the JWKS until
@@ -305,12 +325,19 @@ func (p *Platform) now() time.Time {
 	return time.Now()
 }
 
-// ServeHTTP serves the JWKS, the authorization endpoint and the pages that
-// start a launch in a browser.
+// ServeHTTP serves the JWKS, the authorization endpoint, the pages that
+// start a launch in a browser and, after ServeAGS, the score service.
 func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The platform's pages frame the tool and are framed by the demo.
 	w.Header().Del("X-Frame-Options")
 	w.Header().Set("Cache-Control", "no-store")
+	p.mu.Lock()
+	ags := p.ags
+	p.mu.Unlock()
+	if ags != nil && (r.URL.Path == TokenPath || strings.HasPrefix(r.URL.Path, LineItemsPath)) {
+		ags.ServeHTTP(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case JWKSPath:
 		p.serveJWKS(w)
