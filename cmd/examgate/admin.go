@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
-	"github.com/examgate/examgate/db"
 )
 
 const accommodationUsage = `usage:
@@ -38,14 +37,11 @@ func accommodation(ctx context.Context, args []string, getenv func(string) strin
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := db.Open(*dsn)
+	store, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	if verb == "list" {
 		list, err := store.Accommodations(ctx, *exam)
 		if err != nil {
@@ -93,14 +89,11 @@ func deliveries(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := db.Open(*dsn)
+	store, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	if verb == "retry" {
 		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
-	"github.com/examgate/examgate/db"
 )
 
 const apikeyUsage = `usage:
@@ -50,14 +49,11 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if (verb == "revoke") != (len(pos) == 1) {
 		return errors.New("examgate apikey revoke takes one key id (examgate apikey list shows them); create and list take none\n" + apikeyUsage)
 	}
-	store, err := db.Open(*dsn)
+	store, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	keys := &examgate.APIKeys{Store: store, Clock: examgate.SystemClock{}}
 	switch verb {
 	case "create":

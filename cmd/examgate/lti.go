@@ -114,14 +114,11 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if verb == "tool-urls" {
 		return printToolURLs(stdout, *baseURL, *exam)
 	}
-	store, err := db.Open(*dsn)
+	store, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	if verb == "list-platforms" {
 		regs, err := store.Registrations(ctx)
 		if err != nil {

@@ -66,15 +66,7 @@ func ltiOpenStore(ctx context.Context, name string, args []string, getenv func(s
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q; run examgate lti for usage", fs.Arg(0))
 	}
-	store, err := db.Open(*dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := store.Migrate(ctx); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("%w (check EXAMGATE_DATABASE_URL)", err)
-	}
-	return store, nil
+	return openStore(ctx, *dsn)
 }
 
 // ltiRotateKey replaces the tool key that signs client assertions. Only

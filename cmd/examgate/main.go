@@ -73,14 +73,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stdout)
 
-	store, err := db.Open(cfg.DatabaseURL)
+	store, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return fmt.Errorf("%w (check EXAMGATE_DATABASE_URL)", err)
-	}
 	if cmd == "migrate" {
 		logger.Info("migrations applied")
 		return nil
@@ -277,4 +274,18 @@ func dbKind(store *db.DB) string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// openStore opens the database named by dsn and brings its schema up to
+// date, as every command that touches the store needs.
+func openStore(ctx context.Context, dsn string) (*db.DB, error) {
+	store, err := db.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("%w (check EXAMGATE_DATABASE_URL)", err)
+	}
+	return store, nil
 }

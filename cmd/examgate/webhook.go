@@ -49,14 +49,11 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := db.Open(*dsn)
+	store, err := openStore(ctx, *dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	hooks := &examgate.Webhooks{Store: store, Clock: examgate.SystemClock{},
 		Sender: examgate.NewWebhookSender(isTrue(getenv("EXAMGATE_WEBHOOK_ALLOW_PRIVATE")) || isTrue(getenv("EXAMGATE_DEMO")))}
 	// The command is the operator: it acts with admin rights.
