@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -232,6 +234,172 @@ func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query str
 		return row.domain(row.ChoicesSeq), nil
 	}
 	return row.domain(row.FlagSeq), nil
+}
+
+// SaveIfOpen writes a save in one statement whose guard is the attempt
+// row: open, the candidate's, of the exam, and not past its deadline and
+// grace. On PostgreSQL the guard row is share-locked, so a save racing
+// CompleteAttempt's update either commits first and is scored, or waits and
+// then finds the attempt closed. On SQLite concurrent saves share one
+// transaction (saveGroup): one commit, and one fsync, for all of them.
+func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.Answer, flag bool) (examgate.Answer, bool, error) {
+	s := db.guardedSave(g, a, flag)
+	if db.postgres {
+		s.row, s.wrote, s.err = s.run(ctx, db.bun)
+	} else {
+		db.saves.do(ctx, db, s)
+	}
+	if s.err != nil {
+		return examgate.Answer{}, false, examgate.Wrap(examgate.EINTERNAL, s.err, "could not save the answer")
+	}
+	if !s.wrote {
+		return examgate.Answer{}, false, nil
+	}
+	s.row.ItemID = a.ItemID
+	return s.row.domain(a.ClientSeq), true, nil
+}
+
+// guardedSave builds the statement of a SaveIfOpen.
+func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *pendingSave {
+	var query string
+	var args []any
+	if flag {
+		query = saveFlagIfOpen
+		args = []any{a.ItemID, a.Flagged, a.ClientSeq, a.SavedAt}
+	} else {
+		choices, _ := json.Marshal(a.Choices)
+		query = saveChoicesIfOpen
+		args = []any{a.ItemID, string(choices), a.ClientSeq, a.SavedAt}
+	}
+	if db.postgres {
+		// An untyped literal would be inserted as text.
+		query = strings.Replace(query, "?::saved_at", "?::timestamptz", 1)
+		query = strings.Replace(query, "/*lock*/", " FOR SHARE", 1)
+	} else {
+		query = strings.Replace(query, "?::saved_at", "?", 1)
+		query = strings.Replace(query, "/*lock*/", "", 1)
+	}
+	args = append(args, g.AttemptID, g.CandidateID, g.ExamCode, examgate.AttemptOpen, g.NotBefore.UTC())
+	return &pendingSave{query: query, args: args}
+}
+
+// The guarded upserts of SaveIfOpen: the SELECT yields the row to insert
+// only when the attempt passes the guard, and the conflict update only
+// overwrites an older save, so RETURNING yields a row exactly when the save
+// landed. (SQLite needs the WHERE to read ON CONFLICT as the upsert's.)
+const (
+	saveChoicesIfOpen = `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
+		SELECT id, ?, ?, ?, ?::saved_at FROM attempts
+		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
+		WHERE answers.choices_seq < excluded.choices_seq
+		RETURNING choices, flagged, saved_at`
+	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
+		SELECT id, ?, ?, ?, ?::saved_at FROM attempts
+		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
+		WHERE answers.flag_seq < excluded.flag_seq
+		RETURNING choices, flagged, saved_at`
+)
+
+// pendingSave is one SaveIfOpen, with its outcome.
+type pendingSave struct {
+	query string
+	args  []any
+	row   answerRow
+	wrote bool
+	err   error
+	wake  chan bool // saveGroup: true to lead the next batch, false when done
+}
+
+func (s *pendingSave) run(ctx context.Context, q bun.IDB) (answerRow, bool, error) {
+	var row answerRow
+	err := q.NewRaw(s.query, s.args...).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, false, nil
+	}
+	return row, err == nil, err
+}
+
+// saveGroup is a group commit: SQLite makes one write transaction at a time
+// durable, each with an fsync (synchronous=FULL), so saves arriving while
+// one commits queue up and the next commit takes them all. Nobody waits for
+// a timer: the first save finding no batch running leads one at once; the
+// leader hands the lead to the first queued save when its batch is done.
+// Every caller returns only after the transaction holding its save has
+// committed, so "Saved" in the browser still means on disk.
+type saveGroup struct {
+	mu      sync.Mutex
+	queue   []*pendingSave
+	leading bool
+}
+
+// maxSaveBatch bounds one transaction, so that one commit does not make a
+// reader wait for thousands of statements.
+const maxSaveBatch = 256
+
+func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
+	s.wake = make(chan bool, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, s)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if !lead && !<-s.wake {
+		return
+	}
+	// s is first in the queue: it started it, or was handed the lead.
+	g.mu.Lock()
+	n := min(len(g.queue), maxSaveBatch)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	// The batch is everyone's: the leader's caller going away must not
+	// cancel the others' saves.
+	db.runSaveBatch(context.WithoutCancel(ctx), batch)
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].wake <- true
+	} else {
+		g.leading = false
+		g.queue = nil
+	}
+	g.mu.Unlock()
+	for _, p := range batch[1:] {
+		p.wake <- false
+	}
+}
+
+// runSaveBatch runs the saves in one transaction; if it fails, each save
+// runs in its own, so that one bad save fails alone.
+func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, s := range batch {
+			if s.row, s.wrote, s.err = s.run(ctx, tx); s.err != nil {
+				return s.err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 {
+		batch[0].wrote, batch[0].err = false, err
+		return
+	}
+	for _, s := range batch {
+		s.err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			s.row, s.wrote, err = s.run(ctx, tx)
+			return err
+		})
+		if s.err != nil {
+			s.wrote = false
+		}
+	}
 }
 
 // CompleteAttempt ends an open attempt with its result, completes its
