@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -255,7 +256,8 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 	if !s.wrote {
 		return examgate.Answer{}, false, nil
 	}
-	s.row.ItemID = a.ItemID
+	// Written: the row holds this save, and the other field as it was.
+	s.row.ItemID, s.row.SavedAt = a.ItemID, a.SavedAt
 	return s.row.domain(a.ClientSeq), true, nil
 }
 
@@ -271,6 +273,7 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 		query = saveChoicesIfOpen
 		args = []any{a.ItemID, string(choices), a.ClientSeq, a.SavedAt}
 	}
+	notBefore := any(g.NotBefore.UTC())
 	if db.postgres {
 		// An untyped literal would be inserted as text.
 		query = strings.Replace(query, "?::saved_at", "?::timestamptz", 1)
@@ -278,9 +281,18 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 	} else {
 		query = strings.Replace(query, "?::saved_at", "?", 1)
 		query = strings.Replace(query, "/*lock*/", "", 1)
+		// SQLite runs it as a prepared statement, with the times in the
+		// text form bun writes everywhere else, so that they compare.
+		args[3] = sqliteTime(a.SavedAt)
+		notBefore = sqliteTime(g.NotBefore)
 	}
-	args = append(args, g.AttemptID, g.CandidateID, g.ExamCode, examgate.AttemptOpen, g.NotBefore.UTC())
+	args = append(args, g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), notBefore)
 	return &pendingSave{query: query, args: args}
+}
+
+// sqliteTime is a time as bun's SQLite dialect writes it.
+func sqliteTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
 }
 
 // The guarded upserts of SaveIfOpen: the SELECT yields the row to insert
@@ -293,13 +305,13 @@ const (
 		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
 		WHERE answers.choices_seq < excluded.choices_seq
-		RETURNING choices, flagged, saved_at`
+		RETURNING choices, flagged`
 	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
 		SELECT id, ?, ?, ?, ?::saved_at FROM attempts
 		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
 		WHERE answers.flag_seq < excluded.flag_seq
-		RETURNING choices, flagged, saved_at`
+		RETURNING choices, flagged`
 )
 
 // pendingSave is one SaveIfOpen, with its outcome.
@@ -321,6 +333,17 @@ func (s *pendingSave) run(ctx context.Context, q bun.IDB) (answerRow, bool, erro
 	return row, err == nil, err
 }
 
+// runPrepared is run with a statement prepared once: SQLite spends more
+// time parsing and planning this upsert than running it.
+func (s *pendingSave) runPrepared(ctx context.Context, tx bun.Tx, stmt *sql.Stmt) (answerRow, bool, error) {
+	var row answerRow
+	err := tx.StmtContext(ctx, stmt).QueryRowContext(ctx, s.args...).Scan(&row.Choices, &row.Flagged)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, false, nil
+	}
+	return row, err == nil, err
+}
+
 // saveGroup is a group commit: SQLite makes one write transaction at a time
 // durable, each with an fsync (synchronous=FULL), so saves arriving while
 // one commits queue up and the next commit takes them all. Nobody waits for
@@ -332,6 +355,33 @@ type saveGroup struct {
 	mu      sync.Mutex
 	queue   []*pendingSave
 	leading bool
+
+	// Only the leader uses stmts (the lead is handed over through a channel).
+	stmts map[string]*sql.Stmt
+
+	commits, saves atomic.Int64
+}
+
+// SaveGroupStats reports how many group-commit transactions SQLite has
+// committed and how many autosaves they held: saves/commits is the mean
+// batch size.
+func (db *DB) SaveGroupStats() (commits, saves int64) {
+	return db.saves.commits.Load(), db.saves.saves.Load()
+}
+
+func (g *saveGroup) stmt(ctx context.Context, db *DB, query string) (*sql.Stmt, error) {
+	if st, ok := g.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.bun.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if g.stmts == nil {
+		g.stmts = map[string]*sql.Stmt{}
+	}
+	g.stmts[query] = st
+	return st, nil
 }
 
 // maxSaveBatch bounds one transaction, so that one commit does not make a
@@ -375,29 +425,49 @@ func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 // runSaveBatch runs the saves in one transaction; if it fails, each save
 // runs in its own, so that one bad save fails alone.
 func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
+	g := &db.saves
+	// Prepared before BEGIN: the transaction holds SQLite's one connection.
+	stmts := make([]*sql.Stmt, 0, len(batch))
+	ready := batch[:0:0]
+	for _, s := range batch {
+		st, err := g.stmt(ctx, db, s.query)
+		if err != nil {
+			s.wrote, s.err = false, err
+			continue
+		}
+		stmts = append(stmts, st)
+		ready = append(ready, s)
+	}
+	batch = ready
+	exec := func(ctx context.Context, tx bun.Tx, i int) error {
+		s := batch[i]
+		s.row, s.wrote, s.err = s.runPrepared(ctx, tx, stmts[i])
+		return s.err
+	}
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, s := range batch {
-			if s.row, s.wrote, s.err = s.run(ctx, tx); s.err != nil {
-				return s.err
+		for i := range batch {
+			if err := exec(ctx, tx, i); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	if err == nil {
+		g.commits.Add(1)
+		g.saves.Add(int64(len(batch)))
 		return
 	}
-	if len(batch) == 1 {
-		batch[0].wrote, batch[0].err = false, err
-		return
-	}
-	for _, s := range batch {
-		s.err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			var err error
-			s.row, s.wrote, err = s.run(ctx, tx)
-			return err
-		})
+	for i, s := range batch {
+		if len(batch) == 1 {
+			s.err = err
+		} else {
+			s.err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return exec(ctx, tx, i) })
+		}
 		if s.err != nil {
 			s.wrote = false
+		} else {
+			g.commits.Add(1)
+			g.saves.Add(1)
 		}
 	}
 }

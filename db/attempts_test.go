@@ -139,7 +139,8 @@ func TestSaveGroupCommitIsDurable(t *testing.T) {
 	}
 }
 
-// One failing statement fails alone: the rest of its batch is saved.
+// One failing statement fails alone: the rest of its batch is saved,
+// whether it fails to prepare or in the transaction.
 func TestSaveBatchIsolatesFailure(t *testing.T) {
 	store := dbtest.OpenSQLite(t)
 	ctx := context.Background()
@@ -147,14 +148,24 @@ func TestSaveBatchIsolatesFailure(t *testing.T) {
 	save := func(item string) db.RawSave {
 		return store.GuardedSave(guardOf(a), examgate.Answer{ItemID: item, Choices: []string{"a"}, ClientSeq: 1, SavedAt: saveT0})
 	}
-	wrote, errs := store.RunSaveBatch(ctx, []db.RawSave{save("q1"), {Query: "INSERT INTO no_such_table VALUES (1) RETURNING 1"}, save("q2")})
-	if !wrote[0] || errs[0] != nil || !wrote[2] || errs[2] != nil {
-		t.Fatalf("the good saves: wrote %v, errors %v", wrote, errs)
+	unprepared := db.RawSave{Query: "INSERT INTO no_such_table VALUES (1) RETURNING 1"}
+	// A foreign key violation, raised while the batch's transaction runs.
+	failing := db.RawSave{Query: "INSERT INTO answers (attempt_id, item_id, saved_at) VALUES (?, 'q9', '2026-11-27 09:00:00+00:00') RETURNING choices, flagged", Args: []any{a.ID + 1000}}
+	wrote, errs := store.RunSaveBatch(ctx, []db.RawSave{save("q1"), unprepared, save("q2"), failing, save("q3")})
+	for _, i := range []int{0, 2, 4} {
+		if !wrote[i] || errs[i] != nil {
+			t.Fatalf("good save %d: wrote %v, error %v", i, wrote[i], errs[i])
+		}
 	}
-	if wrote[1] || errs[1] == nil {
-		t.Fatalf("the bad statement: wrote %v, error %v", wrote[1], errs[1])
+	for _, i := range []int{1, 3} {
+		if wrote[i] || errs[i] == nil {
+			t.Fatalf("bad statement %d: wrote %v, error %v", i, wrote[i], errs[i])
+		}
 	}
-	if answers, _ := store.Answers(ctx, a.ID); len(answers) != 2 {
-		t.Fatalf("answers = %+v, want q1 and q2", answers)
+	if answers, _ := store.Answers(ctx, a.ID); len(answers) != 3 {
+		t.Fatalf("answers = %+v, want q1, q2 and q3", answers)
+	}
+	if commits, saves := store.SaveGroupStats(); commits != 3 || saves != 3 {
+		t.Fatalf("stats: %d commits of %d saves, want each good save alone after the failed batch", commits, saves)
 	}
 }
