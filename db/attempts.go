@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/examgate/examgate"
 	"github.com/uptrace/bun"
@@ -243,10 +245,17 @@ func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query str
 // CompleteAttempt's update either commits first and is scored, or waits and
 // then finds the attempt closed. On SQLite concurrent saves share one
 // transaction (saveGroup): one commit, and one fsync, for all of them.
+// Both run the statement prepared once: parsing and planning this upsert
+// costs more than running it.
 func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.Answer, flag bool) (examgate.Answer, bool, error) {
 	s := db.guardedSave(g, a, flag)
 	if db.postgres {
-		s.row, s.wrote, s.err = s.run(ctx, db.bun)
+		var st *sql.Stmt
+		if st, s.err = db.saves.stmt(ctx, db, s.query); s.err == nil {
+			s.row, s.wrote, s.err = s.run(ctx, st)
+			db.saves.statements.Add(1)
+			db.saves.commits.Add(1)
+		}
 	} else {
 		db.saves.do(ctx, db, s)
 	}
@@ -261,33 +270,25 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 	return s.row.domain(a.ClientSeq), true, nil
 }
 
-// guardedSave builds the statement of a SaveIfOpen.
+// guardedSave builds the statement of a SaveIfOpen and its arguments.
 func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *pendingSave {
 	var query string
 	var args []any
 	if flag {
 		query = saveFlagIfOpen
-		args = []any{a.ItemID, a.Flagged, a.ClientSeq, a.SavedAt}
+		args = []any{a.ItemID, a.Flagged, a.ClientSeq}
 	} else {
 		choices, _ := json.Marshal(a.Choices)
 		query = saveChoicesIfOpen
-		args = []any{a.ItemID, string(choices), a.ClientSeq, a.SavedAt}
+		args = []any{a.ItemID, string(choices), a.ClientSeq}
 	}
-	notBefore := any(g.NotBefore.UTC())
+	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), g.NotBefore.UTC())
 	if db.postgres {
-		// An untyped literal would be inserted as text.
-		query = strings.Replace(query, "?::saved_at", "?::timestamptz", 1)
-		query = strings.Replace(query, "/*lock*/", " FOR SHARE", 1)
-	} else {
-		query = strings.Replace(query, "?::saved_at", "?", 1)
-		query = strings.Replace(query, "/*lock*/", "", 1)
-		// SQLite runs it as a prepared statement, with the times in the
-		// text form bun writes everywhere else, so that they compare.
-		args[3] = sqliteTime(a.SavedAt)
-		notBefore = sqliteTime(g.NotBefore)
+		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args}
 	}
-	args = append(args, g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), notBefore)
-	return &pendingSave{query: query, args: args}
+	// Times in the text form bun writes everywhere else, so that they compare.
+	args[3], args[8] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
+	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args}
 }
 
 // sqliteTime is a time as bun's SQLite dialect writes it.
@@ -295,20 +296,66 @@ func sqliteTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
 }
 
+// postgresParams numbers the parameters ?type of a query ($1::type, …):
+// PostgreSQL cannot infer the type of a parameter in a SELECT list.
+func postgresParams(q string) string {
+	var b strings.Builder
+	n := 0
+	for {
+		i := strings.IndexByte(q, '?')
+		if i < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		n++
+		b.WriteString(q[:i])
+		b.WriteString("$" + strconv.Itoa(n))
+		q = q[i+1:]
+		t := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+		if t < 0 {
+			t = len(q)
+		}
+		if t > 0 {
+			b.WriteString("::" + q[:t])
+			q = q[t:]
+		}
+	}
+}
+
+// sqliteParams drops the types of the parameters ?type of a query.
+func sqliteParams(q string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(q, '?')
+		if i < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		b.WriteString(q[:i+1])
+		q = q[i+1:]
+		t := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+		if t < 0 {
+			t = len(q)
+		}
+		q = q[t:]
+	}
+}
+
 // The guarded upserts of SaveIfOpen: the SELECT yields the row to insert
 // only when the attempt passes the guard, and the conflict update only
 // overwrites an older save, so RETURNING yields a row exactly when the save
 // landed. (SQLite needs the WHERE to read ON CONFLICT as the upsert's.)
+// ?type is a parameter of that type.
 const (
 	saveChoicesIfOpen = `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
-		SELECT id, ?, ?, ?, ?::saved_at FROM attempts
-		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
+		SELECT id, ?text, ?text, ?bigint, ?timestamptz FROM attempts
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
 		WHERE answers.choices_seq < excluded.choices_seq
 		RETURNING choices, flagged`
 	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
-		SELECT id, ?, ?, ?, ?::saved_at FROM attempts
-		WHERE id = ? AND candidate_id = ? AND exam_code = ? AND status = ? AND deadline >= ?/*lock*/
+		SELECT id, ?text, ?boolean, ?bigint, ?timestamptz FROM attempts
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
 		WHERE answers.flag_seq < excluded.flag_seq
 		RETURNING choices, flagged`
@@ -324,20 +371,11 @@ type pendingSave struct {
 	wake  chan bool // saveGroup: true to lead the next batch, false when done
 }
 
-func (s *pendingSave) run(ctx context.Context, q bun.IDB) (answerRow, bool, error) {
+// run runs the save's prepared statement; RETURNING yields no row when
+// the save was not written.
+func (s *pendingSave) run(ctx context.Context, stmt *sql.Stmt) (answerRow, bool, error) {
 	var row answerRow
-	err := q.NewRaw(s.query, s.args...).Scan(ctx, &row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return row, false, nil
-	}
-	return row, err == nil, err
-}
-
-// runPrepared is run with a statement prepared once: SQLite spends more
-// time parsing and planning this upsert than running it.
-func (s *pendingSave) runPrepared(ctx context.Context, tx bun.Tx, stmt *sql.Stmt) (answerRow, bool, error) {
-	var row answerRow
-	err := tx.StmtContext(ctx, stmt).QueryRowContext(ctx, s.args...).Scan(&row.Choices, &row.Flagged)
+	err := stmt.QueryRowContext(ctx, s.args...).Scan(&row.Choices, &row.Flagged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, false, nil
 	}
@@ -356,20 +394,25 @@ type saveGroup struct {
 	queue   []*pendingSave
 	leading bool
 
-	// Only the leader uses stmts (the lead is handed over through a channel).
-	stmts map[string]*sql.Stmt
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 
-	commits, saves atomic.Int64
+	commits, statements atomic.Int64
 }
 
-// SaveGroupStats reports how many group-commit transactions SQLite has
-// committed and how many autosaves they held: saves/commits is the mean
-// batch size.
-func (db *DB) SaveGroupStats() (commits, saves int64) {
-	return db.saves.commits.Load(), db.saves.saves.Load()
+// SaveStats reports the commits and the statements the guarded saves of
+// SaveIfOpen have made (BEGIN and COMMIT not counted as statements): on
+// SQLite statements/commits is the mean group-commit batch; on PostgreSQL
+// each save commits on its own.
+func (db *DB) SaveStats() (commits, statements int64) {
+	return db.saves.commits.Load(), db.saves.statements.Load()
 }
 
+// stmt returns query prepared on the pool (database/sql prepares it again
+// on each connection that runs it).
 func (g *saveGroup) stmt(ctx context.Context, db *DB, query string) (*sql.Stmt, error) {
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
 	if st, ok := g.stmts[query]; ok {
 		return st, nil
 	}
@@ -441,7 +484,7 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	batch = ready
 	exec := func(ctx context.Context, tx bun.Tx, i int) error {
 		s := batch[i]
-		s.row, s.wrote, s.err = s.runPrepared(ctx, tx, stmts[i])
+		s.row, s.wrote, s.err = s.run(ctx, tx.StmtContext(ctx, stmts[i]))
 		return s.err
 	}
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -454,7 +497,7 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	})
 	if err == nil {
 		g.commits.Add(1)
-		g.saves.Add(int64(len(batch)))
+		g.statements.Add(int64(len(batch)))
 		return
 	}
 	for i, s := range batch {
@@ -467,7 +510,7 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 			s.wrote = false
 		} else {
 			g.commits.Add(1)
-			g.saves.Add(1)
+			g.statements.Add(1)
 		}
 	}
 }

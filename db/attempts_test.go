@@ -165,7 +165,7 @@ func TestSaveBatchIsolatesFailure(t *testing.T) {
 	if answers, _ := store.Answers(ctx, a.ID); len(answers) != 3 {
 		t.Fatalf("answers = %+v, want q1, q2 and q3", answers)
 	}
-	if commits, saves := store.SaveGroupStats(); commits != 3 || saves != 3 {
+	if commits, saves := store.SaveStats(); commits != 3 || saves != 3 {
 		t.Fatalf("stats: %d commits of %d saves, want each good save alone after the failed batch", commits, saves)
 	}
 }
