@@ -39,7 +39,10 @@ type AttemptStore interface {
 	// result's delivery) are enqueued in it too. ECONFLICT if it had ended.
 	// The score is computed from the answers read inside that transaction.
 	CompleteAttempt(ctx context.Context, a *Attempt, status AttemptStatus, endedAt time.Time, score func([]Answer) Score, jobs func(*Result) ([]Job, error)) (*Result, error)
-	OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*Attempt, error)
+	// OverdueAttempts lists up to limit open attempts with a deadline before
+	// the given time, in (deadline, id) order, after the attempt after
+	// (from the start when nil).
+	OverdueAttempts(ctx context.Context, before time.Time, after *Attempt, limit int) ([]*Attempt, error)
 	ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
 	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
 	Accommodation(ctx context.Context, candidateID int64, examCode string) (float64, error)
@@ -358,17 +361,20 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 }
 
 // SweepOverdue closes attempts left open past their deadline and grace,
-// with their end time set to the deadline.
+// with their end time set to the deadline. It pages through the candidates
+// with a cursor, so that attempts it must leave open (inside a longer
+// grace, or of an exam no longer in the catalog) never hide the ones after
+// them.
 func (s *Attempts) SweepOverdue(ctx context.Context) (int, error) {
 	now := s.Clock.Now()
 	closed := 0
+	var after *Attempt
 	for {
 		// The longest grace bounds the query; each attempt is checked exactly.
-		list, err := s.Store.OverdueAttempts(ctx, now.Add(-maxGrace), 100)
+		list, err := s.Store.OverdueAttempts(ctx, now.Add(-maxGrace), after, sweepPage)
 		if err != nil {
 			return closed, err
 		}
-		n := 0
 		for _, a := range list {
 			exam, err := s.deliverableExam(a.ExamCode)
 			if err != nil {
@@ -379,14 +385,17 @@ func (s *Attempts) SweepOverdue(ctx context.Context) (int, error) {
 					return closed, err
 				}
 				closed++
-				n++
 			}
 		}
-		if len(list) < 100 || n == 0 {
+		if len(list) < sweepPage {
 			return closed, nil
 		}
+		after = list[len(list)-1]
 	}
 }
+
+// sweepPage is how many overdue attempts SweepOverdue reads at a time.
+const sweepPage = 100
 
 // maxGrace is the longest grace an exam may configure.
 const maxGrace = 10 * time.Minute

@@ -470,3 +470,39 @@ func count(bs []bool) (n int) {
 	}
 	return n
 }
+
+// More than a page of overdue attempts the sweep must leave alone (their
+// exam left the catalog) does not hide an attempt it must close after
+// them, even with every deadline equal so that pages split on the id.
+func TestSweepPagesPastAttemptsItLeaves(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		const gone = 230 // over two pages
+		e := newAttemptEnv(t, store, gone+1)
+		deadline := e.now.Add(-time.Hour)
+		start := func(c int64, exam string) *examgate.Attempt {
+			t.Helper()
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c, ExamCode: exam, Seed: 1,
+				StartedAt: deadline.Add(-30 * time.Minute), Deadline: deadline, Status: examgate.AttemptOpen}, nil,
+				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		for _, c := range e.cands[:gone] {
+			start(c, "GONE-1")
+		}
+		last := start(e.cands[gone], "EX-1")
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep closed %d (%v), want the one attempt of EX-1", n, err)
+		}
+		got, _ := store.AttemptByID(ctx, last.ID)
+		if got.Status != examgate.AttemptTimedOut || !got.EndedAt.Equal(deadline) {
+			t.Fatalf("attempt = %+v", got)
+		}
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 0 {
+			t.Fatalf("second sweep: %d %v", n, err)
+		}
+	})
+}

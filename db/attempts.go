@@ -572,11 +572,16 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 
 var errAttemptEnded = examgate.Errorf(examgate.ECONFLICT, "This attempt has already ended.")
 
-// OverdueAttempts lists open attempts whose deadline is before the given time.
-func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*examgate.Attempt, error) {
+// OverdueAttempts lists open attempts whose deadline is before the given
+// time, in (deadline, id) order, after the cursor attempt when there is one.
+func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, after *examgate.Attempt, limit int) ([]*examgate.Attempt, error) {
 	var rows []attemptRow
-	err := db.bun.NewSelect().Model(&rows).Where("status = ? AND deadline < ?", examgate.AttemptOpen, before.UTC()).
-		Order("deadline", "id").Limit(int64(limit)).Scan(ctx)
+	q := db.bun.NewSelect().Model(&rows).Where("status = ? AND deadline < ?", examgate.AttemptOpen, before.UTC())
+	if after != nil {
+		d := after.Deadline.UTC()
+		q = q.Where("(deadline > ? OR (deadline = ? AND id > ?))", d, d, after.ID)
+	}
+	err := q.Order("deadline", "id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "attempts")
 	}
