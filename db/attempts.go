@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -448,10 +449,27 @@ func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 	g.queue = g.queue[n:]
 	g.mu.Unlock()
 
+	// Whatever happens to the batch, the lead passes on and every save of
+	// it is answered: a save left waiting would hang its request, and a
+	// lead never passed on, every later save.
+	defer func() {
+		if p := recover(); p != nil {
+			for _, s := range batch {
+				s.wrote, s.err = false, fmt.Errorf("save batch: %v", p)
+			}
+			g.finish(batch)
+			panic(p)
+		}
+		g.finish(batch)
+	}()
 	// The batch is everyone's: the leader's caller going away must not
 	// cancel the others' saves.
 	db.runSaveBatch(context.WithoutCancel(ctx), batch)
+}
 
+// finish hands the lead to the first queued save, if any, and answers the
+// saves of the batch (the first is the leader's own).
+func (g *saveGroup) finish(batch []*pendingSave) {
 	g.mu.Lock()
 	if len(g.queue) > 0 {
 		g.queue[0].wake <- true
