@@ -28,8 +28,8 @@ type AttemptStore interface {
 	SaveFlag(ctx context.Context, attemptID int64, a Answer) (Answer, error)
 	// SaveIfOpen is the fast path of an autosave: one guarded write of the
 	// choices (or of the flag, when flag is set) that lands only if the
-	// attempt is open, is the candidate's, is of examCode, has a deadline
-	// at or after notBefore, and holds no save of the same kind with a
+	// attempt is open, is g's candidate's and exam's, has a deadline at or
+	// after g.NotBefore, and holds no save of the same kind with a
 	// higher or equal ClientSeq. wrote reports whether it landed; when it
 	// did not, nothing changed, and SaveChoices or SaveFlag tell why.
 	// A nil error with wrote set means the save is durable.
