@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -25,16 +26,35 @@ type AttemptStore interface {
 	SaveChoices(ctx context.Context, attemptID int64, a Answer) (Answer, error)
 	// SaveFlag is SaveChoices for the flag, with its own sequence.
 	SaveFlag(ctx context.Context, attemptID int64, a Answer) (Answer, error)
+	// SaveIfOpen is the fast path of an autosave: one guarded write of the
+	// choices (or of the flag, when flag is set) that lands only if the
+	// attempt is open, is g's candidate's and exam's, has a deadline at or
+	// after g.NotBefore, and holds no save of the same kind with a
+	// higher or equal ClientSeq. wrote reports whether it landed; when it
+	// did not, nothing changed, and SaveChoices or SaveFlag tell why.
+	// A nil error with wrote set means the save is durable.
+	SaveIfOpen(ctx context.Context, g SaveGuard, a Answer, flag bool) (stored Answer, wrote bool, err error)
 	// CompleteAttempt ends an open attempt, stores its result and, for a
 	// booked exam, completes the booking, in one transaction; jobs (the
 	// result's delivery) are enqueued in it too. ECONFLICT if it had ended.
 	// The score is computed from the answers read inside that transaction.
 	CompleteAttempt(ctx context.Context, a *Attempt, status AttemptStatus, endedAt time.Time, score func([]Answer) Score, jobs func(*Result) ([]Job, error)) (*Result, error)
-	OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*Attempt, error)
+	// OverdueAttempts lists up to limit open attempts with a deadline before
+	// the given time, in (deadline, id) order, after the attempt after
+	// (from the start when nil).
+	OverdueAttempts(ctx context.Context, before time.Time, after *Attempt, limit int) ([]*Attempt, error)
 	ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
 	LatestResult(ctx context.Context, candidateID int64, examCode string) (*Result, error)
 	Accommodation(ctx context.Context, candidateID int64, examCode string) (float64, error)
 	Eligibility(ctx context.Context, candidateID int64, examCode string) (*Eligibility, error)
+}
+
+// SaveGuard is what must hold for a save to land (see SaveIfOpen).
+type SaveGuard struct {
+	AttemptID   int64
+	CandidateID int64
+	ExamCode    string
+	NotBefore   time.Time // the deadline must be at or after this: now - grace
 }
 
 // Attempts is the exam delivery use case.
@@ -53,6 +73,42 @@ type Attempts struct {
 	// from: in progress at the start, completed with the result (instead of
 	// ResultJobs, which deliver to TI).
 	LTI LTIContexts
+
+	owners ownerCache
+}
+
+// ownerCache remembers the candidate and exam of attempts this process has
+// served: both are fixed when the attempt starts, so an autosave needs no
+// read of the attempt to find which exam validates the answer. It is only
+// a hint: SaveIfOpen checks both again in its write.
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[int64]attemptOwner
+}
+
+type attemptOwner struct {
+	candidateID int64
+	examCode    string
+}
+
+// maxOwners bounds the cache (a few MB); when full it starts over, which
+// costs one read per attempt in use.
+const maxOwners = 50_000
+
+func (c *ownerCache) get(attemptID int64) (attemptOwner, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.m[attemptID]
+	return o, ok
+}
+
+func (c *ownerCache) put(attemptID int64, o attemptOwner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxOwners {
+		c.m = make(map[int64]attemptOwner)
+	}
+	c.m[attemptID] = o
 }
 
 var (
@@ -111,7 +167,7 @@ func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*A
 		return nil, err
 	}
 	a.BookingID = b.ID
-	started, err := s.Store.StartAttempt(ctx, a, b, req)
+	started, err := s.known(s.Store.StartAttempt(ctx, a, b, req))
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +186,7 @@ func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCod
 		return nil, Errorf(EINVALID, "This exam starts from a booking. Book a time slot first.")
 	}
 	if open, err := s.Store.OpenAttempt(ctx, candidateID, exam.Code); err == nil {
-		return open, nil
+		return s.known(open, nil)
 	} else if ErrorCode(err) != ENOTFOUND {
 		return nil, err
 	}
@@ -142,7 +198,7 @@ func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCod
 	if err != nil {
 		return nil, err
 	}
-	started, err := s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now})
+	started, err := s.known(s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now}))
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +240,14 @@ func (s *Attempts) ltiContext(ctx context.Context, a *Attempt) (*LTIContext, err
 	return lc, err
 }
 
+// known remembers who owns a started attempt, for its autosaves.
+func (s *Attempts) known(a *Attempt, err error) (*Attempt, error) {
+	if err == nil {
+		s.owners.put(a.ID, attemptOwner{candidateID: a.CandidateID, examCode: a.ExamCode})
+	}
+	return a, err
+}
+
 // Own returns one of the candidate's attempts, closing it first if its time
 // ran out, so that every read sees the true state.
 func (s *Attempts) Own(ctx context.Context, candidateID, attemptID int64) (*Attempt, *Exam, error) {
@@ -198,6 +262,7 @@ func (s *Attempts) Own(ctx context.Context, candidateID, attemptID int64) (*Atte
 	if err != nil {
 		return nil, nil, err
 	}
+	s.known(a, nil)
 	if a.Status == AttemptOpen && s.Clock.Now().After(a.Deadline.Add(exam.Delivery.GraceD())) {
 		if err := s.close(ctx, a, exam, AttemptTimedOut, a.Deadline); err != nil {
 			return nil, nil, err
@@ -208,6 +273,15 @@ func (s *Attempts) Own(ctx context.Context, candidateID, attemptID int64) (*Atte
 
 // SaveChoices stores the answer to one item of an open attempt.
 func (s *Attempts) SaveChoices(ctx context.Context, candidateID, attemptID int64, itemID string, choices []string, seq int64) (Answer, bool, error) {
+	now := s.Clock.Now()
+	if g, item, ok := s.guard(candidateID, attemptID, itemID, now); ok && ValidChoices(item, choices) == nil {
+		stored, wrote, err := s.Store.SaveIfOpen(ctx, g, Answer{ItemID: item.ID, Choices: sortedChoices(choices), ClientSeq: seq, SavedAt: now}, false)
+		if err != nil || wrote {
+			return stored, wrote, err
+		}
+	}
+	// Not written: a first save, an older or repeated one, or one that must
+	// be refused; the checks below say which.
 	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
 	if err != nil {
 		return Answer{}, false, err
@@ -215,20 +289,53 @@ func (s *Attempts) SaveChoices(ctx context.Context, candidateID, attemptID int64
 	if err := ValidChoices(item, choices); err != nil {
 		return Answer{}, false, err
 	}
-	choices = slices.Clone(choices)
-	slices.Sort(choices)
-	stored, err := s.Store.SaveChoices(ctx, a.ID, Answer{ItemID: item.ID, Choices: choices, ClientSeq: seq, SavedAt: s.Clock.Now()})
+	stored, err := s.Store.SaveChoices(ctx, a.ID, Answer{ItemID: item.ID, Choices: sortedChoices(choices), ClientSeq: seq, SavedAt: s.Clock.Now()})
 	return stored, err == nil && stored.ClientSeq == seq, err
 }
 
 // SaveFlag flags or unflags one item of an open attempt.
 func (s *Attempts) SaveFlag(ctx context.Context, candidateID, attemptID int64, itemID string, flagged bool, seq int64) (Answer, bool, error) {
+	now := s.Clock.Now()
+	if g, item, ok := s.guard(candidateID, attemptID, itemID, now); ok {
+		stored, wrote, err := s.Store.SaveIfOpen(ctx, g, Answer{ItemID: item.ID, Flagged: flagged, ClientSeq: seq, SavedAt: now}, true)
+		if err != nil || wrote {
+			return stored, wrote, err
+		}
+	}
 	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
 	if err != nil {
 		return Answer{}, false, err
 	}
 	stored, err := s.Store.SaveFlag(ctx, a.ID, Answer{ItemID: item.ID, Flagged: flagged, ClientSeq: seq, SavedAt: s.Clock.Now()})
 	return stored, err == nil && stored.Flagged == flagged, err
+}
+
+// guard returns what a save to an attempt this process has served must
+// satisfy, and the item saved; ok is false when the attempt is not known
+// here or the item is not in its exam (the full checks then answer).
+func (s *Attempts) guard(candidateID, attemptID int64, itemID string, now time.Time) (SaveGuard, *Item, bool) {
+	o, ok := s.owners.get(attemptID)
+	if !ok || o.candidateID != candidateID {
+		return SaveGuard{}, nil, false
+	}
+	exam, err := s.deliverableExam(o.examCode)
+	if err != nil {
+		return SaveGuard{}, nil, false
+	}
+	item, ok := exam.Delivery.Item(itemID)
+	if !ok {
+		return SaveGuard{}, nil, false
+	}
+	return SaveGuard{
+		AttemptID: attemptID, CandidateID: candidateID, ExamCode: o.examCode,
+		NotBefore: now.Add(-exam.Delivery.GraceD()),
+	}, item, true
+}
+
+func sortedChoices(choices []string) []string {
+	choices = slices.Clone(choices)
+	slices.Sort(choices)
+	return choices
 }
 
 func (s *Attempts) writable(ctx context.Context, candidateID, attemptID int64, itemID string) (*Attempt, *Exam, *Item, error) {
@@ -319,17 +426,20 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 }
 
 // SweepOverdue closes attempts left open past their deadline and grace,
-// with their end time set to the deadline.
+// with their end time set to the deadline. It pages through the candidates
+// with a cursor, so that attempts it must leave open (inside a longer
+// grace, or of an exam no longer in the catalog) never hide the ones after
+// them.
 func (s *Attempts) SweepOverdue(ctx context.Context) (int, error) {
 	now := s.Clock.Now()
 	closed := 0
+	var after *Attempt
 	for {
 		// The longest grace bounds the query; each attempt is checked exactly.
-		list, err := s.Store.OverdueAttempts(ctx, now.Add(-maxGrace), 100)
+		list, err := s.Store.OverdueAttempts(ctx, now.Add(-maxGrace), after, sweepPage)
 		if err != nil {
 			return closed, err
 		}
-		n := 0
 		for _, a := range list {
 			exam, err := s.deliverableExam(a.ExamCode)
 			if err != nil {
@@ -340,14 +450,17 @@ func (s *Attempts) SweepOverdue(ctx context.Context) (int, error) {
 					return closed, err
 				}
 				closed++
-				n++
 			}
 		}
-		if len(list) < 100 || n == 0 {
+		if len(list) < sweepPage {
 			return closed, nil
 		}
+		after = list[len(list)-1]
 	}
 }
+
+// sweepPage is how many overdue attempts SweepOverdue reads at a time.
+const sweepPage = 100
 
 // maxGrace is the longest grace an exam may configure.
 const maxGrace = 10 * time.Minute

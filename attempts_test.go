@@ -2,6 +2,8 @@ package examgate_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -316,6 +318,191 @@ func TestStoreRefusesSaveAfterCompletion(t *testing.T) {
 		*e.now = time.Date(2026, 12, 2, 9, 50, 0, 0, time.UTC)
 		if _, err := e.bookings.Start(ctx, e.cands[0], b.ID, key("start", "again")); examgate.ErrorCode(err) != examgate.ECONFLICT {
 			t.Fatalf("second attempt after a pass: %v", err)
+		}
+	})
+}
+
+// raceCatalog is an on-demand exam of raceItems items, each answered
+// correctly by "a", so that the result shows which saves were scored.
+func raceCatalog(t *testing.T) *examgate.Catalog {
+	t.Helper()
+	var s strings.Builder
+	s.WriteString(`exams:
+  - code: RACE
+    title: Race
+    eligibilityDays: 30
+    ti: {courseIds: [c1]}
+    delivery:
+      onDemand: true
+      durationMinutes: 30
+      passMark: 50
+      maxAttempts: 1
+      items:
+`)
+	for i := range raceItems {
+		fmt.Fprintf(&s, "        - {id: q%d, type: single, stem: \"Q?\", options: [{id: a, text: A}, {id: b, text: B}], correct: [a]}\n", i)
+	}
+	catalog, err := examgate.ParseCatalog([]byte(s.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog
+}
+
+const raceItems = 24
+
+// A save racing a submit is either scored or refused, never accepted and
+// left out of the result; with concurrent saves this also runs SQLite's
+// group commit, where saves of one batch share a transaction.
+func TestSaveRacingSubmit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 4)
+		e.attempts.Catalog = raceCatalog(t)
+		elig := &examgate.Eligibility{ExamCode: "RACE", EndsAt: e.now.AddDate(0, 0, 1)}
+		for _, c := range e.cands {
+			a, err := e.attempts.StartOnDemand(ctx, c, "RACE", key("race", c), elig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The submit starts once a third of the saves are answered,
+			// so that it meets the others on their way.
+			start, third := make(chan struct{}), make(chan struct{}, raceItems)
+			accepted := make([]bool, raceItems)
+			var wg sync.WaitGroup
+			for i := range raceItems {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, ok, err := e.attempts.SaveChoices(ctx, c, a.ID, fmt.Sprintf("q%d", i), []string{"a"}, 1)
+					third <- struct{}{}
+					switch {
+					case err == nil:
+						accepted[i] = ok
+						if !ok {
+							t.Errorf("q%d: a first save was not accepted", i)
+						}
+					case examgate.ErrorCode(err) != examgate.ECONFLICT:
+						t.Errorf("q%d: %v", i, err)
+					}
+				}()
+			}
+			var done *examgate.Attempt
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range raceItems / 3 {
+					<-third
+				}
+				var err error
+				if done, err = e.attempts.Submit(ctx, c, a.ID); err != nil {
+					t.Error(err)
+				}
+			}()
+			close(start)
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			res, err := e.attempts.Result(ctx, done)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("candidate %d: %d of %d saves landed before the submit", c, count(accepted), raceItems)
+			for _, it := range res.Items {
+				var i int
+				fmt.Sscanf(it.ItemID, "q%d", &i)
+				if accepted[i] != it.Correct {
+					t.Errorf("%s: accepted %v, scored correct %v", it.ItemID, accepted[i], it.Correct)
+				}
+			}
+		}
+	})
+}
+
+// The fast path of a save is only a hint of who owns the attempt: another
+// candidate, an unknown attempt or an ended one get the same answers as
+// before.
+func TestSaveOwnershipFromCache(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 2)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		if _, _, err := e.attempts.Own(ctx, e.cands[0], a.ID); err != nil { // known to this process from here on
+			t.Fatal(err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[1], a.ID, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's save: %v", err)
+		}
+		if _, _, err := e.attempts.SaveFlag(ctx, e.cands[1], a.ID, "q1", true, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's flag: %v", err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID+1000, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("unknown attempt: %v", err)
+		}
+		if ans, ok, err := e.attempts.SaveFlag(ctx, e.cands[0], a.ID, "q2", true, 1); err != nil || !ok || !ans.Flagged || ans.ClientSeq != 1 {
+			t.Fatalf("flag: %+v %v %v", ans, ok, err)
+		}
+		if ans, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q2", []string{"true"}, 1); err != nil || !ok || !ans.Flagged || ans.Choices[0] != "true" {
+			t.Fatalf("choices after the flag: %+v %v %v", ans, ok, err)
+		}
+		if answers, _ := store.Answers(ctx, a.ID); len(answers) != 1 || answers[0].ItemID != "q2" {
+			t.Fatalf("answers = %+v, want only the owner's q2", answers)
+		}
+		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("save after submit: %v", err)
+		}
+		if _, _, err := e.attempts.SaveFlag(ctx, e.cands[0], a.ID, "q1", true, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("flag after submit: %v", err)
+		}
+	})
+}
+
+func count(bs []bool) (n int) {
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// More than a page of overdue attempts the sweep must leave alone (their
+// exam left the catalog) does not hide an attempt it must close after
+// them, even with every deadline equal so that pages split on the id.
+func TestSweepPagesPastAttemptsItLeaves(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		const gone = 230 // over two pages
+		e := newAttemptEnv(t, store, gone+1)
+		deadline := e.now.Add(-time.Hour)
+		start := func(c int64, exam string) *examgate.Attempt {
+			t.Helper()
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c, ExamCode: exam, Seed: 1,
+				StartedAt: deadline.Add(-30 * time.Minute), Deadline: deadline, Status: examgate.AttemptOpen}, nil,
+				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		for _, c := range e.cands[:gone] {
+			start(c, "GONE-1")
+		}
+		last := start(e.cands[gone], "EX-1")
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep closed %d (%v), want the one attempt of EX-1", n, err)
+		}
+		got, _ := store.AttemptByID(ctx, last.ID)
+		if got.Status != examgate.AttemptTimedOut || !got.EndedAt.Equal(deadline) {
+			t.Fatalf("attempt = %+v", got)
+		}
+		if n, err := e.attempts.SweepOverdue(ctx); err != nil || n != 0 {
+			t.Fatalf("second sweep: %d %v", n, err)
 		}
 	})
 }

@@ -5,7 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/examgate/examgate"
 	"github.com/uptrace/bun"
@@ -234,6 +240,299 @@ func (db *DB) saveAnswer(ctx context.Context, attemptID int64, itemID, query str
 	return row.domain(row.FlagSeq), nil
 }
 
+// SaveIfOpen writes a save in one statement whose guard is the attempt
+// row: open, the candidate's, of the exam, and not past its deadline and
+// grace. On PostgreSQL the guard row is share-locked, so a save racing
+// CompleteAttempt's update either commits first and is scored, or waits and
+// then finds the attempt closed. On SQLite concurrent saves share one
+// transaction (saveGroup): one commit, and one fsync, for all of them.
+// Both run the statement prepared once: parsing and planning this upsert
+// costs more than running it.
+func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.Answer, flag bool) (examgate.Answer, bool, error) {
+	s := db.guardedSave(g, a, flag)
+	if db.postgres {
+		var st *sql.Stmt
+		if st, s.err = db.saves.stmt(ctx, db, s.query); s.err == nil {
+			s.row, s.wrote, s.err = s.run(ctx, st)
+			db.saves.statements.Add(1)
+			db.saves.commits.Add(1)
+		}
+	} else {
+		db.saves.do(ctx, db, s)
+	}
+	if s.err != nil {
+		return examgate.Answer{}, false, examgate.Wrap(examgate.EINTERNAL, s.err, "could not save the answer")
+	}
+	if !s.wrote {
+		return examgate.Answer{}, false, nil
+	}
+	// Written: the row holds this save, and the other field as it was.
+	s.row.ItemID, s.row.SavedAt = a.ItemID, a.SavedAt
+	return s.row.domain(a.ClientSeq), true, nil
+}
+
+// guardedSave builds the statement of a SaveIfOpen and its arguments.
+func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *pendingSave {
+	var query string
+	var args []any
+	if flag {
+		query = saveFlagIfOpen
+		args = []any{a.ItemID, a.Flagged, a.ClientSeq}
+	} else {
+		choices, _ := json.Marshal(a.Choices)
+		query = saveChoicesIfOpen
+		args = []any{a.ItemID, string(choices), a.ClientSeq}
+	}
+	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), g.NotBefore.UTC())
+	if db.postgres {
+		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args}
+	}
+	// Times in the text form bun writes everywhere else, so that they compare.
+	args[3], args[8] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
+	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args}
+}
+
+// sqliteTime is a time as bun's SQLite dialect writes it.
+func sqliteTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999-07:00")
+}
+
+// postgresParams numbers the parameters ?type of a query ($1::type, …):
+// PostgreSQL cannot infer the type of a parameter in a SELECT list.
+func postgresParams(q string) string {
+	var b strings.Builder
+	n := 0
+	for {
+		i := strings.IndexByte(q, '?')
+		if i < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		n++
+		b.WriteString(q[:i])
+		b.WriteString("$" + strconv.Itoa(n))
+		q = q[i+1:]
+		t := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+		if t < 0 {
+			t = len(q)
+		}
+		if t > 0 {
+			b.WriteString("::" + q[:t])
+			q = q[t:]
+		}
+	}
+}
+
+// sqliteParams drops the types of the parameters ?type of a query.
+func sqliteParams(q string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(q, '?')
+		if i < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		b.WriteString(q[:i+1])
+		q = q[i+1:]
+		t := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+		if t < 0 {
+			t = len(q)
+		}
+		q = q[t:]
+	}
+}
+
+// The guarded upserts of SaveIfOpen: the SELECT yields the row to insert
+// only when the attempt passes the guard, and the conflict update only
+// overwrites an older save, so RETURNING yields a row exactly when the save
+// landed. (SQLite needs the WHERE to read ON CONFLICT as the upsert's.)
+// ?type is a parameter of that type.
+const (
+	saveChoicesIfOpen = `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
+		SELECT id, ?text, ?text, ?bigint, ?timestamptz FROM attempts
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
+		WHERE answers.choices_seq < excluded.choices_seq
+		RETURNING choices, flagged`
+	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
+		SELECT id, ?text, ?boolean, ?bigint, ?timestamptz FROM attempts
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
+		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
+		WHERE answers.flag_seq < excluded.flag_seq
+		RETURNING choices, flagged`
+)
+
+// pendingSave is one SaveIfOpen, with its outcome.
+type pendingSave struct {
+	query string
+	args  []any
+	row   answerRow
+	wrote bool
+	err   error
+	wake  chan bool // saveGroup: true to lead the next batch, false when done
+}
+
+// run runs the save's prepared statement; RETURNING yields no row when
+// the save was not written.
+func (s *pendingSave) run(ctx context.Context, stmt *sql.Stmt) (answerRow, bool, error) {
+	var row answerRow
+	err := stmt.QueryRowContext(ctx, s.args...).Scan(&row.Choices, &row.Flagged)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, false, nil
+	}
+	return row, err == nil, err
+}
+
+// saveGroup is a group commit: SQLite makes one write transaction at a time
+// durable, each with an fsync (synchronous=FULL), so saves arriving while
+// one commits queue up and the next commit takes them all. Nobody waits for
+// a timer: the first save finding no batch running leads one at once; the
+// leader hands the lead to the first queued save when its batch is done.
+// Every caller returns only after the transaction holding its save has
+// committed, so "Saved" in the browser still means on disk.
+type saveGroup struct {
+	mu      sync.Mutex
+	queue   []*pendingSave
+	leading bool
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
+	commits, statements atomic.Int64
+}
+
+// SaveStats reports the commits and the statements the guarded saves of
+// SaveIfOpen have made (BEGIN and COMMIT not counted as statements): on
+// SQLite statements/commits is the mean group-commit batch; on PostgreSQL
+// each save commits on its own.
+func (db *DB) SaveStats() (commits, statements int64) {
+	return db.saves.commits.Load(), db.saves.statements.Load()
+}
+
+// stmt returns query prepared on the pool (database/sql prepares it again
+// on each connection that runs it).
+func (g *saveGroup) stmt(ctx context.Context, db *DB, query string) (*sql.Stmt, error) {
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
+	if st, ok := g.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.bun.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if g.stmts == nil {
+		g.stmts = map[string]*sql.Stmt{}
+	}
+	g.stmts[query] = st
+	return st, nil
+}
+
+// maxSaveBatch bounds one transaction, so that one commit does not make a
+// reader wait for thousands of statements.
+const maxSaveBatch = 256
+
+func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
+	s.wake = make(chan bool, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, s)
+	lead := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if !lead && !<-s.wake {
+		return
+	}
+	// s is first in the queue: it started it, or was handed the lead.
+	g.mu.Lock()
+	n := min(len(g.queue), maxSaveBatch)
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	// Whatever happens to the batch, the lead passes on and every save of
+	// it is answered: a save left waiting would hang its request, and a
+	// lead never passed on, every later save.
+	defer func() {
+		if p := recover(); p != nil {
+			for _, s := range batch {
+				s.wrote, s.err = false, fmt.Errorf("save batch: %v", p)
+			}
+			g.finish(batch)
+			panic(p)
+		}
+		g.finish(batch)
+	}()
+	// The batch is everyone's: the leader's caller going away must not
+	// cancel the others' saves.
+	db.runSaveBatch(context.WithoutCancel(ctx), batch)
+}
+
+// finish hands the lead to the first queued save, if any, and answers the
+// saves of the batch (the first is the leader's own).
+func (g *saveGroup) finish(batch []*pendingSave) {
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].wake <- true
+	} else {
+		g.leading = false
+		g.queue = nil
+	}
+	g.mu.Unlock()
+	for _, p := range batch[1:] {
+		p.wake <- false
+	}
+}
+
+// runSaveBatch runs the saves in one transaction; if it fails, each save
+// runs in its own, so that one bad save fails alone.
+func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
+	g := &db.saves
+	// Prepared before BEGIN: the transaction holds SQLite's one connection.
+	stmts := make([]*sql.Stmt, 0, len(batch))
+	ready := batch[:0:0]
+	for _, s := range batch {
+		st, err := g.stmt(ctx, db, s.query)
+		if err != nil {
+			s.wrote, s.err = false, err
+			continue
+		}
+		stmts = append(stmts, st)
+		ready = append(ready, s)
+	}
+	batch = ready
+	exec := func(ctx context.Context, tx bun.Tx, i int) error {
+		s := batch[i]
+		s.row, s.wrote, s.err = s.run(ctx, tx.StmtContext(ctx, stmts[i]))
+		return s.err
+	}
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i := range batch {
+			if err := exec(ctx, tx, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		g.commits.Add(1)
+		g.statements.Add(int64(len(batch)))
+		return
+	}
+	for i, s := range batch {
+		if len(batch) == 1 {
+			s.err = err
+		} else {
+			s.err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return exec(ctx, tx, i) })
+		}
+		if s.err != nil {
+			s.wrote = false
+		} else {
+			g.commits.Add(1)
+			g.statements.Add(1)
+		}
+	}
+}
+
 // CompleteAttempt ends an open attempt with its result, completes its
 // booking and enqueues the result's jobs, all in one transaction.
 func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, score func([]examgate.Answer) examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
@@ -300,11 +599,16 @@ func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status e
 
 var errAttemptEnded = examgate.Errorf(examgate.ECONFLICT, "This attempt has already ended.")
 
-// OverdueAttempts lists open attempts whose deadline is before the given time.
-func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, limit int) ([]*examgate.Attempt, error) {
+// OverdueAttempts lists open attempts whose deadline is before the given
+// time, in (deadline, id) order, after the cursor attempt when there is one.
+func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, after *examgate.Attempt, limit int) ([]*examgate.Attempt, error) {
 	var rows []attemptRow
-	err := db.bun.NewSelect().Model(&rows).Where("status = ? AND deadline < ?", examgate.AttemptOpen, before.UTC()).
-		Order("deadline", "id").Limit(int64(limit)).Scan(ctx)
+	q := db.bun.NewSelect().Model(&rows).Where("status = ? AND deadline < ?", examgate.AttemptOpen, before.UTC())
+	if after != nil {
+		d := after.Deadline.UTC()
+		q = q.Where("(deadline > ? OR (deadline = ? AND id > ?))", d, d, after.ID)
+	}
+	err := q.Order("deadline", "id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "attempts")
 	}

@@ -32,6 +32,7 @@ var migrations embed.FS
 type DB struct {
 	bun      *bun.DB
 	postgres bool
+	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 }
 
 // Bun exposes the bun handle for benchmarks and tests.

@@ -28,19 +28,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/examgate/examgate/cmd/internal/loadgen"
 )
 
 func main() {
@@ -88,34 +87,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.n < 1 || o.c < 1 || o.duration <= 0 || o.timeout <= 0 {
 		return nil, errors.New("-n, -c, -duration and -timeout must be positive")
 	}
-	u, err := checkBase(*base)
+	u, err := loadgen.CheckBase(*base)
 	if err != nil {
 		return nil, err
 	}
 	o.base = u
 	return o, nil
-}
-
-// checkBase accepts an http(s) URL whose host is localhost, 127.0.0.0/8 or
-// ::1, and nothing else: no name is resolved, so no DNS answer can redirect
-// the load elsewhere.
-func checkBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("-base %q: give an http URL such as http://127.0.0.1:8080", raw)
-	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return u, nil
-	}
-	ip, err := netip.ParseAddr(host)
-	if err == nil && ip.Zone() == "" {
-		ip = ip.Unmap()
-		if (ip.Is4() && ip.As4()[0] == 127) || ip == netip.IPv6Loopback() {
-			return u, nil
-		}
-	}
-	return nil, fmt.Errorf("-base %q: only loopback targets (localhost, 127.0.0.0/8, ::1) are allowed", raw)
 }
 
 // result is the outcome of one launch.
@@ -136,21 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	transport := &http.Transport{
-		Proxy:               nil, // never send the load through a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        o.c * 2,
-		MaxIdleConnsPerHost: o.c * 2,
-		IdleConnTimeout:     30 * time.Second,
-	}
+	transport := loadgen.Transport(o.c, 30*time.Second)
 	defer transport.CloseIdleConnections()
-	client := &http.Client{
-		Transport: transport,
-		Timeout:   o.timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // the 303s are what is checked
-		},
-	}
+	client := loadgen.Client(transport, nil, o.timeout)
 	if err := checkDemo(ctx, client, o); err != nil {
 		return err
 	}
@@ -200,11 +165,7 @@ func checkDemo(ctx context.Context, client *http.Client, o *options) error {
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("examgate at %s does not answer: %w", o.base, err)
+		return fmt.Errorf("examgate at %s does not answer: %w", o.base, loadgen.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	var page struct {
@@ -297,7 +258,7 @@ func post(ctx context.Context, client *http.Client, u string, form url.Values) (
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return do(client, req)
+	return loadgen.Do(client, req)
 }
 
 func get(ctx context.Context, client *http.Client, u string) (*http.Response, error) {
@@ -305,28 +266,12 @@ func get(ctx context.Context, client *http.Client, u string) (*http.Response, er
 	if err != nil {
 		return nil, err
 	}
-	return do(client, req)
-}
-
-// do sends req and drains the body so that the connection is reused.
-func do(client *http.Client, req *http.Request) (*http.Response, error) {
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL holds the launch token
-		}
-		return nil, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp, nil
+	return loadgen.Do(client, req)
 }
 
 func report(w io.Writer, o *options, results []result, elapsed time.Duration, cut bool) {
 	var launches, forms []time.Duration
-	errs := map[string]int{}
-	var samples []string
+	var errs loadgen.Errors
 	ok := 0
 	for _, r := range results {
 		forms = append(forms, r.form)
@@ -344,10 +289,7 @@ func report(w io.Writer, o *options, results []result, elapsed time.Duration, cu
 		case r.status == 0:
 			key = r.step + " transport error"
 		}
-		errs[key]++
-		if len(samples) < 5 {
-			samples = append(samples, fmt.Sprintf("%s: %s (request id %s)", key, r.err, orDash(r.reqID)))
-		}
+		errs.Add(key, r.err, r.reqID)
 	}
 
 	fmt.Fprintf(w, "target          %s  exam %s  concurrency %d\n", o.base, o.exam, o.c)
@@ -357,52 +299,10 @@ func report(w io.Writer, o *options, results []result, elapsed time.Duration, cu
 	}
 	fmt.Fprintf(w, "launches        %d of %d (%s) in %s\n", len(results), o.n, stop, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "succeeded       %d (303 to /exams/%s)\n", ok, o.exam)
-	if len(errs) == 0 {
-		fmt.Fprintln(w, "errors          none")
-	} else {
-		keys := make([]string, 0, len(errs))
-		for k := range errs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "errors          %-36s %d\n", k, errs[k])
-		}
-		for _, s := range samples {
-			fmt.Fprintf(w, "  e.g. %s\n", s)
-		}
-	}
+	errs.Report(w)
 	secs := elapsed.Seconds()
 	fmt.Fprintf(w, "throughput      %.1f launches/s (each preceded by its form step; %.1f req/s in all)\n",
 		float64(len(launches))/secs, float64(len(forms)+len(launches))/secs)
-	fmt.Fprintf(w, "launch latency  %s\n", summary(launches))
-	fmt.Fprintf(w, "form latency    %s\n", summary(forms))
-}
-
-// summary gives p50/p90/p99/max of ds by the nearest-rank method.
-func summary(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "no samples"
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
-	return fmt.Sprintf("p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  (n=%d)",
-		ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1]), len(s))
-}
-
-// percentile returns the p-th percentile of sorted, by nearest rank.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[max(0, min(rank, len(sorted)-1))]
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	fmt.Fprintf(w, "launch latency  %s\n", loadgen.Summary(launches))
+	fmt.Fprintf(w, "form latency    %s\n", loadgen.Summary(forms))
 }

@@ -19,41 +19,6 @@ import (
 	"github.com/examgate/examgate/tiapi/titest"
 )
 
-func TestCheckBase(t *testing.T) {
-	for _, ok := range []string{
-		"http://127.0.0.1:8080", "http://127.1.2.3", "https://localhost:8443", "http://LOCALHOST",
-		"http://[::1]:8080", "http://[::ffff:127.0.0.1]:8080",
-	} {
-		if _, err := checkBase(ok); err != nil {
-			t.Errorf("checkBase(%q) = %v, want it accepted", ok, err)
-		}
-	}
-	for _, bad := range []string{
-		"http://10.0.0.1:8080", "http://0.0.0.0:8080", "http://[::]:8080", "http://example.com",
-		"http://localhost.example.com", "http://127.0.0.1.nip.io", "ftp://127.0.0.1", "127.0.0.1:8080",
-		"http://[fe80::1%25lo]:8080", "",
-	} {
-		if _, err := checkBase(bad); err == nil {
-			t.Errorf("checkBase(%q) accepted, want it refused", bad)
-		}
-	}
-}
-
-func TestPercentile(t *testing.T) {
-	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 90: 90 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond} {
-		if got := percentile(ds, p); got != want {
-			t.Errorf("percentile(1..100ms, %v) = %v, want %v", p, got, want)
-		}
-	}
-	if got := percentile([]time.Duration{7}, 99); got != 7 {
-		t.Errorf("percentile of one sample = %v", got)
-	}
-}
-
 // TestRunAgainstDemo runs a small load against an in-process examgate wired
 // as cmd/examgate wires demo mode.
 func TestRunAgainstDemo(t *testing.T) {

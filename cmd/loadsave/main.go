@@ -42,20 +42,19 @@ import (
 	"html"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/examgate/examgate/cmd/internal/loadgen"
 )
 
 func main() {
@@ -79,6 +78,7 @@ type options struct {
 	max          float64
 	timeout      time.Duration
 	setupC       int
+	serverPID    int
 	writeCatalog string
 }
 
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.max, "max", 0, "cap on the saves per second of all candidates together; 0 is no cap (paced by -interval only)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.IntVar(&o.setupC, "setup-c", 8, "candidates launched at once during setup")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "process id of the examgate server, to report its CPU time per save (Linux; 0 to skip)")
 	fs.StringVar(&o.writeCatalog, "write-catalog", "", "write a demo catalog with the on-demand exam "+loadExam+" (180 minutes) to this file for EXAMGATE_EXAMS, and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -111,34 +112,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.interval < 0 || o.max < 0 {
 		return nil, errors.New("-interval and -max must not be negative")
 	}
-	u, err := checkBase(*base)
+	u, err := loadgen.CheckBase(*base)
 	if err != nil {
 		return nil, err
 	}
 	o.base = u
 	return o, nil
-}
-
-// checkBase accepts an http(s) URL whose host is localhost, 127.0.0.0/8 or
-// ::1, and nothing else: no name is resolved, so no DNS answer can redirect
-// the load elsewhere.
-func checkBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("-base %q: give an http URL such as http://127.0.0.1:8080", raw)
-	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return u, nil
-	}
-	ip, err := netip.ParseAddr(host)
-	if err == nil && ip.Zone() == "" {
-		ip = ip.Unmap()
-		if (ip.Is4() && ip.As4()[0] == 127) || ip == netip.IPv6Loopback() {
-			return u, nil
-		}
-	}
-	return nil, fmt.Errorf("-base %q: only loopback targets (localhost, 127.0.0.0/8, ::1) are allowed", raw)
 }
 
 const (
@@ -196,15 +175,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"  EXAMGATE_DEMO=1 EXAMGATE_EXAMS=%s examgate\n", o.writeCatalog, loadExam, loadItems, o.writeCatalog)
 		return nil
 	}
-	transport := &http.Transport{
-		Proxy:               nil, // never send the load through a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        o.candidates * 2,
-		MaxIdleConnsPerHost: o.candidates * 2,
-		IdleConnTimeout:     90 * time.Second,
-	}
+	transport := loadgen.Transport(o.candidates, 90*time.Second)
 	defer transport.CloseIdleConnections()
-	plain := newClient(transport, nil, o.timeout)
+	plain := loadgen.Client(transport, nil, o.timeout)
 	if err := checkDemo(ctx, plain, o); err != nil {
 		return err
 	}
@@ -223,6 +196,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.max > 0 {
 		lim = &limiter{every: time.Duration(float64(time.Second) / o.max)}
 	}
+	load0 := loadgen.LoadAvg()
+	cpu0, cpuErr := serverCPU(o)
 	stopAt := time.Now().Add(o.duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -235,6 +210,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1, err := serverCPU(o)
+	cpuErr = errors.Join(cpuErr, err)
+	m := machine{loadBefore: load0, loadAfter: loadgen.LoadAvg(), serverCPU: cpu1 - cpu0, cpuErr: cpuErr}
 	var results []result
 	late := 0
 	for _, c := range cands {
@@ -243,19 +221,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// A save cut short by ^C is not the server's error.
 	results = slices.DeleteFunc(results, func(r result) bool { return r.cancelled })
-	report(stdout, o, setupTime, results, late, elapsed, ctx.Err() != nil)
+	report(stdout, o, setupTime, results, late, elapsed, ctx.Err() != nil, m)
 	return nil
 }
 
-func newClient(t http.RoundTripper, jar http.CookieJar, timeout time.Duration) *http.Client {
-	return &http.Client{
-		Transport: t,
-		Jar:       jar,
-		Timeout:   timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // the 303s are what is checked
-		},
+// machine is the state of the machine around the measured part of a run.
+type machine struct {
+	loadBefore, loadAfter string
+	serverCPU             time.Duration
+	cpuErr                error
+}
+
+func serverCPU(o *options) (time.Duration, error) {
+	if o.serverPID == 0 {
+		return 0, nil
 	}
+	return loadgen.ProcessCPU(o.serverPID)
 }
 
 // checkDemo makes sure, before any load is sent, that the target runs in
@@ -267,11 +248,7 @@ func checkDemo(ctx context.Context, client *http.Client, o *options) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("examgate at %s does not answer: %w", o.base, err)
+		return fmt.Errorf("examgate at %s does not answer: %w", o.base, loadgen.Unwrap(err))
 	}
 	defer resp.Body.Close()
 	page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -331,7 +308,7 @@ func setup(ctx context.Context, transport http.RoundTripper, o *options, runID s
 					return
 				}
 				jar, _ := cookiejar.New(nil)
-				c := &candidate{id: fmt.Sprintf("%s-%d", runID, i), client: newClient(transport, jar, o.timeout)}
+				c := &candidate{id: fmt.Sprintf("%s-%d", runID, i), client: loadgen.Client(transport, jar, o.timeout)}
 				if err := c.start(ctx, o); err != nil {
 					once.Do(func() { first = fmt.Errorf("setup of candidate %d: %w", i, err); cancel() })
 					return
@@ -363,13 +340,13 @@ func (c *candidate) start(ctx context.Context, o *options) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := do(c.client, req)
+	resp, err := loadgen.Do(c.client, req)
 	if err != nil {
 		return err
 	}
 	loc, err := resp.Location()
 	if resp.StatusCode != http.StatusSeeOther || err != nil || loc.Path != "/launch/ti" {
-		return fmt.Errorf("demo form: want 303 to /launch/ti, got %d (request id %s)", resp.StatusCode, orDash(resp.Header.Get("X-Request-Id")))
+		return fmt.Errorf("demo form: want 303 to /launch/ti, got %d (request id %s)", resp.StatusCode, loadgen.OrDash(resp.Header.Get("X-Request-Id")))
 	}
 	if err := checkToken(loc.Query().Get("jwt"), o.secret); err != nil {
 		return err
@@ -378,13 +355,13 @@ func (c *candidate) start(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	resp, err = do(c.client, req)
+	resp, err = loadgen.Do(c.client, req)
 	if err != nil {
 		return err
 	}
 	if want := "/exams/" + url.PathEscape(o.exam); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
 		return fmt.Errorf("launch: want 303 to %s, got %d to %q (request id %s)", want, resp.StatusCode,
-			resp.Header.Get("Location"), orDash(resp.Header.Get("X-Request-Id")))
+			resp.Header.Get("Location"), loadgen.OrDash(resp.Header.Get("X-Request-Id")))
 	}
 
 	var started struct {
@@ -397,7 +374,7 @@ func (c *candidate) start(ctx context.Context, o *options) error {
   startOnDemand(input: $input) { id status sections { items { id type options { id } } } }
 }`, map[string]any{"input": map[string]string{"examCode": o.exam, "clientKey": "load-start-" + c.id}}, &started)
 	if r.key != "" {
-		return fmt.Errorf("startOnDemand: %s: %s (request id %s)", r.key, r.detail, orDash(r.reqID))
+		return fmt.Errorf("startOnDemand: %s: %s (request id %s)", r.key, r.detail, loadgen.OrDash(r.reqID))
 	}
 	c.attemptID = started.StartOnDemand.ID
 	for _, s := range started.StartOnDemand.Sections {
@@ -501,11 +478,7 @@ func (c *candidate) graphql(ctx context.Context, o *options, query string, varia
 	t := time.Now()
 	resp, err := c.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return time.Since(t), result{key: "transport error", detail: err.Error(), cancelled: ctx.Err() != nil}
+		return time.Since(t), result{key: "transport error", detail: loadgen.Unwrap(err).Error(), cancelled: ctx.Err() != nil}
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
@@ -597,25 +570,9 @@ func checkToken(token, secret string) error {
 	return nil
 }
 
-// do sends req and drains the body so that the connection is reused.
-func do(client *http.Client, req *http.Request) (*http.Response, error) {
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL may hold a launch token
-		}
-		return nil, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp, nil
-}
-
-func report(w io.Writer, o *options, setupTime time.Duration, results []result, late int, elapsed time.Duration, interrupted bool) {
+func report(w io.Writer, o *options, setupTime time.Duration, results []result, late int, elapsed time.Duration, interrupted bool, m machine) {
 	var lats []time.Duration
-	errs := map[string]int{}
-	var samples []string
+	var errs loadgen.Errors
 	ok := 0
 	for _, r := range results {
 		lats = append(lats, r.latency)
@@ -623,10 +580,7 @@ func report(w io.Writer, o *options, setupTime time.Duration, results []result, 
 			ok++
 			continue
 		}
-		errs[r.key]++
-		if len(samples) < 5 {
-			samples = append(samples, fmt.Sprintf("%s: %s (request id %s)", r.key, r.detail, orDash(r.reqID)))
-		}
+		errs.Add(r.key, r.detail, r.reqID)
 	}
 	pace := "back-to-back (-interval 0)"
 	if o.interval > 0 {
@@ -644,52 +598,19 @@ func report(w io.Writer, o *options, setupTime time.Duration, results []result, 
 	}
 	fmt.Fprintf(w, "saves           %d in %s (%s; saves in flight awaited)\n", len(results), elapsed.Round(time.Millisecond), stop)
 	fmt.Fprintf(w, "succeeded       %d (200, accepted: true)\n", ok)
-	if len(errs) == 0 {
-		fmt.Fprintln(w, "errors          none")
-	} else {
-		keys := make([]string, 0, len(errs))
-		for k := range errs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "errors          %-36s %d\n", k, errs[k])
-		}
-		for _, s := range samples {
-			fmt.Fprintf(w, "  e.g. %s\n", s)
-		}
-	}
+	errs.Report(w)
 	if o.interval > 0 {
 		fmt.Fprintf(w, "behind schedule %d saves sent over one interval late (the server did not keep up)\n", late)
 	}
 	fmt.Fprintf(w, "throughput      %.1f saves/s (%.1f succeeded/s)\n", float64(len(results))/elapsed.Seconds(), float64(ok)/elapsed.Seconds())
-	fmt.Fprintf(w, "latency         %s\n", summary(lats))
-}
-
-// summary gives p50/p90/p99/max of ds by the nearest-rank method.
-func summary(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "no samples"
+	fmt.Fprintf(w, "latency         %s\n", loadgen.Summary(lats))
+	fmt.Fprintf(w, "load average    %s before, %s after (1, 5, 15 min; above the core count, other work shared the CPUs)\n", m.loadBefore, m.loadAfter)
+	switch {
+	case o.serverPID == 0:
+	case m.cpuErr != nil:
+		fmt.Fprintf(w, "server CPU      unknown: %v\n", m.cpuErr)
+	case len(results) > 0:
+		fmt.Fprintf(w, "server CPU      %s in all, %.0f µs per save (process %d, user and system)\n",
+			m.serverCPU.Round(10*time.Millisecond), float64(m.serverCPU.Microseconds())/float64(len(results)), o.serverPID)
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
-	return fmt.Sprintf("p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  (n=%d)",
-		ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[len(s)-1]), len(s))
-}
-
-// percentile returns the p-th percentile of sorted, by nearest rank.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(float64(len(sorted))*p/100+0.999999) - 1
-	return sorted[max(0, min(rank, len(sorted)-1))]
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
