@@ -26,7 +26,7 @@ type Launch struct {
 	Email                          string // optional
 	GivenName, FamilyName, Name    string // optional
 	ResourceLinkID                 string
-	TargetLinkURI                  string
+	TargetLinkURI                  string            // the signed claim; empty when the platform sent none
 	Custom                         map[string]string // numbers and booleans as text
 	Grades                         *GradeService     // nil when the platform offers no AGS
 	CourseID                       string
@@ -252,13 +252,16 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	if l.Custom, err = customClaims(c[ClaimCustom]); err != nil {
 		return nil, err
 	}
+	// The exam and the course come from signed claims only: the login
+	// initiation's target_link_uri is unsigned and the learner can edit it.
 	if tl, ok := c[ClaimTargetLinkURI].(string); ok && tl != "" {
 		if _, ours := isOurURL(t.BaseURL, tl); !ours {
 			return nil, refuse(examgate.EINVALID, msgNotOurs, "target_link_uri claim %q is not ours", truncate(tl, 200))
 		}
+		if login.TargetLinkURI != "" && login.TargetLinkURI != tl {
+			return nil, refuse(examgate.EINVALID, msgTargetMismatch, "target_link_uri claim %q differs from the login's %q", truncate(tl, 200), truncate(login.TargetLinkURI, 200))
+		}
 		l.TargetLinkURI = tl
-	} else {
-		l.TargetLinkURI = login.TargetLinkURI
 	}
 	l.Grades = gradeService(c[ClaimAGSEndpoint])
 	if lp, ok := c[ClaimPresentation].(map[string]any); ok {
@@ -269,7 +272,7 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	l.CourseID = CourseID(l.Custom, dep, l.TargetLinkURI)
 	l.ExamCode = t.examCode(l.TargetLinkURI, l.Custom)
 	if l.ExamCode == "" {
-		return nil, refuse(examgate.EINVALID, msgNoExam, "no exam in target link %q or custom exam_code", truncate(l.TargetLinkURI, 200))
+		return nil, refuse(examgate.EINVALID, msgNoExam, "no exam in the target_link_uri claim %q or custom exam_code", truncate(l.TargetLinkURI, 200))
 	}
 	return l, nil
 }

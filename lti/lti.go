@@ -164,6 +164,7 @@ const (
 	msgNoUser          = "The learning platform did not say who you are. Sign in to the platform, then open the exam again from your course."
 	msgNoResourceLink  = "The learning platform did not say which activity you opened. " + msgAskAdmin
 	msgNoExam          = "This link does not say which exam to open. " + msgAskAdmin
+	msgTargetMismatch  = "This exam link was changed on its way to examgate. " + msgRelaunch
 	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
 )
 
