@@ -201,3 +201,70 @@ func TestLTITakeLoginOnce(t *testing.T) {
 		}
 	})
 }
+
+// A launch without a line item (no AGS claim) keeps the stored line item and
+// the client id whose token it needs; one with a line item replaces both.
+func TestLTIContextKeepsLineItem(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		cand, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noAGS := ltiRecord("sub-1", "", "", t0.Add(time.Hour))
+		noAGS.Claims.LineItemURL, noAGS.Claims.ClientID, noAGS.Claims.CourseID = "", "c2", "course-10"
+		if _, _, err := store.CompleteLTILaunch(ctx, noAGS); err != nil {
+			t.Fatal(err)
+		}
+		lc, err := store.LTIContext(ctx, cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != "https://platform.example.com/lineitems/1/scores" || lc.ClientID != "c1" || lc.CourseID != "course-10" {
+			t.Fatalf("after a launch without line item: %+v %v", lc, err)
+		}
+		other := ltiRecord("sub-1", "", "", t0.Add(2*time.Hour))
+		other.Claims.LineItemURL, other.Claims.ClientID = "https://platform.example.com/lineitems/9", "c2"
+		if _, _, err := store.CompleteLTILaunch(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		lc, err = store.LTIContext(ctx, cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != other.Claims.LineItemURL || lc.ClientID != "c2" {
+			t.Fatalf("after a launch with another line item: %+v %v", lc, err)
+		}
+	})
+}
+
+// An attempt keeps the line item of the launch in force when it started.
+func TestLTIAttemptFixedAtStart(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		cand, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "DEMO-101", Seed: 1,
+			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k", Action: examgate.ActionStart, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := ltiRecord("sub-1", "", "", t0.Add(time.Minute))
+		later.Claims.LineItemURL, later.Claims.ClientID = "https://platform.example.com/lineitems/9", "c2"
+		if _, _, err := store.CompleteLTILaunch(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		la, err := store.LTIAttempt(ctx, a.ID)
+		if err != nil || la.LineItemURL != "https://platform.example.com/lineitems/1/scores" || la.ClientID != "c1" ||
+			la.Subject != "sub-1" || la.Issuer != "https://platform.example.com" {
+			t.Fatalf("attempt's LTI target %+v %v", la, err)
+		}
+		// A candidate who never launched from LTI: no LTI target.
+		other, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "OTHER", Seed: 2,
+			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k2", Action: examgate.ActionStart, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.LTIAttempt(ctx, other.ID); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("attempt without launch: %v", err)
+		}
+	})
+}

@@ -52,7 +52,8 @@ CREATE TABLE lti_identities (
     PRIMARY KEY (issuer, sub)
 );
 
--- The latest launch of an exam by a candidate: where their scores go.
+-- The latest launch of an exam by a candidate: where the scores of their
+-- next attempt go. A launch without a line item keeps the one stored.
 CREATE TABLE lti_contexts (
     candidate_id     INTEGER NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
     exam_code        TEXT NOT NULL,
@@ -66,4 +67,19 @@ CREATE TABLE lti_contexts (
     return_url       TEXT NOT NULL DEFAULT '',
     updated_at       TIMESTAMP NOT NULL,
     PRIMARY KEY (candidate_id, exam_code)
+);
+
+-- Where one attempt's scores go, fixed from the candidate's latest launch
+-- of the exam when the attempt starts: a relaunch from another course, or
+-- from a link without a line item, during the attempt does not move them.
+CREATE TABLE lti_attempts (
+    attempt_id       INTEGER PRIMARY KEY REFERENCES attempts (id) ON DELETE CASCADE,
+    issuer           TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    deployment_id    TEXT NOT NULL,
+    sub              TEXT NOT NULL,
+    resource_link_id TEXT NOT NULL,
+    course_id        TEXT NOT NULL,
+    lineitem_url     TEXT NOT NULL DEFAULT '',
+    created_at       TIMESTAMP NOT NULL
 );
