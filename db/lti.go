@@ -25,15 +25,17 @@ var (
 type ltiPlatformRow struct {
 	bun.BaseModel `bun:"table:lti_platforms"`
 
-	ID        int64  `bun:"id,pk,autoincrement"`
-	Issuer    string `bun:"issuer"`
-	ClientID  string `bun:"client_id"`
-	Name      string `bun:"name"`
-	AuthURL   string `bun:"auth_url"`
-	TokenURL  string `bun:"token_url"`
-	JWKSURL   string `bun:"jwks_url"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       int64  `bun:"id,pk,autoincrement"`
+	Issuer   string `bun:"issuer"`
+	ClientID string `bun:"client_id"`
+	Name     string `bun:"name"`
+	AuthURL  string `bun:"auth_url"`
+	TokenURL string `bun:"token_url"`
+	JWKSURL  string `bun:"jwks_url"`
+	// CourseIDSource is lti.Registration.CourseIDSource.
+	CourseIDSource string `bun:"course_id_source"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 type ltiDeploymentRow struct {
@@ -100,11 +102,12 @@ func (db *DB) SaveRegistration(ctx context.Context, r *lti.Registration, now tim
 	}
 	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row := ltiPlatformRow{Issuer: r.Issuer, ClientID: r.ClientID, Name: r.Name, AuthURL: r.AuthURL,
-			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CreatedAt: now, UpdatedAt: now}
+			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource, CreatedAt: now, UpdatedAt: now}
 		if _, err := tx.NewInsert().Model(&row).
 			On("CONFLICT (issuer, client_id) DO UPDATE").
 			Set("name = EXCLUDED.name").Set("auth_url = EXCLUDED.auth_url").
 			Set("token_url = EXCLUDED.token_url").Set("jwks_url = EXCLUDED.jwks_url").
+			Set("course_id_source = EXCLUDED.course_id_source").
 			Set("updated_at = EXCLUDED.updated_at").
 			Returning("id").Exec(ctx); err != nil {
 			return err
@@ -171,7 +174,7 @@ func (db *DB) registrations(ctx context.Context, where string, args ...any) ([]*
 			return nil, notFound(err, "LTI deployments")
 		}
 		reg := &lti.Registration{Name: r.Name, Issuer: r.Issuer, ClientID: r.ClientID,
-			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL}
+			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource}
 		for _, d := range deps {
 			reg.DeploymentIDs = append(reg.DeploymentIDs, d.DeploymentID)
 		}

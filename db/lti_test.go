@@ -46,14 +46,29 @@ func TestLTIRegistrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ = store.Registration(ctx, platformReg.Issuer, platformReg.ClientID)
-		if len(got.DeploymentIDs) != 1 || got.DeploymentIDs[0] != "dep-c" || got.JWKSURL != changed.JWKSURL {
+		if len(got.DeploymentIDs) != 1 || got.DeploymentIDs[0] != "dep-c" || got.JWKSURL != changed.JWKSURL || got.CourseIDSource != "" {
 			t.Errorf("after update %+v", got)
+		}
+		// The course id source is kept, and can be set back to the default.
+		for _, src := range []string{lti.CourseIDFromTargetLink, ""} {
+			changed.CourseIDSource = src
+			if err := store.SaveRegistration(ctx, &changed, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got, err = store.Registration(ctx, platformReg.Issuer, platformReg.ClientID); err != nil || got.CourseIDSource != src {
+				t.Errorf("courseIdSource %q read back as %+v %v", src, got, err)
+			}
 		}
 		all, err := store.RegistrationsByIssuer(ctx, platformReg.Issuer)
 		if err != nil || len(all) != 2 {
 			t.Fatalf("by issuer: %v %v", all, err)
 		}
 		bad := platformReg
+		bad.CourseIDSource = "context_id"
+		if err := store.SaveRegistration(ctx, &bad, t0); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Errorf("unknown course id source saved: %v", err)
+		}
+		bad = platformReg
 		bad.TokenURL = "ftp://x"
 		if err := store.SaveRegistration(ctx, &bad, t0); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Errorf("invalid registration saved: %v", err)

@@ -28,14 +28,22 @@ type fixture struct {
 	editLogin func(*lti.LoginRequest)
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith registers the platform with edit applied to its
+// registration.
+func newFixtureWith(t testing.TB, edit func(*lti.Registration)) *fixture {
 	t.Helper()
 	f := &fixture{now: time.Now().UTC().Truncate(time.Second)}
 	f.platform = ltitest.NewServer(t, "client-1", "dep-1")
 	f.platform.Now = func() time.Time { return f.now }
 	base, _ := url.Parse(toolBase)
 	f.store = &ltitest.MemoryStore{}
-	f.store.AddRegistration(f.platform.Registration())
+	reg := f.platform.Registration()
+	if edit != nil {
+		edit(&reg)
+	}
+	f.store.AddRegistration(reg)
 	clock := examgate.ClockFunc(func() time.Time { return f.now })
 	f.tool = &lti.Tool{BaseURL: base, Registrations: f.store, Store: f.store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
 	f.platform.ToolLoginURL = f.tool.LoginURL()
@@ -193,20 +201,70 @@ func TestValidLaunches(t *testing.T) {
 
 func TestCourseIDSources(t *testing.T) {
 	// SkillsTown Inspire: custom course_id, else custom id, else the
-	// deployment id, else the target link.
+	// deployment id, else the target link; or the one source the
+	// registration names.
+	const target = "https://exams.example.com/lti/provide/course/12345"
+	all := map[string]string{"course_id": "A", "id": "B"}
 	for _, c := range []struct {
+		source           string
 		custom           map[string]string
 		deployment, want string
 	}{
-		{map[string]string{"course_id": "A", "id": "B"}, "D", "A"},
-		{map[string]string{"id": "B"}, "D", "B"},
-		{map[string]string{}, "D", "D"},
-		{map[string]string{}, "", "https://exams.example.com/lti/provide/course/12345"},
+		{"", all, "D", "A"},
+		{"", map[string]string{"id": "B"}, "D", "B"},
+		{"", map[string]string{}, "D", "D"},
+		{"", map[string]string{}, "", target},
+		{"course_id", all, "D", "A"},
+		{"id", all, "D", "B"},
+		{"deployment_id", all, "D", "D"},
+		{"target_link_uri", all, "D", target},
+		{"id", map[string]string{"course_id": "A"}, "D", ""}, // the chosen source is missing
 	} {
-		if got := lti.CourseID(c.custom, c.deployment, "https://exams.example.com/lti/provide/course/12345"); got != c.want {
-			t.Errorf("CourseID(%v, %q) = %q, want %q", c.custom, c.deployment, got, c.want)
+		if got := lti.CourseID(c.source, c.custom, c.deployment, target); got != c.want {
+			t.Errorf("CourseID(%q, %v, %q) = %q, want %q", c.source, c.custom, c.deployment, got, c.want)
 		}
 	}
+}
+
+// Each course id source a platform admin can choose, in a valid launch that
+// carries all four.
+func TestCourseIDSourceLaunches(t *testing.T) {
+	custom := map[string]any{"course_id": "C-77", "id": 4711, "exam_code": "DEMO-202"}
+	courseLink := ltitest.Link{TargetLinkURI: toolBase + "/lti/provide/course/12345", Custom: custom}
+	for _, c := range []struct{ source, want string }{
+		{"", "C-77"},
+		{lti.CourseIDFromCustomCourseID, "C-77"},
+		{lti.CourseIDFromCustomID, "4711"},
+		{lti.CourseIDFromDeployment, "dep-1"},
+		{lti.CourseIDFromTargetLink, toolBase + "/lti/provide/course/12345"},
+	} {
+		t.Run("source "+c.source, func(t *testing.T) {
+			f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = c.source })
+			l, err := f.launch(t, student, courseLink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.CourseID != c.want || l.ExamCode != "DEMO-202" {
+				t.Errorf("course %q exam %q, want course %q", l.CourseID, l.ExamCode, c.want)
+			}
+		})
+	}
+	t.Run("chosen source missing", func(t *testing.T) {
+		f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = lti.CourseIDFromCustomID })
+		_, err := f.launch(t, student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}))
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "custom parameter id") ||
+			!strings.Contains(err.Error(), "no course id in id") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("target link claim missing", func(t *testing.T) {
+		f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = lti.CourseIDFromTargetLink })
+		f.platform.Tamper = func(c, h map[string]any) { delete(c, lti.ClaimTargetLinkURI) }
+		_, err := f.launch(t, student, courseLink)
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "target link") {
+			t.Fatalf("got %v", err)
+		}
+	})
 }
 
 func TestLaunchExtras(t *testing.T) {
@@ -423,6 +481,18 @@ func TestRegistrationValidate(t *testing.T) {
 	bad.DeploymentIDs = nil
 	if err := bad.Validate(); err == nil {
 		t.Error("no deployments accepted")
+	}
+	for _, src := range append([]string{""}, lti.CourseIDSources...) {
+		good := ok
+		good.CourseIDSource = src
+		if err := good.Validate(); err != nil {
+			t.Errorf("courseIdSource %q: %v", src, err)
+		}
+	}
+	bad = ok
+	bad.CourseIDSource = "context_id"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "courseIdSource") {
+		t.Errorf("unknown courseIdSource accepted: %v", err)
 	}
 }
 

@@ -7,6 +7,9 @@ CREATE TABLE lti_platforms (
     auth_url   TEXT NOT NULL,
     token_url  TEXT NOT NULL,
     jwks_url   TEXT NOT NULL,
+    -- the launch value that is the course id (course_id, id, deployment_id,
+    -- target_link_uri); empty takes the first present in that order
+    course_id_source TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     UNIQUE (issuer, client_id)
