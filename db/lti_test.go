@@ -2,6 +2,10 @@ package db_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
 )
 
 var platformReg = lti.Registration{
@@ -280,6 +285,61 @@ func TestLTIAttemptFixedAtStart(t *testing.T) {
 		}
 		if _, err := store.LTIAttempt(ctx, other.ID); examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			t.Fatalf("attempt without launch: %v", err)
+		}
+	})
+}
+
+// A launch whose (issuer, nonce) the store has already recorded is refused
+// by the store's unique key (UseNonce's ECONFLICT), after every other check
+// passed: the last line against a token accepted twice.
+func TestLTILaunchNonceReplayedInStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		clock := examgate.ClockFunc(func() time.Time { return now })
+		p := ltitest.NewServer(t, "client-1", "dep-1")
+		p.Now = func() time.Time { return now }
+		reg := p.Registration()
+		if err := store.SaveRegistration(ctx, &reg, now); err != nil {
+			t.Fatal(err)
+		}
+		base, _ := url.Parse("https://exams.example.com")
+		tool := &lti.Tool{BaseURL: base, Registrations: store, Store: store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
+		p.ToolRedirectURI = tool.RedirectURI()
+		launch := func(recordNonceFirst bool) error {
+			t.Helper()
+			v := p.LoginParams(p.AddLaunch(ltitest.User{Sub: "u1"}, ltitest.Link{TargetLinkURI: tool.TargetLink("DEMO-101")}))
+			login, err := tool.StartLogin(ctx, &lti.LoginRequest{Issuer: v.Get("iss"), LoginHint: v.Get("login_hint"),
+				TargetLinkURI: v.Get("target_link_uri"), LTIMessageHint: v.Get("lti_message_hint"), ClientID: v.Get("client_id")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth, _ := url.Parse(login.AuthURL)
+			if recordNonceFirst {
+				if err := store.UseNonce(ctx, p.Issuer, auth.Query().Get("nonce"), now.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, err := http.Get(login.AuthURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_, form, err := ltitest.ParseForm(string(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tool.Launch(ctx, lti.LaunchRequest{IDToken: form.Get("id_token"), State: form.Get("state"), Binding: login.Binding})
+			return err
+		}
+		if err := launch(false); err != nil {
+			t.Fatalf("launch: %v", err)
+		}
+		err := launch(true)
+		if examgate.ErrorCode(err) != examgate.EUNAUTHORIZED || !strings.Contains(examgate.ErrorMessage(err), "already used") ||
+			!strings.Contains(err.Error(), "nonce replayed") {
+			t.Fatalf("got %v, want the nonce refused as replayed", err)
 		}
 	})
 }
