@@ -14,7 +14,9 @@ import (
 type AttemptStore interface {
 	// StartAttempt inserts the attempt and, for a booked exam, moves the
 	// booking from pending to started, in one transaction with the client
-	// key. ECONFLICT when the candidate already has an open attempt.
+	// key; for a candidate from an LTI platform it fixes there where the
+	// attempt's scores go (LTIContexts.LTIAttempt). ECONFLICT when the
+	// candidate already has an open attempt.
 	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request) (*Attempt, error)
 	AttemptByID(ctx context.Context, id int64) (*Attempt, error)
 	AttemptByBooking(ctx context.Context, bookingID int64) (*Attempt, error)
@@ -233,7 +235,7 @@ func (s *Attempts) ltiStarted(ctx context.Context, built, started *Attempt, exam
 // ltiContext returns where the candidate's scores for the attempt's exam go,
 // or nil when they did not come from an LTI platform that takes scores.
 func (s *Attempts) ltiContext(ctx context.Context, a *Attempt) (*LTIContext, error) {
-	lc, err := s.LTI.LTIContext(ctx, a.CandidateID, a.ExamCode)
+	lc, err := s.LTI.LTIAttempt(ctx, a.ID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && lc.LineItemURL == "") {
 		return nil, nil
 	}
@@ -383,7 +385,9 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 	var lti *LTIContext
 	if s.LTI != nil {
 		var err error
-		if lti, err = s.LTI.LTIContext(ctx, a.CandidateID, a.ExamCode); err != nil && ErrorCode(err) != ENOTFOUND {
+		// Where the attempt's scores go was fixed when it started: a later
+		// launch from another course or link does not redirect them.
+		if lti, err = s.LTI.LTIAttempt(ctx, a.ID); err != nil && ErrorCode(err) != ENOTFOUND {
 			return err
 		}
 	}

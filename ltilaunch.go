@@ -21,7 +21,8 @@ type LTILaunchClaims struct {
 }
 
 // LTIContext is what examgate remembers of a candidate's latest LTI launch
-// of an exam: where their scores go.
+// of an exam (or, for an attempt, of the launch in force when it started):
+// where their scores go.
 type LTIContext struct {
 	CandidateID    int64
 	ExamCode       string
@@ -140,6 +141,10 @@ func ltiScoreJob(lc *LTIContext, p LTIScoreJob) (Job, error) {
 
 // LTIContexts is what exam delivery needs to send scores to LTI platforms.
 type LTIContexts interface {
-	LTIContext(ctx context.Context, candidateID int64, examCode string) (*LTIContext, error)
+	// LTIAttempt returns where an attempt's scores go: the candidate's
+	// latest launch of the exam when the attempt started (AttemptStore's
+	// StartAttempt records it), whatever launches came after. NotFound when
+	// the candidate had not launched the exam from an LTI platform.
+	LTIAttempt(ctx context.Context, attemptID int64) (*LTIContext, error)
 	Enqueue(ctx context.Context, now time.Time, jobs ...Job) error
 }

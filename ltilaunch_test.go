@@ -186,3 +186,57 @@ func TestLTIDeliveryState(t *testing.T) {
 		}
 	})
 }
+
+// Where an attempt's scores go is fixed when it starts: relaunching the
+// exam from another course, or from a link without a line item, while the
+// attempt runs neither redirects nor drops its completed score.
+func TestLTIScoresStayWithTheAttempt(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 0)
+		clock := examgate.ClockFunc(func() time.Time { return *e.now })
+		e.attempts.LTI = store
+		e.attempts.ResultJobs = examgate.TIResultJobs
+		l := &examgate.LTILauncher{Store: store, Catalog: e.attempts.Catalog, Clock: clock}
+		launched, err := l.Launch(ctx, ltiClaims("sub-1"), "QUICK")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cand := launched.Candidate.ID
+		a, err := e.attempts.StartOnDemand(ctx, cand, "QUICK", "k1", launched.Eligibility)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The learner opens the exam from another course, then from a link
+		// whose launch has no AGS claim.
+		other := ltiClaims("sub-1")
+		other.CourseID, other.ResourceLinkID = "course-2", "rl-2"
+		other.LineItemURL = "https://platform.example.com/lineitems/2/scores"
+		if _, err := l.Launch(ctx, other, "QUICK"); err != nil {
+			t.Fatal(err)
+		}
+		noAGS := ltiClaims("sub-1")
+		noAGS.LineItemURL = ""
+		if _, err := l.Launch(ctx, noAGS, "QUICK"); err != nil {
+			t.Fatal(err)
+		}
+		*e.now = e.now.Add(30 * time.Second)
+		if _, err := e.attempts.Submit(ctx, cand, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		jobs := scoreJobs(t, store, a.ID)
+		if len(jobs) != 2 {
+			t.Fatalf("%d score jobs, want the in-progress and the completed score", len(jobs))
+		}
+		for _, p := range jobs {
+			if p.LineItemURL != "https://platform.example.com/lineitems/1/scores" || p.ClientID != "client-1" || p.UserID != "sub-1" {
+				t.Errorf("%s score went to %s (client %s), want the line item of the launch the attempt started from", p.ActivityProgress, p.LineItemURL, p.ClientID)
+			}
+		}
+		// The next attempt's scores go to the latest line item.
+		lc, err := store.LTIContext(ctx, cand, "QUICK")
+		if err != nil || lc.LineItemURL != other.LineItemURL {
+			t.Errorf("latest context %+v %v, want line item %s", lc, err, other.LineItemURL)
+		}
+	})
+}

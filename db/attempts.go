@@ -101,8 +101,10 @@ func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate
 		StartedAt: a.StartedAt, Deadline: a.Deadline, Status: string(examgate.AttemptOpen),
 	}
 	insert := func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx)
-		return err
+		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		return fixLTIAttempt(ctx, tx, a, row.ID)
 	}
 	if b == nil {
 		err := db.bun.RunInTx(ctx, nil, insert)

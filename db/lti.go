@@ -25,15 +25,17 @@ var (
 type ltiPlatformRow struct {
 	bun.BaseModel `bun:"table:lti_platforms"`
 
-	ID        int64  `bun:"id,pk,autoincrement"`
-	Issuer    string `bun:"issuer"`
-	ClientID  string `bun:"client_id"`
-	Name      string `bun:"name"`
-	AuthURL   string `bun:"auth_url"`
-	TokenURL  string `bun:"token_url"`
-	JWKSURL   string `bun:"jwks_url"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       int64  `bun:"id,pk,autoincrement"`
+	Issuer   string `bun:"issuer"`
+	ClientID string `bun:"client_id"`
+	Name     string `bun:"name"`
+	AuthURL  string `bun:"auth_url"`
+	TokenURL string `bun:"token_url"`
+	JWKSURL  string `bun:"jwks_url"`
+	// CourseIDSource is lti.Registration.CourseIDSource.
+	CourseIDSource string `bun:"course_id_source"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 type ltiDeploymentRow struct {
@@ -100,11 +102,12 @@ func (db *DB) SaveRegistration(ctx context.Context, r *lti.Registration, now tim
 	}
 	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row := ltiPlatformRow{Issuer: r.Issuer, ClientID: r.ClientID, Name: r.Name, AuthURL: r.AuthURL,
-			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CreatedAt: now, UpdatedAt: now}
+			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource, CreatedAt: now, UpdatedAt: now}
 		if _, err := tx.NewInsert().Model(&row).
 			On("CONFLICT (issuer, client_id) DO UPDATE").
 			Set("name = EXCLUDED.name").Set("auth_url = EXCLUDED.auth_url").
 			Set("token_url = EXCLUDED.token_url").Set("jwks_url = EXCLUDED.jwks_url").
+			Set("course_id_source = EXCLUDED.course_id_source").
 			Set("updated_at = EXCLUDED.updated_at").
 			Returning("id").Exec(ctx); err != nil {
 			return err
@@ -171,7 +174,7 @@ func (db *DB) registrations(ctx context.Context, where string, args ...any) ([]*
 			return nil, notFound(err, "LTI deployments")
 		}
 		reg := &lti.Registration{Name: r.Name, Issuer: r.Issuer, ClientID: r.ClientID,
-			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL}
+			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource}
 		for _, d := range deps {
 			reg.DeploymentIDs = append(reg.DeploymentIDs, d.DeploymentID)
 		}
@@ -280,17 +283,22 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 			return err
 		}
 		elig = er.domain()
-		if _, err := tx.NewInsert().Model(&ltiContextRow{
-			CandidateID: cand.ID, ExamCode: r.ExamCode, Issuer: c.Issuer, ClientID: c.ClientID,
-			DeploymentID: c.DeploymentID, Sub: c.Subject, ResourceLinkID: c.ResourceLinkID,
-			CourseID: c.CourseID, LineitemURL: c.LineItemURL, ReturnURL: c.ReturnURL, UpdatedAt: now,
-		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
-			Set("issuer = EXCLUDED.issuer").Set("client_id = EXCLUDED.client_id").
-			Set("deployment_id = EXCLUDED.deployment_id").Set("sub = EXCLUDED.sub").
-			Set("resource_link_id = EXCLUDED.resource_link_id").Set("course_id = EXCLUDED.course_id").
-			Set("lineitem_url = EXCLUDED.lineitem_url").Set("return_url = EXCLUDED.return_url").
-			Set("updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
+		// A launch from a link without a line item (no AGS claim) keeps the
+		// line item stored, with the client id its token needs: that launch
+		// must not silently drop the scores of the learner's next attempt.
+		if _, err := tx.NewRaw(`INSERT INTO lti_contexts (candidate_id, exam_code, issuer, client_id, deployment_id, sub,
+				resource_link_id, course_id, lineitem_url, return_url, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (candidate_id, exam_code) DO UPDATE SET
+				issuer = EXCLUDED.issuer, sub = EXCLUDED.sub,
+				client_id = CASE WHEN EXCLUDED.lineitem_url = '' AND lti_contexts.lineitem_url <> ''
+					THEN lti_contexts.client_id ELSE EXCLUDED.client_id END,
+				lineitem_url = CASE WHEN EXCLUDED.lineitem_url = ''
+					THEN lti_contexts.lineitem_url ELSE EXCLUDED.lineitem_url END,
+				deployment_id = EXCLUDED.deployment_id, resource_link_id = EXCLUDED.resource_link_id,
+				course_id = EXCLUDED.course_id, return_url = EXCLUDED.return_url, updated_at = EXCLUDED.updated_at`,
+			cand.ID, r.ExamCode, c.Issuer, c.ClientID, c.DeploymentID, c.Subject,
+			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.ReturnURL, now).Exec(ctx); err != nil {
 			return err
 		}
 		s := r.Session
@@ -373,6 +381,45 @@ func (db *DB) LTIContext(ctx context.Context, candidateID int64, examCode string
 		CandidateID: r.CandidateID, ExamCode: r.ExamCode, Issuer: r.Issuer, ClientID: r.ClientID,
 		DeploymentID: r.DeploymentID, Subject: r.Sub, ResourceLinkID: r.ResourceLinkID,
 		CourseID: r.CourseID, LineItemURL: r.LineitemURL, ReturnURL: r.ReturnURL, UpdatedAt: r.UpdatedAt.UTC(),
+	}, nil
+}
+
+type ltiAttemptRow struct {
+	bun.BaseModel `bun:"table:lti_attempts"`
+
+	AttemptID      int64  `bun:"attempt_id,pk"`
+	Issuer         string `bun:"issuer"`
+	ClientID       string `bun:"client_id"`
+	DeploymentID   string `bun:"deployment_id"`
+	Sub            string `bun:"sub"`
+	ResourceLinkID string `bun:"resource_link_id"`
+	CourseID       string `bun:"course_id"`
+	LineitemURL    string `bun:"lineitem_url"`
+	CreatedAt      time.Time
+}
+
+// fixLTIAttempt records, in the transaction that starts an attempt, where
+// its scores go: the candidate's latest launch of the exam, if any.
+func fixLTIAttempt(ctx context.Context, tx bun.Tx, a *examgate.Attempt, attemptID int64) error {
+	_, err := tx.NewRaw(`INSERT INTO lti_attempts (attempt_id, issuer, client_id, deployment_id, sub, resource_link_id,
+			course_id, lineitem_url, created_at)
+		SELECT ?, issuer, client_id, deployment_id, sub, resource_link_id, course_id, lineitem_url, ?
+		FROM lti_contexts WHERE candidate_id = ? AND exam_code = ?`,
+		attemptID, a.StartedAt, a.CandidateID, a.ExamCode).Exec(ctx)
+	return err
+}
+
+// LTIAttempt returns where an attempt's scores go, fixed when it started,
+// or NotFound when its candidate had not launched the exam from an LTI
+// platform.
+func (db *DB) LTIAttempt(ctx context.Context, attemptID int64) (*examgate.LTIContext, error) {
+	var r ltiAttemptRow
+	if err := db.bun.NewSelect().Model(&r).Where("attempt_id = ?", attemptID).Scan(ctx); err != nil {
+		return nil, notFound(err, "LTI attempt")
+	}
+	return &examgate.LTIContext{
+		Issuer: r.Issuer, ClientID: r.ClientID, DeploymentID: r.DeploymentID, Subject: r.Sub,
+		ResourceLinkID: r.ResourceLinkID, CourseID: r.CourseID, LineItemURL: r.LineitemURL, UpdatedAt: r.CreatedAt.UTC(),
 	}, nil
 }
 

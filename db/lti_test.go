@@ -2,6 +2,10 @@ package db_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ltitest"
 )
 
 var platformReg = lti.Registration{
@@ -46,14 +51,29 @@ func TestLTIRegistrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ = store.Registration(ctx, platformReg.Issuer, platformReg.ClientID)
-		if len(got.DeploymentIDs) != 1 || got.DeploymentIDs[0] != "dep-c" || got.JWKSURL != changed.JWKSURL {
+		if len(got.DeploymentIDs) != 1 || got.DeploymentIDs[0] != "dep-c" || got.JWKSURL != changed.JWKSURL || got.CourseIDSource != "" {
 			t.Errorf("after update %+v", got)
+		}
+		// The course id source is kept, and can be set back to the default.
+		for _, src := range []string{lti.CourseIDFromTargetLink, ""} {
+			changed.CourseIDSource = src
+			if err := store.SaveRegistration(ctx, &changed, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got, err = store.Registration(ctx, platformReg.Issuer, platformReg.ClientID); err != nil || got.CourseIDSource != src {
+				t.Errorf("courseIdSource %q read back as %+v %v", src, got, err)
+			}
 		}
 		all, err := store.RegistrationsByIssuer(ctx, platformReg.Issuer)
 		if err != nil || len(all) != 2 {
 			t.Fatalf("by issuer: %v %v", all, err)
 		}
 		bad := platformReg
+		bad.CourseIDSource = "context_id"
+		if err := store.SaveRegistration(ctx, &bad, t0); examgate.ErrorCode(err) != examgate.EINVALID {
+			t.Errorf("unknown course id source saved: %v", err)
+		}
+		bad = platformReg
 		bad.TokenURL = "ftp://x"
 		if err := store.SaveRegistration(ctx, &bad, t0); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Errorf("invalid registration saved: %v", err)
@@ -198,6 +218,128 @@ func TestLTITakeLoginOnce(t *testing.T) {
 		}
 		if won != 1 {
 			t.Fatalf("%d posts took the login, want 1", won)
+		}
+	})
+}
+
+// A launch without a line item (no AGS claim) keeps the stored line item and
+// the client id whose token it needs; one with a line item replaces both.
+func TestLTIContextKeepsLineItem(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		cand, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noAGS := ltiRecord("sub-1", "", "", t0.Add(time.Hour))
+		noAGS.Claims.LineItemURL, noAGS.Claims.ClientID, noAGS.Claims.CourseID = "", "c2", "course-10"
+		if _, _, err := store.CompleteLTILaunch(ctx, noAGS); err != nil {
+			t.Fatal(err)
+		}
+		lc, err := store.LTIContext(ctx, cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != "https://platform.example.com/lineitems/1/scores" || lc.ClientID != "c1" || lc.CourseID != "course-10" {
+			t.Fatalf("after a launch without line item: %+v %v", lc, err)
+		}
+		other := ltiRecord("sub-1", "", "", t0.Add(2*time.Hour))
+		other.Claims.LineItemURL, other.Claims.ClientID = "https://platform.example.com/lineitems/9", "c2"
+		if _, _, err := store.CompleteLTILaunch(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		lc, err = store.LTIContext(ctx, cand.ID, "DEMO-101")
+		if err != nil || lc.LineItemURL != other.Claims.LineItemURL || lc.ClientID != "c2" {
+			t.Fatalf("after a launch with another line item: %+v %v", lc, err)
+		}
+	})
+}
+
+// An attempt keeps the line item of the launch in force when it started.
+func TestLTIAttemptFixedAtStart(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		cand, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "", "", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "DEMO-101", Seed: 1,
+			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k", Action: examgate.ActionStart, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := ltiRecord("sub-1", "", "", t0.Add(time.Minute))
+		later.Claims.LineItemURL, later.Claims.ClientID = "https://platform.example.com/lineitems/9", "c2"
+		if _, _, err := store.CompleteLTILaunch(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		la, err := store.LTIAttempt(ctx, a.ID)
+		if err != nil || la.LineItemURL != "https://platform.example.com/lineitems/1/scores" || la.ClientID != "c1" ||
+			la.Subject != "sub-1" || la.Issuer != "https://platform.example.com" {
+			t.Fatalf("attempt's LTI target %+v %v", la, err)
+		}
+		// A candidate who never launched from LTI: no LTI target.
+		other, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "OTHER", Seed: 2,
+			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k2", Action: examgate.ActionStart, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.LTIAttempt(ctx, other.ID); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("attempt without launch: %v", err)
+		}
+	})
+}
+
+// A launch whose (issuer, nonce) the store has already recorded is refused
+// by the store's unique key (UseNonce's ECONFLICT), after every other check
+// passed: the last line against a token accepted twice.
+func TestLTILaunchNonceReplayedInStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		clock := examgate.ClockFunc(func() time.Time { return now })
+		p := ltitest.NewServer(t, "client-1", "dep-1")
+		p.Now = func() time.Time { return now }
+		reg := p.Registration()
+		if err := store.SaveRegistration(ctx, &reg, now); err != nil {
+			t.Fatal(err)
+		}
+		base, _ := url.Parse("https://exams.example.com")
+		tool := &lti.Tool{BaseURL: base, Registrations: store, Store: store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
+		p.ToolRedirectURI = tool.RedirectURI()
+		launch := func(recordNonceFirst bool) error {
+			t.Helper()
+			v := p.LoginParams(p.AddLaunch(ltitest.User{Sub: "u1"}, ltitest.Link{TargetLinkURI: tool.TargetLink("DEMO-101")}))
+			login, err := tool.StartLogin(ctx, &lti.LoginRequest{Issuer: v.Get("iss"), LoginHint: v.Get("login_hint"),
+				TargetLinkURI: v.Get("target_link_uri"), LTIMessageHint: v.Get("lti_message_hint"), ClientID: v.Get("client_id")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth, _ := url.Parse(login.AuthURL)
+			if recordNonceFirst {
+				if err := store.UseNonce(ctx, p.Issuer, auth.Query().Get("nonce"), now.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, err := http.Get(login.AuthURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_, form, err := ltitest.ParseForm(string(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tool.Launch(ctx, lti.LaunchRequest{IDToken: form.Get("id_token"), State: form.Get("state"), Binding: login.Binding})
+			return err
+		}
+		if err := launch(false); err != nil {
+			t.Fatalf("launch: %v", err)
+		}
+		err := launch(true)
+		if examgate.ErrorCode(err) != examgate.EUNAUTHORIZED || !strings.Contains(examgate.ErrorMessage(err), "already used") ||
+			!strings.Contains(err.Error(), "nonce replayed") {
+			t.Fatalf("got %v, want the nonce refused as replayed", err)
 		}
 	})
 }

@@ -28,7 +28,7 @@ const (
 
 // JWKSCache fetches platforms' JSON Web Key Sets and keeps them by URL.
 type JWKSCache struct {
-	Client *http.Client // default: 10 s timeout
+	Client *http.Client // default: 10 s timeout; redirects are never followed
 	Clock  examgate.Clock
 
 	mu   sync.Mutex
@@ -38,10 +38,16 @@ type JWKSCache struct {
 type keySet struct {
 	mu        sync.Mutex // one fetch at a time per URL
 	keys      map[string]*rsa.PublicKey
-	fetchedAt time.Time
+	fetchedAt time.Time // of the keys
+	triedAt   time.Time // of the last fetch, whatever its outcome
+	lastErr   error     // of the last fetch; nil when it succeeded
 }
 
-var defaultJWKSClient = &http.Client{Timeout: 10 * time.Second}
+var defaultJWKSClient = &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirects}
+
+// noRedirects makes the JWKS client answer a redirect as a failure: the
+// keys must come from the URL the admin registered, not wherever it points.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Key returns the RSA key with kid from the set at url. An unknown kid makes
 // it fetch the set again once (the platform may have rotated its keys).
@@ -64,21 +70,36 @@ func (c *JWKSCache) Key(ctx context.Context, url, kid string) (*rsa.PublicKey, e
 	if k, ok := ks.keys[kid]; ok && fresh {
 		return k, nil
 	}
-	if ks.keys != nil && fresh && now.Sub(ks.fetchedAt) < jwksMinRefetch {
+	// The platform was asked moments ago, successfully or not: launches
+	// queued behind a fetch that failed, or a stream of made-up kids, do
+	// not make examgate ask again (and each wait for the timeout).
+	if !ks.triedAt.IsZero() && now.Sub(ks.triedAt) < jwksMinRefetch {
+		if k, ok := ks.keys[kid]; ok {
+			return k, nil // stale, but the platform was unreachable just now
+		}
+		if ks.lastErr != nil {
+			return nil, errJWKSUnavailable(ks.lastErr)
+		}
 		return nil, errUnknownKid(kid)
 	}
+	ks.triedAt = now
 	keys, err := c.fetch(ctx, url)
+	ks.lastErr = err
 	if err != nil {
 		if k, ok := ks.keys[kid]; ok {
 			return k, nil // the platform is unreachable; the known key still stands
 		}
-		return nil, examgate.Wrap(examgate.EUNAVAILABLE, err, "examgate could not fetch the learning platform's keys. Try again in a minute; if it keeps happening, "+lowerFirst(msgAskAdmin))
+		return nil, errJWKSUnavailable(err)
 	}
 	ks.keys, ks.fetchedAt = keys, now
 	if k, ok := keys[kid]; ok {
 		return k, nil
 	}
 	return nil, errUnknownKid(kid)
+}
+
+func errJWKSUnavailable(err error) error {
+	return examgate.Wrap(examgate.EUNAVAILABLE, err, "examgate could not fetch the learning platform's keys. Try again in a minute; if it keeps happening, "+lowerFirst(msgAskAdmin))
 }
 
 func errUnknownKid(kid string) error {
@@ -97,13 +118,18 @@ func (c *JWKSCache) fetch(ctx context.Context, url string) (map[string]*rsa.Publ
 	if client == nil {
 		client = defaultJWKSClient
 	}
-	resp, err := client.Do(req)
+	noFollow := *client
+	noFollow.CheckRedirect = noRedirects
+	resp, err := noFollow.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("fetch JWKS %s: status %d, a redirect to %q, which examgate does not follow: register the final JWKS URL", url, resp.StatusCode, truncate(resp.Header.Get("Location"), 200))
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("fetch JWKS %s: status %d", url, resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/mail"
 	"net/url"
@@ -26,7 +27,7 @@ type Launch struct {
 	Email                          string // optional
 	GivenName, FamilyName, Name    string // optional
 	ResourceLinkID                 string
-	TargetLinkURI                  string
+	TargetLinkURI                  string            // the signed claim; empty when the platform sent none
 	Custom                         map[string]string // numbers and booleans as text
 	Grades                         *GradeService     // nil when the platform offers no AGS
 	CourseID                       string
@@ -252,13 +253,16 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	if l.Custom, err = customClaims(c[ClaimCustom]); err != nil {
 		return nil, err
 	}
+	// The exam and the course come from signed claims only: the login
+	// initiation's target_link_uri is unsigned and the learner can edit it.
 	if tl, ok := c[ClaimTargetLinkURI].(string); ok && tl != "" {
 		if _, ours := isOurURL(t.BaseURL, tl); !ours {
 			return nil, refuse(examgate.EINVALID, msgNotOurs, "target_link_uri claim %q is not ours", truncate(tl, 200))
 		}
+		if login.TargetLinkURI != "" && login.TargetLinkURI != tl {
+			return nil, refuse(examgate.EINVALID, msgTargetMismatch, "target_link_uri claim %q differs from the login's %q", truncate(tl, 200), truncate(login.TargetLinkURI, 200))
+		}
 		l.TargetLinkURI = tl
-	} else {
-		l.TargetLinkURI = login.TargetLinkURI
 	}
 	l.Grades = gradeService(c[ClaimAGSEndpoint])
 	if lp, ok := c[ClaimPresentation].(map[string]any); ok {
@@ -266,23 +270,47 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 			l.ReturnURL = u
 		}
 	}
-	l.CourseID = CourseID(l.Custom, dep, l.TargetLinkURI)
+	l.CourseID = CourseID(reg.CourseIDSource, l.Custom, dep, l.TargetLinkURI)
+	if l.CourseID == "" {
+		return nil, refuse(examgate.EINVALID, fmt.Sprintf("This course link does not carry the course id in %s, where examgate is set to find it. %s", courseIDPlace(reg.CourseIDSource), msgAskAdmin),
+			"no course id in %s (courseIdSource of %s)", reg.CourseIDSource, reg.Issuer)
+	}
 	l.ExamCode = t.examCode(l.TargetLinkURI, l.Custom)
 	if l.ExamCode == "" {
-		return nil, refuse(examgate.EINVALID, msgNoExam, "no exam in target link %q or custom exam_code", truncate(l.TargetLinkURI, 200))
+		return nil, refuse(examgate.EINVALID, msgNoExam, "no exam in the target_link_uri claim %q or custom exam_code", truncate(l.TargetLinkURI, 200))
 	}
 	return l, nil
 }
 
-// CourseID applies SkillsTown Inspire's four course id sources in order:
-// custom course_id, custom id, the deployment id, the target link.
-func CourseID(custom map[string]string, deploymentID, targetLink string) string {
-	for _, v := range []string{custom["course_id"], custom["id"], deploymentID, targetLink} {
-		if v != "" {
+// CourseID reads the course id from SkillsTown Inspire's four sources: the
+// one source names (a Registration.CourseIDSource), or with source empty
+// the first present of custom course_id, custom id, the deployment id and
+// the target link. It returns "" when the chosen source is empty.
+func CourseID(source string, custom map[string]string, deploymentID, targetLink string) string {
+	values := map[string]string{
+		CourseIDFromCustomCourseID: custom["course_id"], CourseIDFromCustomID: custom["id"],
+		CourseIDFromDeployment: deploymentID, CourseIDFromTargetLink: targetLink,
+	}
+	if source != "" {
+		return values[source]
+	}
+	for _, src := range CourseIDSources {
+		if v := values[src]; v != "" {
 			return v
 		}
 	}
 	return ""
+}
+
+// courseIDPlace names a course id source for a learner's message.
+func courseIDPlace(source string) string {
+	switch source {
+	case CourseIDFromCustomCourseID, CourseIDFromCustomID:
+		return "the custom parameter " + source
+	case CourseIDFromTargetLink:
+		return "the target link"
+	}
+	return "the deployment id"
 }
 
 // examCode reads the exam from a target link /lti/exams/{code}, else from

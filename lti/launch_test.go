@@ -23,16 +23,27 @@ type fixture struct {
 	tool     *lti.Tool
 	store    *ltitest.MemoryStore
 	now      time.Time
+	// editLogin, when set, changes the login initiation on its way to the
+	// tool, as a learner can: it is an unsigned browser request.
+	editLogin func(*lti.LoginRequest)
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith registers the platform with edit applied to its
+// registration.
+func newFixtureWith(t testing.TB, edit func(*lti.Registration)) *fixture {
 	t.Helper()
 	f := &fixture{now: time.Now().UTC().Truncate(time.Second)}
 	f.platform = ltitest.NewServer(t, "client-1", "dep-1")
 	f.platform.Now = func() time.Time { return f.now }
 	base, _ := url.Parse(toolBase)
 	f.store = &ltitest.MemoryStore{}
-	f.store.AddRegistration(f.platform.Registration())
+	reg := f.platform.Registration()
+	if edit != nil {
+		edit(&reg)
+	}
+	f.store.AddRegistration(reg)
 	clock := examgate.ClockFunc(func() time.Time { return f.now })
 	f.tool = &lti.Tool{BaseURL: base, Registrations: f.store, Store: f.store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
 	f.platform.ToolLoginURL = f.tool.LoginURL()
@@ -52,10 +63,14 @@ func (f *fixture) run(t testing.TB, u ltitest.User, l ltitest.Link) (lti.LaunchR
 	t.Helper()
 	hint := f.platform.AddLaunch(u, l)
 	v := f.platform.LoginParams(hint)
-	login, err := f.tool.StartLogin(context.Background(), &lti.LoginRequest{
+	req := &lti.LoginRequest{
 		Issuer: v.Get("iss"), LoginHint: v.Get("login_hint"), TargetLinkURI: v.Get("target_link_uri"),
 		LTIMessageHint: v.Get("lti_message_hint"), ClientID: v.Get("client_id"), DeploymentID: v.Get("lti_deployment_id"),
-	})
+	}
+	if f.editLogin != nil {
+		f.editLogin(req)
+	}
+	login, err := f.tool.StartLogin(context.Background(), req)
 	if err != nil {
 		return lti.LaunchRequest{}, err
 	}
@@ -186,20 +201,70 @@ func TestValidLaunches(t *testing.T) {
 
 func TestCourseIDSources(t *testing.T) {
 	// SkillsTown Inspire: custom course_id, else custom id, else the
-	// deployment id, else the target link.
+	// deployment id, else the target link; or the one source the
+	// registration names.
+	const target = "https://exams.example.com/lti/provide/course/12345"
+	all := map[string]string{"course_id": "A", "id": "B"}
 	for _, c := range []struct {
+		source           string
 		custom           map[string]string
 		deployment, want string
 	}{
-		{map[string]string{"course_id": "A", "id": "B"}, "D", "A"},
-		{map[string]string{"id": "B"}, "D", "B"},
-		{map[string]string{}, "D", "D"},
-		{map[string]string{}, "", "https://exams.example.com/lti/provide/course/12345"},
+		{"", all, "D", "A"},
+		{"", map[string]string{"id": "B"}, "D", "B"},
+		{"", map[string]string{}, "D", "D"},
+		{"", map[string]string{}, "", target},
+		{"course_id", all, "D", "A"},
+		{"id", all, "D", "B"},
+		{"deployment_id", all, "D", "D"},
+		{"target_link_uri", all, "D", target},
+		{"id", map[string]string{"course_id": "A"}, "D", ""}, // the chosen source is missing
 	} {
-		if got := lti.CourseID(c.custom, c.deployment, "https://exams.example.com/lti/provide/course/12345"); got != c.want {
-			t.Errorf("CourseID(%v, %q) = %q, want %q", c.custom, c.deployment, got, c.want)
+		if got := lti.CourseID(c.source, c.custom, c.deployment, target); got != c.want {
+			t.Errorf("CourseID(%q, %v, %q) = %q, want %q", c.source, c.custom, c.deployment, got, c.want)
 		}
 	}
+}
+
+// Each course id source a platform admin can choose, in a valid launch that
+// carries all four.
+func TestCourseIDSourceLaunches(t *testing.T) {
+	custom := map[string]any{"course_id": "C-77", "id": 4711, "exam_code": "DEMO-202"}
+	courseLink := ltitest.Link{TargetLinkURI: toolBase + "/lti/provide/course/12345", Custom: custom}
+	for _, c := range []struct{ source, want string }{
+		{"", "C-77"},
+		{lti.CourseIDFromCustomCourseID, "C-77"},
+		{lti.CourseIDFromCustomID, "4711"},
+		{lti.CourseIDFromDeployment, "dep-1"},
+		{lti.CourseIDFromTargetLink, toolBase + "/lti/provide/course/12345"},
+	} {
+		t.Run("source "+c.source, func(t *testing.T) {
+			f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = c.source })
+			l, err := f.launch(t, student, courseLink)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.CourseID != c.want || l.ExamCode != "DEMO-202" {
+				t.Errorf("course %q exam %q, want course %q", l.CourseID, l.ExamCode, c.want)
+			}
+		})
+	}
+	t.Run("chosen source missing", func(t *testing.T) {
+		f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = lti.CourseIDFromCustomID })
+		_, err := f.launch(t, student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-77"}))
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "custom parameter id") ||
+			!strings.Contains(err.Error(), "no course id in id") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("target link claim missing", func(t *testing.T) {
+		f := newFixtureWith(t, func(r *lti.Registration) { r.CourseIDSource = lti.CourseIDFromTargetLink })
+		f.platform.Tamper = func(c, h map[string]any) { delete(c, lti.ClaimTargetLinkURI) }
+		_, err := f.launch(t, student, courseLink)
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "target link") {
+			t.Fatalf("got %v", err)
+		}
+	})
 }
 
 func TestLaunchExtras(t *testing.T) {
@@ -277,52 +342,56 @@ func TestBadLaunches(t *testing.T) {
 		setup setup
 		code  string
 		msg   string // part of the learner's message
+		why   string // part of the internal reason, for the logs
 	}{
-		"no kid":          {tamper(func(c, h map[string]any, _ *fixture) { delete(h, "kid") }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"unknown kid":     {tamper(func(c, h map[string]any, _ *fixture) { h["kid"] = "nope" }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"wrong signature": {func(f *fixture) { f.platform.SignWith = otherKey }, examgate.EUNAUTHORIZED, "could not be verified"},
-		"HS256":           {tamper(func(c, h map[string]any, _ *fixture) { h["alg"] = "HS256" }), examgate.EUNAUTHORIZED, "could not be verified"},
+		"no kid":          {tamper(func(c, h map[string]any, _ *fixture) { delete(h, "kid") }), examgate.EUNAUTHORIZED, "could not be verified", "header has no kid"},
+		"unknown kid":     {tamper(func(c, h map[string]any, _ *fixture) { h["kid"] = "nope" }), examgate.EUNAUTHORIZED, "could not be verified", `no key with kid "nope"`},
+		"wrong signature": {func(f *fixture) { f.platform.SignWith = otherKey }, examgate.EUNAUTHORIZED, "could not be verified", "verification error"},
+		"HS256":           {tamper(func(c, h map[string]any, _ *fixture) { h["alg"] = "HS256" }), examgate.EUNAUTHORIZED, "could not be verified", "signing method HS256 is invalid"},
 		"alg none": {func(f *fixture) {
 			f.platform.RawToken = func(s string) string {
 				parts := strings.Split(s, ".")
 				return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
 			}
-		}, examgate.EUNAUTHORIZED, "could not be verified"},
-		"not a JWT":                  {func(f *fixture) { f.platform.RawToken = func(string) string { return "this-is-not-a-jwt" } }, examgate.EINVALID, "could not be verified"},
-		"wrong version":              {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimVersion] = "1.1.0" }), examgate.EINVALID, "not supported"},
-		"missing version":            {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimVersion) }), examgate.EINVALID, "not supported"},
-		"missing message_type":       {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimMessageType) }), examgate.EINVALID, "not supported"},
-		"deep linking message":       {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiDeepLinkingRequest" }), examgate.EINVALID, "not supported"},
-		"missing deployment_id":      {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimDeploymentID) }), examgate.EFORBIDDEN, "unknown deployment"},
-		"deployment not the login's": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimDeploymentID] = "dep-2" }), examgate.EFORBIDDEN, "unknown deployment"},
-		"missing resource_link.id":   {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimResourceLink] = map[string]any{"title": "x"} }), examgate.EINVALID, "which activity"},
-		"missing sub":                {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "sub") }), examgate.EUNAUTHORIZED, "did not say who you are"},
-		"empty sub":                  {tamper(func(c, h map[string]any, _ *fixture) { c["sub"] = "" }), examgate.EUNAUTHORIZED, "did not say who you are"},
+		}, examgate.EUNAUTHORIZED, "could not be verified", "signing method none is invalid"},
+		"not a JWT":                  {func(f *fixture) { f.platform.RawToken = func(string) string { return "this-is-not-a-jwt" } }, examgate.EINVALID, "could not be verified", "is not a JWT"},
+		"wrong version":              {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimVersion] = "1.1.0" }), examgate.EINVALID, "not supported", `version "1.1.0"`},
+		"missing version":            {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimVersion) }), examgate.EINVALID, "not supported", `version ""`},
+		"missing message_type":       {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimMessageType) }), examgate.EINVALID, "not supported", `message_type ""`},
+		"deep linking message":       {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiDeepLinkingRequest" }), examgate.EINVALID, "not supported", `message_type "LtiDeepLinkingRequest"`},
+		"missing deployment_id":      {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimDeploymentID) }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id ""`},
+		"deployment not the login's": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimDeploymentID] = "dep-2" }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id "dep-2" (login sent "dep-1")`},
+		"missing resource_link.id":   {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimResourceLink] = map[string]any{"title": "x"} }), examgate.EINVALID, "which activity", "resource_link.id missing"},
+		"missing sub":                {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "sub") }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
+		"empty sub":                  {tamper(func(c, h map[string]any, _ *fixture) { c["sub"] = "" }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
 		"expired": {tamper(func(c, h map[string]any, f *fixture) {
 			c["exp"] = f.now.Add(-5 * time.Minute).Unix()
 			c["iat"] = f.now.Add(-10 * time.Minute).Unix()
-		}), examgate.EUNAUTHORIZED, "expired"},
-		"missing exp": {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "exp") }), examgate.EUNAUTHORIZED, "could not be verified"},
+		}), examgate.EUNAUTHORIZED, "expired", "id_token expired at"},
+		"missing exp": {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "exp") }), examgate.EUNAUTHORIZED, "could not be verified", "exp missing"},
 		"iat in the future": {tamper(func(c, h map[string]any, f *fixture) {
 			c["iat"] = f.now.Add(10 * time.Minute).Unix()
 			c["exp"] = f.now.Add(20 * time.Minute).Unix()
-		}), examgate.EUNAUTHORIZED, "clock is ahead"},
-		"wrong aud":             {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = "client-2" }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"aud array without us":  {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"a", "b"} }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"aud array without azp": {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"client-1", "b"} }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"wrong azp":             {tamper(func(c, h map[string]any, _ *fixture) { c["azp"] = "b" }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"wrong iss":             {tamper(func(c, h map[string]any, _ *fixture) { c["iss"] = "https://evil.example.com" }), examgate.EUNAUTHORIZED, "could not be verified"},
-		"wrong nonce":           {tamper(func(c, h map[string]any, _ *fixture) { c["nonce"] = "another" }), examgate.EUNAUTHORIZED, "expired or was already used"},
-		"target link elsewhere": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimTargetLinkURI] = "https://evil.example.com/" }), examgate.EINVALID, "does not point to examgate"},
-		"no exam":               {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimTargetLinkURI] = toolBase + "/lti/other" }), examgate.EINVALID, "which exam"},
+		}), examgate.EUNAUTHORIZED, "clock is ahead", "in the future"},
+		"wrong aud":             {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = "client-2" }), examgate.EUNAUTHORIZED, "could not be verified", "does not contain client id"},
+		"aud array without us":  {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"a", "b"} }), examgate.EUNAUTHORIZED, "could not be verified", "does not contain client id"},
+		"aud array without azp": {tamper(func(c, h map[string]any, _ *fixture) { c["aud"] = []string{"client-1", "b"} }), examgate.EUNAUTHORIZED, "could not be verified", `azp "" is not the client id`},
+		"wrong azp":             {tamper(func(c, h map[string]any, _ *fixture) { c["azp"] = "b" }), examgate.EUNAUTHORIZED, "could not be verified", `azp "b" is not the client id`},
+		"wrong iss":             {tamper(func(c, h map[string]any, _ *fixture) { c["iss"] = "https://evil.example.com" }), examgate.EUNAUTHORIZED, "could not be verified", `iss "https://evil.example.com" is not the registered`},
+		"wrong nonce":           {tamper(func(c, h map[string]any, _ *fixture) { c["nonce"] = "another" }), examgate.EUNAUTHORIZED, "expired or was already used", "nonce does not match the login"},
+		"target link elsewhere": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimTargetLinkURI] = "https://evil.example.com/" }), examgate.EINVALID, "does not point to examgate", "target_link_uri claim \"https://evil.example.com/\" is not ours"},
+		"no exam": {func(f *fixture) {
+			f.platform.Tamper = func(c, h map[string]any) { c[lti.ClaimTargetLinkURI] = toolBase + "/lti/other" }
+			f.editLogin = func(r *lti.LoginRequest) { r.TargetLinkURI = toolBase + "/lti/other" }
+		}, examgate.EINVALID, "which exam", "no exam in the target_link_uri claim"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			c.setup(f)
 			_, err := f.launch(t, student, examLink("DEMO-101"))
-			if examgate.ErrorCode(err) != c.code || !strings.Contains(examgate.ErrorMessage(err), c.msg) {
-				t.Fatalf("got %v, want %s with %q", err, c.code, c.msg)
+			if examgate.ErrorCode(err) != c.code || !strings.Contains(examgate.ErrorMessage(err), c.msg) || !strings.Contains(err.Error(), c.why) {
+				t.Fatalf("got %v, want %s with %q because %q", err, c.code, c.msg, c.why)
 			}
 		})
 	}
@@ -413,4 +482,60 @@ func TestRegistrationValidate(t *testing.T) {
 	if err := bad.Validate(); err == nil {
 		t.Error("no deployments accepted")
 	}
+	for _, src := range append([]string{""}, lti.CourseIDSources...) {
+		good := ok
+		good.CourseIDSource = src
+		if err := good.Validate(); err != nil {
+			t.Errorf("courseIdSource %q: %v", src, err)
+		}
+	}
+	bad = ok
+	bad.CourseIDSource = "context_id"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "courseIdSource") {
+		t.Errorf("unknown courseIdSource accepted: %v", err)
+	}
+}
+
+// The exam comes from signed claims only: a learner who edits the unsigned
+// login initiation must not reach another exam.
+func TestExamFromSignedClaimsOnly(t *testing.T) {
+	secret := toolBase + "/lti/exams/SECRET-9"
+	t.Run("login edited, claim present", func(t *testing.T) {
+		f := newFixture(t)
+		f.editLogin = func(r *lti.LoginRequest) { r.TargetLinkURI = secret }
+		_, err := f.launch(t, student, examLink("DEMO-101"))
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "was changed") ||
+			!strings.Contains(err.Error(), "differs from the login's") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("claim differs from the login", func(t *testing.T) {
+		f := newFixture(t)
+		f.platform.Tamper = func(c, h map[string]any) { c[lti.ClaimTargetLinkURI] = toolBase + "/lti/exams/DEMO-202" }
+		_, err := f.launch(t, student, examLink("DEMO-101"))
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(err.Error(), "differs from the login's") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("claim absent, login edited, no exam_code", func(t *testing.T) {
+		f := newFixture(t)
+		f.platform.Tamper = func(c, h map[string]any) { delete(c, lti.ClaimTargetLinkURI) }
+		f.editLogin = func(r *lti.LoginRequest) { r.TargetLinkURI = secret }
+		_, err := f.launch(t, student, withCustom(examLink("DEMO-101"), map[string]any{"course_id": "C-1"}))
+		if examgate.ErrorCode(err) != examgate.EINVALID || !strings.Contains(examgate.ErrorMessage(err), "which exam") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("claim absent, login edited, exam_code signed", func(t *testing.T) {
+		f := newFixture(t)
+		f.platform.Tamper = func(c, h map[string]any) { delete(c, lti.ClaimTargetLinkURI) }
+		f.editLogin = func(r *lti.LoginRequest) { r.TargetLinkURI = secret }
+		l, err := f.launch(t, student, withCustom(examLink("DEMO-101"), map[string]any{"exam_code": "DEMO-202"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.ExamCode != "DEMO-202" || l.TargetLinkURI != "" {
+			t.Fatalf("exam %q target %q, want the signed exam_code and no target link", l.ExamCode, l.TargetLinkURI)
+		}
+	})
 }

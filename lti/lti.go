@@ -59,7 +59,23 @@ type Registration struct {
 	AuthURL  string `json:"authUrl" yaml:"authUrl"`
 	TokenURL string `json:"tokenUrl" yaml:"tokenUrl"` // OAuth2 token endpoint, for scores
 	JWKSURL  string `json:"jwksUrl" yaml:"jwksUrl"`   // the platform's public keys
+	// CourseIDSource is the launch value that carries the course id, as the
+	// platform's admin chose it (SkillsTown Inspire asks): one of
+	// CourseIDSources. Empty takes the first of them the launch carries.
+	CourseIDSource string `json:"courseIdSource,omitempty" yaml:"courseIdSource,omitempty"`
 }
+
+// Where a launch carries the course id (Registration.CourseIDSource).
+const (
+	CourseIDFromCustomCourseID = "course_id"       // custom parameter course_id
+	CourseIDFromCustomID       = "id"              // custom parameter id
+	CourseIDFromDeployment     = "deployment_id"   // the deployment_id claim
+	CourseIDFromTargetLink     = "target_link_uri" // the target_link_uri claim
+)
+
+// CourseIDSources are the values of Registration.CourseIDSource, in the
+// order an empty one tries them.
+var CourseIDSources = []string{CourseIDFromCustomCourseID, CourseIDFromCustomID, CourseIDFromDeployment, CourseIDFromTargetLink}
 
 // HasDeployment reports whether id is one of the registration's deployments.
 func (r *Registration) HasDeployment(id string) bool {
@@ -85,6 +101,9 @@ func (r *Registration) Validate() error {
 		if d == "" || len(d) > 255 {
 			return bad("deployment ids must be 1 to 255 characters")
 		}
+	}
+	if r.CourseIDSource != "" && !slices.Contains(CourseIDSources, r.CourseIDSource) {
+		return bad("courseIdSource %q: use one of %s, or leave it empty for that order of preference", truncate(r.CourseIDSource, 40), strings.Join(CourseIDSources, ", "))
 	}
 	for name, u := range map[string]string{"authUrl": r.AuthURL, "tokenUrl": r.TokenURL, "jwksUrl": r.JWKSURL} {
 		if err := checkPlatformURL(u); err != nil {
@@ -164,6 +183,7 @@ const (
 	msgNoUser          = "The learning platform did not say who you are. Sign in to the platform, then open the exam again from your course."
 	msgNoResourceLink  = "The learning platform did not say which activity you opened. " + msgAskAdmin
 	msgNoExam          = "This link does not say which exam to open. " + msgAskAdmin
+	msgTargetMismatch  = "This exam link was changed on its way to examgate. " + msgRelaunch
 	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
 )
 

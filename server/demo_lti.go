@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/lti"
 	"github.com/examgate/examgate/lti/ltitest"
 )
 
@@ -36,10 +37,10 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 <label for="lti-email">Email (optional)</label><input id="lti-email" name="email" type="email" value="grace@example.com" maxlength="254">
 <label for="lti-exam">Exam</label>
 <select id="lti-exam" name="exam">{{range .Exams}}<option value="{{.Code}}">{{.Title}} ({{.Code}})</option>{{end}}</select>
-<label for="lti-course">Course id sent as</label>
+<label for="lti-course">Course id taken from (the platform registration's courseIdSource; the launch carries all four)</label>
 <select id="lti-course" name="courseSource">
 <option value="course_id">custom course_id</option><option value="id">custom id</option>
-<option value="deployment_id">deployment_id</option><option value="target_link_uri">target link, exam as custom exam_code (the deployment id still comes first)</option>
+<option value="deployment_id">deployment_id</option><option value="target_link_uri">target link, exam as custom exam_code</option>
 </select>
 <label for="lti-where">Open the tool</label>
 <select id="lti-where" name="where">
@@ -93,17 +94,27 @@ func (s *Server) handleDemoLTILaunch(w http.ResponseWriter, r *http.Request) {
 		LineItem:      p.Issuer + "/lineitems/" + url.PathEscape(exam.Code) + "/scores",
 		ReturnURL:     base + "/demo", // the simulated course is this page
 	}
-	switch field("courseSource") {
-	case "id":
-		link.Custom = map[string]any{"id": "demo-course-" + exam.Code}
-	case "deployment_id":
-	case "target_link_uri":
-		// Inspire's fourth option: the course is the target link, and the
-		// exam comes from a custom parameter.
+	// The launch carries all four course id sources, as an Inspire link
+	// can; the platform's registration names the one examgate takes, as
+	// Inspire's admin chooses it. The demo has one registration, so the
+	// latest choice applies to every launch that follows.
+	link.Custom = map[string]any{"course_id": "demo-course-" + exam.Code, "id": "demo-id-" + exam.Code}
+	source := field("courseSource")
+	switch source {
+	case lti.CourseIDFromCustomID, lti.CourseIDFromDeployment:
+	case lti.CourseIDFromTargetLink:
+		// The course is the target link, and the exam comes from a custom
+		// parameter.
 		link.TargetLinkURI = base + "/lti/provide/course/" + url.PathEscape(exam.Code)
-		link.Custom = map[string]any{"exam_code": exam.Code}
+		link.Custom["exam_code"] = exam.Code
 	default:
-		link.Custom = map[string]any{"course_id": "demo-course-" + exam.Code}
+		source = lti.CourseIDFromCustomCourseID
+	}
+	if s.Demo.LTICourseIDSource != nil {
+		if err := s.Demo.LTICourseIDSource(r.Context(), source); err != nil {
+			s.errorPage(w, r, err)
+			return
+		}
 	}
 	hint := p.AddLaunch(ltitest.User{Sub: sub, Email: field("email"), GivenName: field("givenName"), FamilyName: field("familyName")}, link)
 	to := "/lti-sim" + ltitest.StartPath + "?hint=" + url.QueryEscape(hint)

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/lti"
@@ -92,9 +93,6 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 			binding = c.Value
 		}
 	}
-	if binding == "" {
-		binding = f.Get("binding")
-	}
 	if binding == "" && f.Get("id_token") != "" {
 		// No cookie: the browser dropped it (third-party context).
 		pending, err := s.LTITool.Pending(r.Context(), state)
@@ -102,7 +100,10 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 			s.ltiError(w, r, err)
 			return
 		}
-		if pending.StorageTarget != "" && f.Get("storage_tried") == "" {
+		switch fb := f.Get("binding"); {
+		case fb != "" && s.fromStoragePage(r, pending):
+			binding = fb
+		case pending.StorageTarget != "" && f.Get("storage_tried") == "":
 			reg, err := s.LTITool.Registrations.Registration(r.Context(), pending.Issuer, pending.ClientID)
 			if err != nil {
 				s.ltiError(w, r, err)
@@ -114,9 +115,10 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 				"IDToken": f.Get("id_token"), "State": state,
 			})
 			return
+		default:
+			s.ltiNewWindow(w, r, pending)
+			return
 		}
-		s.ltiNewWindow(w, r, pending)
-		return
 	}
 	launch, err := s.LTITool.Launch(r.Context(), lti.LaunchRequest{IDToken: f.Get("id_token"), State: state, Binding: binding})
 	if err != nil {
@@ -149,6 +151,23 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setSessionCookie(w, done.SessionToken)
 	http.Redirect(w, r, dashboard, http.StatusSeeOther)
+}
+
+// fromStoragePage reports whether a launch post carrying the binding in its
+// form comes from examgate's own storage-get page. Anyone holding a state,
+// its binding and the id_token could otherwise make a victim's browser post
+// them cross-site and sign it in as themselves (login CSRF): the form
+// binding counts only for a login that offered platform storage, posted
+// from examgate's origin.
+func (s *Server) fromStoragePage(r *http.Request, p *lti.PendingLogin) bool {
+	if p.StorageTarget == "" {
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && s.BaseURL != nil && strings.EqualFold(o, origin(s.BaseURL.String()))
 }
 
 // ltiNewWindow is the fallback when neither the state cookie nor platform

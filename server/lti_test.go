@@ -31,12 +31,13 @@ type ltiEnv struct {
 	platform *ltitest.Platform
 	url      string
 	now      time.Time
-	lastPost url.Values // the platform's last form_post to examgate
+	lastPost url.Values  // the platform's last form_post to examgate
+	logs     *syncBuffer // examgate's log
 }
 
 func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
 	t.Helper()
-	e := &ltiEnv{t: t, store: store, now: time.Now().UTC().Truncate(time.Second)}
+	e := &ltiEnv{t: t, store: store, now: time.Now().UTC().Truncate(time.Second), logs: &syncBuffer{}}
 	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
 	e.url = hs.URL
 	base, _ := url.Parse(hs.URL)
 	clock := examgate.ClockFunc(func() time.Time { return e.now })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.NewTextHandler(e.logs, nil))
 
 	e.platform = ltitest.NewServer(t, "examgate-client", "dep-1")
 	e.platform.Now = func() time.Time { return e.now }
@@ -252,35 +253,45 @@ func TestLTIRefusalPages(t *testing.T) {
 		name   string
 		setup  func()
 		status int
-		text   string
+		text   string // on the learner's page
+		why    string // in examgate's log
 	}{
-		{"no kid", tamper(func(c, h map[string]any) { delete(h, "kid") }), 401, "could not be verified"},
-		{"unknown kid", tamper(func(c, h map[string]any) { h["kid"] = "nope" }), 401, "could not be verified"},
-		{"wrong signature", func() { e.platform.SignWith = otherKey }, 401, "could not be verified"},
-		{"not a JWT", func() { e.platform.RawToken = func(string) string { return "garbage" } }, 400, "could not be verified"},
-		{"wrong version", tamper(func(c, h map[string]any) { c[lti.ClaimVersion] = "1.0" }), 400, "not supported"},
-		{"missing version", tamper(func(c, h map[string]any) { delete(c, lti.ClaimVersion) }), 400, "not supported"},
-		{"missing message_type", tamper(func(c, h map[string]any) { delete(c, lti.ClaimMessageType) }), 400, "not supported"},
-		{"missing deployment_id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimDeploymentID) }), 403, "unknown deployment"},
-		{"missing resource_link.id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimResourceLink) }), 400, "which activity"},
-		{"missing sub", tamper(func(c, h map[string]any) { delete(c, "sub") }), 401, "who you are"},
+		{"no kid", tamper(func(c, h map[string]any) { delete(h, "kid") }), 401, "could not be verified", "header has no kid"},
+		{"unknown kid", tamper(func(c, h map[string]any) { h["kid"] = "nope" }), 401, "could not be verified", "no key with kid"},
+		{"wrong signature", func() { e.platform.SignWith = otherKey }, 401, "could not be verified", "verification error"},
+		{"HS256 keyed with the public key", tamper(func(c, h map[string]any) { h["alg"] = "HS256" }), 401, "could not be verified", "signing method HS256 is invalid"},
+		{"not a JWT", func() { e.platform.RawToken = func(string) string { return "garbage" } }, 400, "could not be verified", "is not a JWT"},
+		{"wrong version", tamper(func(c, h map[string]any) { c[lti.ClaimVersion] = "1.0" }), 400, "not supported", "want 1.3.0"},
+		{"missing version", tamper(func(c, h map[string]any) { delete(c, lti.ClaimVersion) }), 400, "not supported", "want 1.3.0"},
+		{"missing message_type", tamper(func(c, h map[string]any) { delete(c, lti.ClaimMessageType) }), 400, "not supported", "message_type"},
+		{"missing deployment_id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimDeploymentID) }), 403, "unknown deployment", "login sent"},
+		{"missing resource_link.id", tamper(func(c, h map[string]any) { delete(c, lti.ClaimResourceLink) }), 400, "which activity", "resource_link.id missing"},
+		{"missing sub", tamper(func(c, h map[string]any) { delete(c, "sub") }), 401, "who you are", "sub missing"},
 		{"expired", tamper(func(c, h map[string]any) {
 			c["exp"] = e.now.Add(-time.Hour).Unix()
 			c["iat"] = e.now.Add(-2 * time.Hour).Unix()
-		}), 401, "expired"},
-		{"iat in the future", tamper(func(c, h map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }), 401, "clock is ahead"},
-		{"wrong aud", tamper(func(c, h map[string]any) { c["aud"] = []string{"someone-else"} }), 401, "could not be verified"},
-		{"wrong iss", tamper(func(c, h map[string]any) { c["iss"] = "https://evil.example.com" }), 401, "could not be verified"},
-		{"nonce not the login's", tamper(func(c, h map[string]any) { c["nonce"] = "replayed-nonce" }), 401, "already used"},
-		{"unknown exam", tamper(func(c, h map[string]any) { c[lti.ClaimTargetLinkURI] = e.url + "/lti/exams/NOPE" }), 404, ""},
+		}), 401, "expired", "id_token expired at"},
+		{"iat in the future", tamper(func(c, h map[string]any) { c["iat"] = e.now.Add(time.Hour).Unix() }), 401, "clock is ahead", "in the future"},
+		{"wrong aud", tamper(func(c, h map[string]any) { c["aud"] = []string{"someone-else"} }), 401, "could not be verified", "does not contain client id"},
+		{"wrong iss", tamper(func(c, h map[string]any) { c["iss"] = "https://evil.example.com" }), 401, "could not be verified", "is not the registered"},
+		{"nonce not the login's", tamper(func(c, h map[string]any) { c["nonce"] = "replayed-nonce" }), 401, "already used", "nonce does not match the login"},
+		{"unknown exam", tamper(func(c, h map[string]any) {
+			delete(c, lti.ClaimTargetLinkURI)
+			c[lti.ClaimCustom] = map[string]any{"exam_code": "NOPE"}
+		}), 404, "", "code=NOT_FOUND"},
+		{"target link not the login's", tamper(func(c, h map[string]any) { c[lti.ClaimTargetLinkURI] = e.url + "/lti/exams/OTHER-1" }), 400, "was changed", "differs from the login"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e.platform.Tamper, e.platform.SignWith, e.platform.RawToken = nil, nil, nil
 			c.setup()
+			before := len(e.logs.String())
 			p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101"))
 			if p.status != c.status || !strings.Contains(p.body, c.text) || !strings.Contains(p.body, "Reference:") {
 				t.Fatalf("got %d, want %d with %q:\n%s", p.status, c.status, c.text, p.body)
+			}
+			if logged := e.logs.String()[before:]; !strings.Contains(logged, c.why) {
+				t.Errorf("log lacks the reason %q:\n%s", c.why, logged)
 			}
 			if p.header.Get("X-Frame-Options") != "" || !strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors *") {
 				t.Errorf("refusal page not frameable by the platform: %v", p.header)
@@ -309,9 +320,15 @@ func TestLTIRefusalPages(t *testing.T) {
 		}
 		_, v, _ := ltitest.ParseForm(authPage.body)
 		v.Set("binding", "guessed")
-		p = postForm(t, victim, e.url+"/lti/launch", v)
-		if p.status != 401 || !strings.Contains(p.body, "another browser window") {
-			t.Fatalf("%d %s", p.status, p.body)
+		p = postForm(t, victim, e.url+"/lti/launch", v, "Sec-Fetch-Site", "same-origin")
+		if p.status != 200 || !strings.Contains(p.body, "Open the exam in a new window") {
+			t.Fatalf("binding in the form of a login without platform storage: %d %s", p.status, p.body)
+		}
+		// A binding that matches, from the attacker's own browser, signs in.
+		c.Jar.SetCookies(mustGet(e.url+"/lti/").URL, nil)
+		p = submit(t, c, authPage)
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("the login's own browser: %d %s", p.status, p.body)
 		}
 	})
 	t.Run("target link elsewhere at login", func(t *testing.T) {
@@ -375,7 +392,8 @@ func TestLTIWithoutThirdPartyCookies(t *testing.T) {
 		}
 		_, form, _ := ltitest.ParseForm(get.body)
 		form.Set("binding", binding)
-		if p := postForm(t, c, e.url+"/lti/launch", form); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+		// lti.js posts the form from examgate's own page.
+		if p := postForm(t, c, e.url+"/lti/launch", form, "Sec-Fetch-Site", "same-origin"); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
 			t.Fatalf("storage launch %d: %s", p.status, p.body)
 		}
 	})
@@ -416,4 +434,68 @@ func attr(t *testing.T, body, name string) string {
 
 func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+// storageLaunch runs a launch through platform storage in a cookieless
+// browser up to examgate's storage-get page, and returns the form that page
+// posts, with the binding the platform's storage would give it.
+func (e *ltiEnv) storageLaunch(t *testing.T) url.Values {
+	t.Helper()
+	c := e.browser(false)
+	hint := e.platform.AddLaunch(ltiGrace, e.link("DEMO-101"))
+	start := do(t, c, mustGet(e.platform.Issuer+ltitest.StartPath+"?storage=1&hint="+hint))
+	put := submit(t, c, start)
+	get := submit(t, c, do(t, c, mustGet(attr(t, put.body, "data-next"))))
+	if attr(t, get.body, "data-mode") != "get" {
+		t.Fatalf("no storage-get page: %s", get.body)
+	}
+	_, form, _ := ltitest.ParseForm(get.body)
+	form.Set("binding", attr(t, put.body, "data-value"))
+	return form
+}
+
+// A binding in the launch form counts only when examgate's storage-get page
+// posts it: someone holding a state, its binding and the id_token must not
+// be able to make another browser post them and sign it in as themselves.
+func TestLTIFormBindingOnlyFromStoragePage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		refused := []struct {
+			name   string
+			header []string
+		}{
+			{"cross-site post", []string{"Sec-Fetch-Site", "cross-site"}},
+			{"same-site post", []string{"Sec-Fetch-Site", "same-site"}},
+			{"no fetch metadata, foreign Origin", []string{"Origin", "https://attacker.example.com"}},
+			{"no fetch metadata, no Origin", nil},
+			{"foreign Sec-Fetch-Site despite our Origin", []string{"Sec-Fetch-Site", "cross-site", "Origin", e.url}},
+		}
+		for _, c := range refused {
+			t.Run(c.name, func(t *testing.T) {
+				form := e.storageLaunch(t)
+				victim := e.browser(true)
+				p := postForm(t, victim, e.url+"/lti/launch", form, c.header...)
+				if p.status != 200 || !strings.Contains(p.body, "Open the exam in a new window") {
+					t.Fatalf("got %d %s", p.status, p.body)
+				}
+				for _, ck := range victim.Jar.Cookies(mustGet(e.url).URL) {
+					if ck.Name == server.SessionCookie {
+						t.Fatal("the victim's browser was signed in")
+					}
+				}
+				// The login is still pending: examgate's own page can finish it.
+				if p := postForm(t, e.browser(true), e.url+"/lti/launch", form, "Sec-Fetch-Site", "same-origin"); p.status != http.StatusSeeOther {
+					t.Fatalf("own page after the refusal: %d %s", p.status, p.body)
+				}
+			})
+		}
+		for _, h := range [][]string{{"Sec-Fetch-Site", "same-origin"}, {"Origin", e.url}} {
+			t.Run("accepted with "+h[0], func(t *testing.T) {
+				form := e.storageLaunch(t)
+				if p := postForm(t, e.browser(true), e.url+"/lti/launch", form, h...); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+					t.Fatalf("got %d %s", p.status, p.body)
+				}
+			})
+		}
+	})
 }

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -70,6 +71,9 @@ type Demo struct {
 	LTI *ltitest.Platform
 	// LTIScores, when set, lists the scores the simulated platform received.
 	LTIScores func() []DemoScore
+	// LTICourseIDSource, when set, changes where the simulated platform's
+	// registration takes the course id from (lti.Registration.CourseIDSource).
+	LTICourseIDSource func(ctx context.Context, source string) error
 }
 
 // Server is the HTTP handler of examgate.

@@ -52,10 +52,14 @@ func loadLTIPlatforms(path string) ([]lti.Registration, error) {
 const ltiPlatformUsage = `usage:
   examgate lti add-platform --issuer URL --client-id ID --deployment ID [--deployment ID2]
                             --auth-url URL --token-url URL --jwks-url URL [--name NAME]
+                            [--course-id-source course_id|id|deployment_id|target_link_uri]
   examgate lti list-platforms
   examgate lti tool-urls [--base-url URL] [--exam CODE]
 add-platform registers an LTI 1.3 platform (or replaces the one with the same
-issuer and client id); tool-urls prints what to enter on the platform. The
+issuer and client id); --course-id-source names the launch value that carries
+the course id, as chosen on the platform (default: the first present of
+custom course_id, custom id, deployment_id, target_link_uri). tool-urls
+prints what to enter on the platform. The
 database is EXAMGATE_DATABASE_URL (or --db).`
 
 type multiFlag []string
@@ -73,7 +77,7 @@ func (m *multiFlag) Set(v string) error {
 func init() {
 	// The platform commands join the tool-key commands of `examgate lti`.
 	for verb, usage := range map[string]string{
-		"add-platform":   "add-platform --issuer URL --client-id ID --deployment ID [--deployment ID2] --auth-url URL --token-url URL --jwks-url URL [--name NAME]",
+		"add-platform":   "add-platform --issuer URL --client-id ID --deployment ID [--deployment ID2] --auth-url URL --token-url URL --jwks-url URL [--name NAME] [--course-id-source SOURCE]",
 		"list-platforms": "list-platforms          list the registered platforms",
 		"tool-urls":      "tool-urls [--base-url URL] [--exam CODE]   what to enter on the platform",
 	} {
@@ -101,6 +105,7 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&reg.AuthURL, "auth-url", "", "the platform's OIDC authorization URL")
 	fs.StringVar(&reg.TokenURL, "token-url", "", "the platform's OAuth2 token URL")
 	fs.StringVar(&reg.JWKSURL, "jwks-url", "", "the platform's public key set URL")
+	fs.StringVar(&reg.CourseIDSource, "course-id-source", "", "the launch value carrying the course id: "+strings.Join(lti.CourseIDSources, ", ")+" (default: the first present, in that order)")
 	baseURL := fs.String("base-url", getenv("EXAMGATE_BASE_URL"), "examgate's public URL")
 	exam := fs.String("exam", "", "exam code for the target link")
 	switch verb {
@@ -129,9 +134,13 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tISSUER\tCLIENT ID\tDEPLOYMENTS\tAUTH URL\tTOKEN URL\tJWKS URL")
+		fmt.Fprintln(tw, "NAME\tISSUER\tCLIENT ID\tDEPLOYMENTS\tCOURSE ID FROM\tAUTH URL\tTOKEN URL\tJWKS URL")
 		for _, r := range regs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Issuer, r.ClientID, strings.Join(r.DeploymentIDs, ","), r.AuthURL, r.TokenURL, r.JWKSURL)
+			src := r.CourseIDSource
+			if src == "" {
+				src = "first present"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Issuer, r.ClientID, strings.Join(r.DeploymentIDs, ","), src, r.AuthURL, r.TokenURL, r.JWKSURL)
 		}
 		return tw.Flush()
 	}
@@ -179,8 +188,9 @@ func setUpLTI(ctx context.Context, cfg *config, base *url.URL, store *db.DB, clo
 // demoLTIPlatform is the LTI platform simulator of demo mode, mounted at
 // /lti-sim and registered like a real platform, with its score service
 // (AGS) at the registration's token URL and its line items; scores lists
-// what that service received, for /demo.
-func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) (p *ltitest.Platform, scores func() []server.DemoScore) {
+// what that service received, for /demo, and setSource changes the
+// registration's course id source, as the demo's form chooses it.
+func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) (p *ltitest.Platform, scores func() []server.DemoScore, setSource func(context.Context, string) error) {
 	p = ltitest.New(cfg.BaseURL+"/lti-sim", "examgate-demo", "demo-deployment")
 	p.ToolLoginURL = cfg.BaseURL + lti.LoginPath
 	p.ToolRedirectURI = cfg.BaseURL + lti.LaunchPath
@@ -191,12 +201,17 @@ func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examg
 		// Platform URLs must be https or loopback: a demo on a plain-http
 		// host name runs without the LTI simulator.
 		logger.Warn("the LTI platform simulator is off", "err", err)
-		return nil, nil
+		return nil, nil, nil
 	}
 	// The score service checks examgate's client assertions against the
 	// tool keys examgate publishes, fetched from this very server.
 	svc := p.ServeAGS(cfg.BaseURL + lti.JWKSPath)
-	return p, func() []server.DemoScore { return demoScores(svc.Scores()) }
+	setSource = func(ctx context.Context, source string) error {
+		r := reg
+		r.CourseIDSource = source
+		return store.SaveRegistration(ctx, &r, clock.Now())
+	}
+	return p, func() []server.DemoScore { return demoScores(svc.Scores()) }, setSource
 }
 
 // demoScores is what /demo shows of the scores the platform received.

@@ -21,10 +21,24 @@ func TestLTIPlatformsFile(t *testing.T) {
     authUrl: https://account.onlineacademy.nl/connect/authorize
     tokenUrl: https://account.onlineacademy.nl/connect/token
     jwksUrl: https://account.onlineacademy.nl/.well-known/openid-configuration/jwks
+    courseIdSource: id
 `), 0o600)
 	regs, err := loadLTIPlatforms(good)
-	if err != nil || len(regs) != 1 || regs[0].ClientID != "71bafed5-5db8-483a-bc91-0531e651e57d" {
+	if err != nil || len(regs) != 1 || regs[0].ClientID != "71bafed5-5db8-483a-bc91-0531e651e57d" || regs[0].CourseIDSource != "id" {
 		t.Fatalf("%+v %v", regs, err)
+	}
+	badSource := filepath.Join(dir, "source.yaml")
+	os.WriteFile(badSource, []byte(`platforms:
+  - issuer: https://p.example.com
+    clientId: c
+    deploymentIds: [d]
+    authUrl: https://p.example.com/a
+    tokenUrl: https://p.example.com/t
+    jwksUrl: https://p.example.com/j
+    courseIdSource: context
+`), 0o600)
+	if _, err := loadLTIPlatforms(badSource); err == nil || !strings.Contains(err.Error(), "courseIdSource") {
+		t.Errorf("unknown courseIdSource: %v", err)
 	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"platforms":[{"issuer":"https://p.example.com","clientId":"c","deploymentIds":["d"],"authUrl":"http://p.example.com/a","tokenUrl":"https://p.example.com/t","jwksUrl":"https://p.example.com/j"}]}`), 0o600)
@@ -45,7 +59,8 @@ func TestLTICommands(t *testing.T) {
 	var out bytes.Buffer
 	err := run(ctx, []string{"lti", "add-platform", "--name", "Inspire", "--issuer", "https://p.example.com", "--client-id", "c1",
 		"--deployment", "d1", "--deployment", "d2", "--auth-url", "https://p.example.com/auth",
-		"--token-url", "https://p.example.com/token", "--jwks-url", "https://p.example.com/jwks"}, getenv, &out, io.Discard)
+		"--token-url", "https://p.example.com/token", "--jwks-url", "https://p.example.com/jwks",
+		"--course-id-source", "target_link_uri"}, getenv, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +68,14 @@ func TestLTICommands(t *testing.T) {
 	if err := run(ctx, []string{"lti", "list-platforms"}, getenv, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "https://p.example.com") || !strings.Contains(out.String(), "d1,d2") {
+	if !strings.Contains(out.String(), "https://p.example.com") || !strings.Contains(out.String(), "d1,d2") || !strings.Contains(out.String(), "target_link_uri") {
 		t.Errorf("list:\n%s", out.String())
+	}
+	err = run(ctx, []string{"lti", "add-platform", "--issuer", "https://p.example.com", "--client-id", "c1", "--deployment", "d1",
+		"--auth-url", "https://p.example.com/auth", "--token-url", "https://p.example.com/token", "--jwks-url", "https://p.example.com/jwks",
+		"--course-id-source", "context_id"}, getenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "courseIdSource") {
+		t.Errorf("unknown --course-id-source: %v", err)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"lti", "tool-urls", "--exam", "DEMO-101"}, getenv, &out, io.Discard); err != nil {

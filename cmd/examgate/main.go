@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	case cfg.Demo:
 		sink := &mail.Sink{From: cfg.MailFrom}
 		demo = &server.Demo{TI: titest.New(cfg.TIAPIKey), Secret: cfg.TISecrets[0], Mail: sink}
-		demo.LTI, demo.LTIScores = demoLTIPlatform(ctx, cfg, store, clock, logger)
+		demo.LTI, demo.LTIScores, demo.LTICourseIDSource = demoLTIPlatform(ctx, cfg, store, clock, logger)
 		sender = sink
 		logger.Warn("demo mode: the built-in TI simulator is mounted at /ti-sim and emails stay on /demo; never use demo mode in production")
 	case cfg.SMTPURL != "":

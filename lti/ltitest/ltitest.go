@@ -10,8 +10,10 @@ package ltitest
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html"
 	"html/template"
@@ -82,7 +84,8 @@ type Platform struct {
 	// Now is the platform's clock; default time.Now.
 	Now func() time.Time
 	// Tamper, when set, changes the claims and header of the next id_tokens
-	// before signing, to craft bad tokens.
+	// before signing, to craft bad tokens. A header alg of HS256 signs with
+	// HMAC keyed by the platform's public key in PEM (algorithm confusion).
 	Tamper func(claims map[string]any, header map[string]any)
 	// SignWith, when set, signs with this key instead of the current one
 	// (with the current kid): a wrong signature.
@@ -291,8 +294,15 @@ func (p *Platform) Sign(claims map[string]any) (string, error) {
 	var signed string
 	var err error
 	if alg, _ := tok.Header["alg"].(string); alg == "HS256" {
+		// The algorithm confusion attack: HMAC keyed with the public key
+		// as a tool would hold it (PEM), which anyone can fetch from the
+		// JWKS. A tool that let the token pick its algorithm would accept it.
+		der, derr := x509.MarshalPKIXPublicKey(&k.key.PublicKey)
+		if derr != nil {
+			return "", derr
+		}
 		tok.Method = jwt.SigningMethodHS256
-		signed, err = tok.SignedString([]byte("not-a-platform-key"))
+		signed, err = tok.SignedString(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	} else {
 		signed, err = tok.SignedString(key)
 	}

@@ -7,6 +7,9 @@ CREATE TABLE lti_platforms (
     auth_url   TEXT NOT NULL,
     token_url  TEXT NOT NULL,
     jwks_url   TEXT NOT NULL,
+    -- the launch value that is the course id (course_id, id, deployment_id,
+    -- target_link_uri); empty takes the first present in that order
+    course_id_source TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     UNIQUE (issuer, client_id)
@@ -52,7 +55,8 @@ CREATE TABLE lti_identities (
     PRIMARY KEY (issuer, sub)
 );
 
--- The latest launch of an exam by a candidate: where their scores go.
+-- The latest launch of an exam by a candidate: where the scores of their
+-- next attempt go. A launch without a line item keeps the one stored.
 CREATE TABLE lti_contexts (
     candidate_id     BIGINT NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
     exam_code        TEXT NOT NULL,
@@ -66,4 +70,19 @@ CREATE TABLE lti_contexts (
     return_url       TEXT NOT NULL DEFAULT '',
     updated_at       TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (candidate_id, exam_code)
+);
+
+-- Where one attempt's scores go, fixed from the candidate's latest launch
+-- of the exam when the attempt starts: a relaunch from another course, or
+-- from a link without a line item, during the attempt does not move them.
+CREATE TABLE lti_attempts (
+    attempt_id       BIGINT PRIMARY KEY REFERENCES attempts (id) ON DELETE CASCADE,
+    issuer           TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    deployment_id    TEXT NOT NULL,
+    sub              TEXT NOT NULL,
+    resource_link_id TEXT NOT NULL,
+    course_id        TEXT NOT NULL,
+    lineitem_url     TEXT NOT NULL DEFAULT '',
+    created_at       TIMESTAMPTZ NOT NULL
 );
