@@ -653,7 +653,12 @@ func TestWebhookSSRFRefused(t *testing.T) {
 		"https://[fd00::1]/hook",
 		"https://[fe80::1]/hook",
 		"https://224.0.0.1/hook",
-		"http://127.0.0.1/hook", // and http is refused without the flag
+		"https://[::10.0.0.1]/hook",       // IPv4-compatible
+		"https://[2002:7f00:1::1]/hook",   // 6to4 of 127.0.0.1
+		"https://[2001:0:7f00:1::1]/hook", // Teredo
+		"https://[fec0::1]/hook",          // site-local
+		"https://[100::1]/hook",           // discard-only
+		"http://127.0.0.1/hook",           // and http is refused without the flag
 	} {
 		if _, err := strict.CheckURL(ctx, u); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Errorf("%s accepted: %v", u, err)
@@ -662,6 +667,11 @@ func TestWebhookSSRFRefused(t *testing.T) {
 	// A public address passes without a DNS lookup.
 	if got, err := strict.CheckURL(ctx, "https://93.184.215.14:8443/hooks?src=examgate"); err != nil || got != "https://93.184.215.14:8443/hooks?src=examgate" {
 		t.Fatalf("public address: %q %v", got, err)
+	}
+	for _, u := range []string{"https://[2001:4860:4860::8888]/hook", "https://[2606:4700::1111]/hook"} {
+		if _, err := strict.CheckURL(ctx, u); err != nil {
+			t.Errorf("public IPv6 address %s refused: %v", u, err)
+		}
 	}
 
 	// An endpoint registered while private addresses were allowed, or a
@@ -727,6 +737,24 @@ func TestWebhookSenderAnswers(t *testing.T) {
 	out = s.Send(ctx, srv.URL+"/date", "k", "evt", []byte(`{}`), now)
 	if out.Status != 429 || out.RetryAfter != 5*time.Minute {
 		t.Fatalf("Retry-After date: %+v", out)
+	}
+}
+
+// TestWebhookErrorHidesURLPathAndQuery: a token in the endpoint's path
+// (Slack-style) or query never reaches the stored error or the logs.
+func TestWebhookErrorHidesURLPathAndQuery(t *testing.T) {
+	ctx := context.Background()
+	for _, s := range []*examgate.WebhookSender{examgate.NewWebhookSender(false), examgate.NewWebhookSender(true)} {
+		// Port 1 on loopback: refused by the strict sender, nothing listens for the other.
+		endpoint := "http://127.0.0.1:1/services/T000/B000/pathSECRET?token=querySECRET"
+		out := s.Send(ctx, endpoint, "k", "evt", []byte(`{}`), time.Now())
+		if out.Err == nil {
+			t.Fatalf("send to a closed port succeeded: %+v", out)
+		}
+		msg := out.Err.Error()
+		if strings.Contains(msg, "SECRET") || strings.Contains(msg, "/services") || !strings.Contains(msg, "http://127.0.0.1:1") {
+			t.Fatalf("error: %s", msg)
+		}
 	}
 }
 
