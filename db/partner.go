@@ -139,34 +139,49 @@ func (db *DB) ResultsByAttempt(ctx context.Context, attemptIDs []int64) (map[int
 	return out, nil
 }
 
-// DeliveryStates summarises the delivery jobs of each result (ordered by
-// the result's job key) as examgate.DeliveryState does.
+// DeliveryStates summarises the delivery jobs of each result as
+// examgate.Deliveries.StateOf does: the jobs under the result's key (TI),
+// or else those under its attempt's LTI score key (a learner who came from
+// an LTI platform). One statement for every result.
 func (db *DB) DeliveryStates(ctx context.Context, resultIDs []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(resultIDs))
 	if len(resultIDs) == 0 {
 		return out, nil
 	}
-	keys := make([]string, len(resultIDs))
-	byKey := make(map[string]int64, len(resultIDs))
-	for i, id := range resultIDs {
-		keys[i] = examgate.ResultJobKey(id)
-		byKey[keys[i]] = id
-	}
 	var rows []struct {
-		Key   string `bun:"ordering_key"`
-		State string `bun:"state"`
+		ResultID  int64  `bun:"result_id"`
+		AttemptID int64  `bun:"attempt_id"`
+		Key       string `bun:"ordering_key"`
+		State     string `bun:"state"`
 	}
-	if err := db.bun.NewSelect().Table("jobs").Column("ordering_key", "state").
-		Where("ordering_key IN (?)", bun.In(keys)).Scan(ctx, &rows); err != nil {
+	// The keys are built in SQL from the results' ids, as ResultJobKey and
+	// LTIScoreJobKey build them; ordering_key <> '' lets the partial index
+	// on jobs (ordering_key, id) serve the lookups.
+	err := db.bun.NewSelect().TableExpr("results AS r").
+		ColumnExpr("r.id AS result_id, r.attempt_id, j.ordering_key, j.state").
+		Join("JOIN jobs AS j ON j.ordering_key <> '' AND j.ordering_key IN ('result:' || CAST(r.id AS TEXT), 'lti:attempt:' || CAST(r.attempt_id AS TEXT))").
+		Where("r.id IN (?)", bun.In(resultIDs)).
+		Scan(ctx, &rows)
+	if err != nil {
 		return nil, notFound(err, "jobs")
 	}
-	jobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
+	tiJobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
+	ltiJobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
 	for _, r := range rows {
-		id := byKey[r.Key]
-		jobs[id] = append(jobs[id], examgate.QueuedJob{Key: r.Key, State: r.State})
+		j := examgate.QueuedJob{Key: r.Key, State: r.State}
+		switch r.Key {
+		case examgate.ResultJobKey(r.ResultID):
+			tiJobs[r.ResultID] = append(tiJobs[r.ResultID], j)
+		case examgate.LTIScoreJobKey(r.AttemptID):
+			ltiJobs[r.ResultID] = append(ltiJobs[r.ResultID], j)
+		}
 	}
 	for _, id := range resultIDs {
-		out[id] = examgate.DeliveryState(jobs[id])
+		jobs := tiJobs[id]
+		if len(jobs) == 0 {
+			jobs = ltiJobs[id]
+		}
+		out[id] = examgate.DeliveryState(jobs)
 	}
 	return out, nil
 }

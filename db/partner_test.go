@@ -249,3 +249,55 @@ func TestPollingUnderConcurrentChanges(t *testing.T) {
 		t.Logf("%d changes committed, %d versions seen by the cursor poller", len(committed), len(all))
 	})
 }
+
+// TestDeliveryStatesOfLTIResults: a learner who came from an LTI platform
+// has their result sent as their attempt's score (jobs under
+// LTIScoreJobKey), which the partner's delivery state follows like
+// Deliveries.StateOf does; a TI learner's result follows its own job.
+func TestDeliveryStatesOfLTIResults(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		result := func(i int, jobs func(*examgate.Result) ([]examgate.Job, error)) *examgate.Result {
+			c := newCandidate(t, store, i)
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
+				nil, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := store.CompleteAttempt(ctx, a, examgate.AttemptSubmitted, t0.Add(30*time.Minute),
+				func([]examgate.Answer) examgate.Score {
+					return examgate.Score{Points: 8, MaxPoints: 10, Percent: 80, PassMark: 70, Passed: true}
+				}, jobs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		lti := result(1, func(r *examgate.Result) ([]examgate.Job, error) {
+			return []examgate.Job{{Kind: examgate.JobLTIScore, Payload: []byte(`{}`), Key: examgate.LTIScoreJobKey(r.AttemptID)}}, nil
+		})
+		ti := result(2, func(r *examgate.Result) ([]examgate.Job, error) { return examgate.TIResultJobs(r, nil) })
+		// The LTI score is sent; the TI result is not yet.
+		j, err := store.ClaimJob(ctx, []string{examgate.JobLTIScore}, t0.Add(time.Hour), time.Minute)
+		if err != nil || j == nil {
+			t.Fatalf("claim: %v %v", j, err)
+		}
+		if err := store.FinishJob(ctx, j.ID, j.Lease, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.DeliveryStates(ctx, []int64{lti.ID, ti.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[lti.ID] != examgate.DeliverySent || got[ti.ID] != examgate.DeliverySending {
+			t.Fatalf("states: LTI %q, TI %q; want %q and %q", got[lti.ID], got[ti.ID], examgate.DeliverySent, examgate.DeliverySending)
+		}
+		// And the same as the staff's view of each result.
+		d := &examgate.Deliveries{Store: store}
+		for _, r := range []*examgate.Result{lti, ti} {
+			if want, err := d.StateOf(ctx, r.ID); err != nil || want != got[r.ID] {
+				t.Fatalf("result %d: partner state %q, StateOf %q %v", r.ID, got[r.ID], want, err)
+			}
+		}
+	})
+}
