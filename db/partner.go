@@ -64,26 +64,35 @@ func (db *DB) CandidatesByID(ctx context.Context, ids []int64) (map[int64]*examg
 }
 
 // BookingsOfCandidates returns each candidate's newest bookings (at most
-// limit per candidate), newest first.
+// limit per candidate), newest first, in one statement. The limit is per
+// candidate (ROW_NUMBER over each candidate's rows), so one candidate with
+// many bookings does not crowd the others out of the batch.
 func (db *DB) BookingsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Booking, error) {
 	out := make(map[int64][]*examgate.Booking, len(candidateIDs))
 	if len(candidateIDs) == 0 {
 		return out, nil
 	}
 	var rows []bookingRow
-	// The cap is on the whole batch and exact for one candidate, which is
-	// how the candidate query asks; per candidate it is applied below.
-	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
-		Order("created_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
-	if err != nil {
+	if err := db.newestPerCandidate(&rows, (*bookingRow)(nil), "created_at", candidateIDs, limit).Scan(ctx); err != nil {
 		return nil, notFound(err, "bookings")
 	}
 	for i := range rows {
-		if c := rows[i].CandidateID; len(out[c]) < limit {
-			out[c] = append(out[c], rows[i].domain())
-		}
+		out[rows[i].CandidateID] = append(out[rows[i].CandidateID], rows[i].domain())
 	}
 	return out, nil
+}
+
+// newestPerCandidate selects into rows the newest (by column, then id)
+// limit rows of each candidate of model's table. Window functions need
+// SQLite 3.25 or later, which the driver has.
+func (db *DB) newestPerCandidate(rows, model any, column string, candidateIDs []int64, limit int) *bun.SelectQuery {
+	order := bun.Safe(column + " DESC, id DESC")
+	ranked := db.bun.NewSelect().Model(model).
+		ColumnExpr("*").
+		ColumnExpr("ROW_NUMBER() OVER (PARTITION BY candidate_id ORDER BY ?) AS newest", order).
+		Where("candidate_id IN (?)", bun.In(candidateIDs))
+	return db.bun.NewSelect().Model(rows).ModelTableExpr("(?) AS ?TableAlias", ranked).
+		Where("newest <= ?", limit).OrderExpr("?", order)
 }
 
 // AttemptsByBooking returns the attempt started from each booking that has one.
@@ -103,22 +112,18 @@ func (db *DB) AttemptsByBooking(ctx context.Context, bookingIDs []int64) (map[in
 }
 
 // AttemptsOfCandidates returns each candidate's newest attempts (at most
-// limit per candidate), newest first.
+// limit per candidate), newest first, in one statement.
 func (db *DB) AttemptsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Attempt, error) {
 	out := make(map[int64][]*examgate.Attempt, len(candidateIDs))
 	if len(candidateIDs) == 0 {
 		return out, nil
 	}
 	var rows []attemptRow
-	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
-		Order("started_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
-	if err != nil {
+	if err := db.newestPerCandidate(&rows, (*attemptRow)(nil), "started_at", candidateIDs, limit).Scan(ctx); err != nil {
 		return nil, notFound(err, "attempts")
 	}
 	for i := range rows {
-		if c := rows[i].CandidateID; len(out[c]) < limit {
-			out[c] = append(out[c], rows[i].domain())
-		}
+		out[rows[i].CandidateID] = append(out[rows[i].CandidateID], rows[i].domain())
 	}
 	return out, nil
 }

@@ -301,3 +301,67 @@ func TestDeliveryStatesOfLTIResults(t *testing.T) {
 		}
 	})
 }
+
+// TestListsOfCandidatesLimitEachCandidate: the limit of a candidate's
+// bookings and attempts is per candidate, so one with many rows does not
+// crowd out the others of the batch, and each list is newest first.
+func TestListsOfCandidatesLimitEachCandidate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		busy, quiet := newCandidate(t, store, 1), newCandidate(t, store, 2)
+		var busyBookings []int64
+		for i := range 5 {
+			at := t0.Add(time.Duration(i) * time.Hour)
+			b, err := book(store, busy.ID, fmt.Sprint("book-", i), at.Add(48*time.Hour), at, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			busyBookings = append(busyBookings, b.ID)
+			if _, err := cancel(store, b, fmt.Sprint("cancel-", i), at.Add(time.Minute), nil); err != nil {
+				t.Fatal(err)
+			}
+			// An on-demand attempt each time, ended so that another may start.
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: busy.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: at, Deadline: at.Add(time.Hour)},
+				nil, examgate.Request{CandidateID: busy.ID, ClientKey: fmt.Sprint("start-", i), Action: examgate.ActionStart, At: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.CompleteAttempt(ctx, a, examgate.AttemptSubmitted, at.Add(time.Minute),
+				func([]examgate.Answer) examgate.Score { return examgate.Score{MaxPoints: 1} }, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The quiet candidate's only booking and attempt are older than all of those.
+		old := t0.Add(-24 * time.Hour)
+		qb, err := book(store, quiet.ID, "book", old.Add(72*time.Hour), old, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: quiet.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: old, Deadline: old.Add(time.Hour)},
+			nil, examgate.Request{CandidateID: quiet.ID, ClientKey: "start", Action: examgate.ActionStart, At: old}); err != nil {
+			t.Fatal(err)
+		}
+
+		ids := []int64{busy.ID, quiet.ID}
+		bookings, err := store.BookingsOfCandidates(ctx, ids, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := bookings[busy.ID]; len(b) != 2 || b[0].ID != busyBookings[4] || b[1].ID != busyBookings[3] {
+			t.Fatalf("busy candidate's bookings: %d, want the newest 2 (%d, %d) newest first", len(b), busyBookings[4], busyBookings[3])
+		}
+		if b := bookings[quiet.ID]; len(b) != 1 || b[0].ID != qb.ID {
+			t.Fatalf("quiet candidate's bookings: %d, want their one booking", len(b))
+		}
+		attempts, err := store.AttemptsOfCandidates(ctx, ids, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := attempts[busy.ID]; len(a) != 2 || !a[0].StartedAt.Equal(t0.Add(4*time.Hour)) || !a[1].StartedAt.Equal(t0.Add(3*time.Hour)) {
+			t.Fatalf("busy candidate's attempts: %+v, want the newest 2 newest first", a)
+		}
+		if a := attempts[quiet.ID]; len(a) != 1 {
+			t.Fatalf("quiet candidate's attempts: %d, want their one attempt", len(a))
+		}
+	})
+}
