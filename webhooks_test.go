@@ -300,16 +300,16 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 		}
 		// The payload: booking as it was at each event.
 		created, moved, cancelled := adas[0].Event, adas[1].Event, adas[2].Event
-		if created.Booking.Status != "pending" || !created.Booking.StartsAt.Equal(at(2+30, 10)) ||
+		if created.Booking.Status != "PENDING" || !created.Booking.StartsAt.Equal(at(2+30, 10)) ||
 			created.Booking.ExamCode != "EX-1" || created.Booking.Candidate.ExternalID != "ext-0" ||
 			created.Booking.Candidate.Email != "c0@example.com" || created.Result != nil {
 			t.Fatalf("created = %+v", created.Booking)
 		}
-		if !moved.Booking.StartsAt.Equal(at(3+30, 11)) || moved.Booking.Status != "pending" ||
+		if !moved.Booking.StartsAt.Equal(at(3+30, 11)) || moved.Booking.Status != "PENDING" ||
 			!moved.Time.Equal(bookNow.Add(time.Minute)) {
 			t.Fatalf("rescheduled = %+v at %v", moved.Booking, moved.Time)
 		}
-		if cancelled.Booking.Status != "cancelled" || !cancelled.Booking.UpdatedAt.Equal(bookNow.Add(2*time.Minute)) {
+		if cancelled.Booking.Status != "CANCELLED" || !cancelled.Booking.UpdatedAt.Equal(bookNow.Add(2*time.Minute)) {
 			t.Fatalf("cancelled = %+v", cancelled.Booking)
 		}
 		var noShow *examgate.WebhookEvent
@@ -318,7 +318,7 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 				noShow = &r.Event
 			}
 		}
-		if noShow == nil || noShow.Booking.ID != bbID || noShow.Booking.Status != "no_show" || noShow.Booking.Candidate.ExternalID != "ext-1" {
+		if noShow == nil || noShow.Booking.ID != bbID || noShow.Booking.Status != "NO_SHOW" || noShow.Booking.Candidate.ExternalID != "ext-1" {
 			t.Fatalf("no-show event = %+v", noShow)
 		}
 
@@ -349,6 +349,67 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 		}
 		if got := e.log(t, epCancel); len(got) != 1 {
 			t.Fatalf("cancel endpoint log = %d", len(got))
+		}
+	})
+}
+
+// TestWebhookEventsMatchFeed: an event's booking.updatedAt (and its time)
+// is the booking's updatedAt in the GraphQL feed after that change, even
+// when several changes share a clock reading (a no-show sweep, or a fixed
+// clock) and the change order stamps them a microsecond apart; its status
+// is spelled as the feed's.
+func TestWebhookEventsMatchFeed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newHookEnv(t, store, 3)
+		rc := newReceiver(t, "")
+		rc.secret = e.add(t, rc.url, examgate.WebhookEventTypes...).Secret
+		start := at(30, 11)
+		var ids []int64
+		for i, c := range e.cands {
+			b, err := e.svc.Book(ctx, c, "EX-1", start, key("book", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, b.ID)
+		}
+		feed := func() map[string]time.Time {
+			out := map[string]time.Time{}
+			for _, id := range ids {
+				b, err := store.BookingByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[strconv.FormatInt(id, 10)] = b.UpdatedAt
+			}
+			return out
+		}
+		booked := feed()
+		*e.now = start.Add(15 * time.Minute)
+		if n, err := e.svc.SweepNoShows(ctx); err != nil || n != 3 {
+			t.Fatalf("no-show sweep: %d %v", n, err)
+		}
+		missed := feed()
+		e.drain(t, e.now.Add(time.Hour))
+		_, accepted := rc.got()
+		if len(accepted) != 6 {
+			t.Fatalf("events: %v", types(accepted))
+		}
+		stamps := map[time.Time]bool{}
+		for _, r := range accepted {
+			ev := r.Event
+			want, status := booked[ev.Booking.ID], "PENDING"
+			if ev.Type == examgate.EventBookingNoShow {
+				want, status = missed[ev.Booking.ID], "NO_SHOW"
+			}
+			if !ev.Booking.UpdatedAt.Equal(want) || !ev.Time.Equal(want) || ev.Booking.Status != status {
+				t.Errorf("%s of booking %s: updatedAt %s, time %s, status %s; the feed says %s, %s",
+					ev.Type, ev.Booking.ID, ev.Booking.UpdatedAt, ev.Time, ev.Booking.Status, want, status)
+			}
+			stamps[want] = true
+		}
+		if len(stamps) != 6 {
+			t.Fatalf("the changes share updatedAt values: %v", stamps)
 		}
 	})
 }
