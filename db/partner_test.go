@@ -116,17 +116,27 @@ func TestPollingSeesChangeCommittedLate(t *testing.T) {
 			if !store.Postgres() {
 				continue
 			}
-			// A cancels at t0+1m but its transaction stalls (in its jobs
-			// callback) until B's cancel at t0+2m has committed and been
-			// polled.
+			// A's attempt ends at t0+1m, completing A's booking, but the
+			// transaction stalls (in its result jobs callback, which runs
+			// before the booking is stamped) until B's cancel at t0+2m has
+			// committed and been polled. (Booking changes build their jobs
+			// after the stamp, so that their events carry it: such a stall
+			// there would hold the change order's lock and B would wait.)
+			attempt, err := store.StartAttempt(context.Background(), &examgate.Attempt{CandidateID: a.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
+				ba, examgate.Request{CandidateID: a.ID, ClientKey: fmt.Sprintf("a-start-%t", p.bySince), Action: examgate.ActionStart, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
 			inside, release := make(chan struct{}), make(chan struct{})
 			done := make(chan error, 1)
 			go func() {
-				_, err := cancel(store, ba, fmt.Sprintf("a-cancel-%t", p.bySince), t0.Add(time.Minute), func(*examgate.Booking) ([]examgate.Job, error) {
-					close(inside)
-					<-release
-					return nil, nil
-				})
+				_, err := store.CompleteAttempt(context.Background(), attempt, examgate.AttemptSubmitted, t0.Add(time.Minute),
+					func([]examgate.Answer) examgate.Score { return examgate.Score{MaxPoints: 1} },
+					func(*examgate.Result) ([]examgate.Job, error) {
+						close(inside)
+						<-release
+						return nil, nil
+					})
 				done <- err
 			}()
 			<-inside
