@@ -117,6 +117,11 @@ type WebhookEventBooking struct {
 	UpdatedAt time.Time             `json:"updatedAt"`
 }
 
+// WebhookBookingStatus spells a booking's status as the GraphQL API's
+// BookingStatus enum does (NO_SHOW, not no_show), so that an event and the
+// feed can be compared as they are.
+func WebhookBookingStatus(s BookingStatus) string { return strings.ToUpper(string(s)) }
+
 // WebhookEventCandidate identifies the person booked.
 type WebhookEventCandidate struct {
 	ExternalID string `json:"externalId"`
@@ -420,7 +425,7 @@ func (w *Webhooks) HandleEvent(ctx context.Context, job *QueuedJob) error {
 	if b != nil {
 		bookingID = b.ID
 		ev.Booking = &WebhookEventBooking{
-			ID: strconv.FormatInt(b.ID, 10), ExamCode: b.ExamCode, Candidate: who, Status: string(b.Status),
+			ID: strconv.FormatInt(b.ID, 10), ExamCode: b.ExamCode, Candidate: who, Status: WebhookBookingStatus(b.Status),
 			StartsAt: b.StartsAt.UTC(), EndsAt: b.EndsAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(),
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,6 +188,10 @@ func TestDocumentedPayloadsMatchEvents(t *testing.T) {
 		if err := dec.Decode(&ev); err != nil {
 			t.Fatalf("example is not an event: %v\n%s", err, m[1])
 		}
+		// The status is spelled as the GraphQL feed spells it.
+		if ev.Booking != nil && !slices.Contains(graphQLBookingStatuses(t), ev.Booking.Status) {
+			t.Fatalf("example booking status %q is not one of the GraphQL API's %v", ev.Booking.Status, graphQLBookingStatuses(t))
+		}
 		again, _ := json.Marshal(ev)
 		var a, b any
 		_ = json.Unmarshal([]byte(m[1]), &a)
@@ -199,6 +204,38 @@ func TestDocumentedPayloadsMatchEvents(t *testing.T) {
 	}
 	if found < 2 {
 		t.Fatalf("found %d example events", found)
+	}
+}
+
+// graphQLBookingStatuses reads the values of the BookingStatus enum from
+// the schema.
+func graphQLBookingStatuses(t *testing.T) []string {
+	t.Helper()
+	schema, err := os.ReadFile("graph/schema.graphqls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)enum BookingStatus \{(.*?)\}`).FindSubmatch(schema)
+	if m == nil {
+		t.Fatal("no enum BookingStatus in graph/schema.graphqls")
+	}
+	var out []string
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		if f := strings.Fields(line); len(f) == 1 && !strings.HasPrefix(f[0], "\"") && !strings.HasPrefix(f[0], "#") {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// TestWebhookStatusesAreGraphQLs: every booking status is sent as a value
+// of the GraphQL enum.
+func TestWebhookStatusesAreGraphQLs(t *testing.T) {
+	want := graphQLBookingStatuses(t)
+	for _, s := range []examgate.BookingStatus{examgate.BookingPending, examgate.BookingStarted, examgate.BookingCompleted, examgate.BookingCancelled, examgate.BookingNoShow} {
+		if got := examgate.WebhookBookingStatus(s); !slices.Contains(want, got) {
+			t.Errorf("%s is sent as %q, not one of %v", s, got, want)
+		}
 	}
 }
 

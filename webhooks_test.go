@@ -300,16 +300,16 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 		}
 		// The payload: booking as it was at each event.
 		created, moved, cancelled := adas[0].Event, adas[1].Event, adas[2].Event
-		if created.Booking.Status != "pending" || !created.Booking.StartsAt.Equal(at(2+30, 10)) ||
+		if created.Booking.Status != "PENDING" || !created.Booking.StartsAt.Equal(at(2+30, 10)) ||
 			created.Booking.ExamCode != "EX-1" || created.Booking.Candidate.ExternalID != "ext-0" ||
 			created.Booking.Candidate.Email != "c0@example.com" || created.Result != nil {
 			t.Fatalf("created = %+v", created.Booking)
 		}
-		if !moved.Booking.StartsAt.Equal(at(3+30, 11)) || moved.Booking.Status != "pending" ||
+		if !moved.Booking.StartsAt.Equal(at(3+30, 11)) || moved.Booking.Status != "PENDING" ||
 			!moved.Time.Equal(bookNow.Add(time.Minute)) {
 			t.Fatalf("rescheduled = %+v at %v", moved.Booking, moved.Time)
 		}
-		if cancelled.Booking.Status != "cancelled" || !cancelled.Booking.UpdatedAt.Equal(bookNow.Add(2*time.Minute)) {
+		if cancelled.Booking.Status != "CANCELLED" || !cancelled.Booking.UpdatedAt.Equal(bookNow.Add(2*time.Minute)) {
 			t.Fatalf("cancelled = %+v", cancelled.Booking)
 		}
 		var noShow *examgate.WebhookEvent
@@ -318,7 +318,7 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 				noShow = &r.Event
 			}
 		}
-		if noShow == nil || noShow.Booking.ID != bbID || noShow.Booking.Status != "no_show" || noShow.Booking.Candidate.ExternalID != "ext-1" {
+		if noShow == nil || noShow.Booking.ID != bbID || noShow.Booking.Status != "NO_SHOW" || noShow.Booking.Candidate.ExternalID != "ext-1" {
 			t.Fatalf("no-show event = %+v", noShow)
 		}
 
@@ -349,6 +349,67 @@ func TestWebhooksOrderRetryAndFilter(t *testing.T) {
 		}
 		if got := e.log(t, epCancel); len(got) != 1 {
 			t.Fatalf("cancel endpoint log = %d", len(got))
+		}
+	})
+}
+
+// TestWebhookEventsMatchFeed: an event's booking.updatedAt (and its time)
+// is the booking's updatedAt in the GraphQL feed after that change, even
+// when several changes share a clock reading (a no-show sweep, or a fixed
+// clock) and the change order stamps them a microsecond apart; its status
+// is spelled as the feed's.
+func TestWebhookEventsMatchFeed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newHookEnv(t, store, 3)
+		rc := newReceiver(t, "")
+		rc.secret = e.add(t, rc.url, examgate.WebhookEventTypes...).Secret
+		start := at(30, 11)
+		var ids []int64
+		for i, c := range e.cands {
+			b, err := e.svc.Book(ctx, c, "EX-1", start, key("book", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, b.ID)
+		}
+		feed := func() map[string]time.Time {
+			out := map[string]time.Time{}
+			for _, id := range ids {
+				b, err := store.BookingByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[strconv.FormatInt(id, 10)] = b.UpdatedAt
+			}
+			return out
+		}
+		booked := feed()
+		*e.now = start.Add(15 * time.Minute)
+		if n, err := e.svc.SweepNoShows(ctx); err != nil || n != 3 {
+			t.Fatalf("no-show sweep: %d %v", n, err)
+		}
+		missed := feed()
+		e.drain(t, e.now.Add(time.Hour))
+		_, accepted := rc.got()
+		if len(accepted) != 6 {
+			t.Fatalf("events: %v", types(accepted))
+		}
+		stamps := map[time.Time]bool{}
+		for _, r := range accepted {
+			ev := r.Event
+			want, status := booked[ev.Booking.ID], "PENDING"
+			if ev.Type == examgate.EventBookingNoShow {
+				want, status = missed[ev.Booking.ID], "NO_SHOW"
+			}
+			if !ev.Booking.UpdatedAt.Equal(want) || !ev.Time.Equal(want) || ev.Booking.Status != status {
+				t.Errorf("%s of booking %s: updatedAt %s, time %s, status %s; the feed says %s, %s",
+					ev.Type, ev.Booking.ID, ev.Booking.UpdatedAt, ev.Time, ev.Booking.Status, want, status)
+			}
+			stamps[want] = true
+		}
+		if len(stamps) != 6 {
+			t.Fatalf("the changes share updatedAt values: %v", stamps)
 		}
 	})
 }
@@ -653,7 +714,12 @@ func TestWebhookSSRFRefused(t *testing.T) {
 		"https://[fd00::1]/hook",
 		"https://[fe80::1]/hook",
 		"https://224.0.0.1/hook",
-		"http://127.0.0.1/hook", // and http is refused without the flag
+		"https://[::10.0.0.1]/hook",       // IPv4-compatible
+		"https://[2002:7f00:1::1]/hook",   // 6to4 of 127.0.0.1
+		"https://[2001:0:7f00:1::1]/hook", // Teredo
+		"https://[fec0::1]/hook",          // site-local
+		"https://[100::1]/hook",           // discard-only
+		"http://127.0.0.1/hook",           // and http is refused without the flag
 	} {
 		if _, err := strict.CheckURL(ctx, u); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Errorf("%s accepted: %v", u, err)
@@ -662,6 +728,11 @@ func TestWebhookSSRFRefused(t *testing.T) {
 	// A public address passes without a DNS lookup.
 	if got, err := strict.CheckURL(ctx, "https://93.184.215.14:8443/hooks?src=examgate"); err != nil || got != "https://93.184.215.14:8443/hooks?src=examgate" {
 		t.Fatalf("public address: %q %v", got, err)
+	}
+	for _, u := range []string{"https://[2001:4860:4860::8888]/hook", "https://[2606:4700::1111]/hook"} {
+		if _, err := strict.CheckURL(ctx, u); err != nil {
+			t.Errorf("public IPv6 address %s refused: %v", u, err)
+		}
 	}
 
 	// An endpoint registered while private addresses were allowed, or a
@@ -727,6 +798,24 @@ func TestWebhookSenderAnswers(t *testing.T) {
 	out = s.Send(ctx, srv.URL+"/date", "k", "evt", []byte(`{}`), now)
 	if out.Status != 429 || out.RetryAfter != 5*time.Minute {
 		t.Fatalf("Retry-After date: %+v", out)
+	}
+}
+
+// TestWebhookErrorHidesURLPathAndQuery: a token in the endpoint's path
+// (Slack-style) or query never reaches the stored error or the logs.
+func TestWebhookErrorHidesURLPathAndQuery(t *testing.T) {
+	ctx := context.Background()
+	for _, s := range []*examgate.WebhookSender{examgate.NewWebhookSender(false), examgate.NewWebhookSender(true)} {
+		// Port 1 on loopback: refused by the strict sender, nothing listens for the other.
+		endpoint := "http://127.0.0.1:1/services/T000/B000/pathSECRET?token=querySECRET"
+		out := s.Send(ctx, endpoint, "k", "evt", []byte(`{}`), time.Now())
+		if out.Err == nil {
+			t.Fatalf("send to a closed port succeeded: %+v", out)
+		}
+		msg := out.Err.Error()
+		if strings.Contains(msg, "SECRET") || strings.Contains(msg, "/services") || !strings.Contains(msg, "http://127.0.0.1:1") {
+			t.Fatalf("error: %s", msg)
+		}
 	}
 }
 

@@ -88,6 +88,13 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 can reach any IPv4 address
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2001:db8::/32"), // documentation
+	// Transition ranges that embed an IPv4 address a relay or the host
+	// itself may route to, so they can reach private IPv4 networks.
+	netip.MustParsePrefix("::/96"),     // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("2002::/16"), // 6to4
+	netip.MustParsePrefix("2001::/32"), // Teredo
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated, still private)
+	netip.MustParsePrefix("100::/64"),  // discard-only
 }
 
 func publicAddr(a netip.Addr) bool {
@@ -192,7 +199,7 @@ func (s *WebhookSender) Send(ctx context.Context, endpoint, secret, eventID stri
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return WebhookOutcome{Err: fmt.Errorf("bad endpoint URL: %v", err)}
+		return WebhookOutcome{Err: errors.New(scrubURL(fmt.Errorf("bad endpoint URL: %v", err), endpoint))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "examgate-webhooks/1")
@@ -218,13 +225,24 @@ func (s *WebhookSender) Send(ctx context.Context, endpoint, secret, eventID stri
 	return WebhookOutcome{Status: resp.StatusCode, Err: errors.New(msg), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
 }
 
-// scrubURL keeps the endpoint's query string (which may hold a partner's
-// token) out of stored errors.
+// scrubURL keeps only the endpoint's scheme and host in stored errors and
+// logs: its path and query may hold a partner's token (Slack-style URLs
+// carry one in the path).
 func scrubURL(err error, endpoint string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(endpoint); perr == nil && u.RawQuery != "" {
-		msg = strings.ReplaceAll(msg, endpoint, u.Scheme+"://"+u.Host+u.Path+"?…")
-		msg = strings.ReplaceAll(msg, strconv.Quote(endpoint), strconv.Quote(u.Scheme+"://"+u.Host+u.Path+"?…"))
+	u, perr := url.Parse(endpoint)
+	if perr != nil || u.Host == "" {
+		return strings.ReplaceAll(msg, endpoint, "the endpoint URL")
+	}
+	short := u.Scheme + "://" + u.Host
+	// The client quotes the URL as it sent it, which may differ from the
+	// registered text (escaping, a redacted password), so replace each form.
+	for _, form := range []string{endpoint, u.String(), u.Redacted()} {
+		if form == short {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, strconv.Quote(form), strconv.Quote(short+"/…"))
+		msg = strings.ReplaceAll(msg, form, short+"/…")
 	}
 	return msg
 }

@@ -121,6 +121,11 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errDuplicateKey
 		}
+		// Stamped before the jobs are built, so that the events they carry
+		// have the updatedAt the partner feed shows.
+		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
+			return err
+		}
 		if jobs != nil {
 			js, err := jobs(b)
 			if err != nil {
@@ -129,9 +134,6 @@ func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.Jo
 			if err := EnqueueTx(ctx, tx, req.At, js...); err != nil {
 				return err
 			}
-		}
-		if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, req.At); err != nil {
-			return err
 		}
 		out = b
 		return nil
@@ -261,6 +263,13 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 					return err
 				}
 			}
+		}
+		// Each booking is stamped (now, then a microsecond apart) before its
+		// jobs are built, so that its event has the feed's updatedAt.
+		for _, b := range marked {
+			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
+				return err
+			}
 			if jobs != nil {
 				js, err := jobs(b)
 				if err != nil {
@@ -269,11 +278,6 @@ func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, n
 				if err := EnqueueTx(ctx, tx, now, js...); err != nil {
 					return err
 				}
-			}
-		}
-		for _, b := range marked {
-			if b.UpdatedAt, err = stampChange(ctx, tx, b.ID, now); err != nil {
-				return err
 			}
 		}
 		return nil

@@ -10,7 +10,9 @@ import (
 
 // stampChange gives a changed booking its place in the change order that
 // partners poll (bookings.change_us, and updated_at to match), and returns
-// the new updated_at. Call it as the last write of the transaction.
+// the new updated_at. Call it after the transaction's other writes to the
+// booking and before building the jobs that report the change, so that
+// their events carry this updated_at; only those jobs' inserts follow it.
 //
 // The value comes from one counter row, whose lock is then held only until
 // the commit that follows: the next change waits for this one to commit
@@ -21,9 +23,9 @@ import (
 // a time, so there the lock costs nothing. The value is the change's time in
 // microseconds, or one more than the last value when the clock has not
 // moved past it (several processes with clock skew, or a fixed test clock).
-// Every transaction takes this lock after all its other row locks, so it
-// adds no lock-order cycle. Jobs enqueued earlier in the transaction see the
-// booking's updated_at from before the stamp.
+// Every transaction takes this lock after all its other row locks (the
+// jobs table's inserts take none that another transaction holds while
+// waiting for this one), so it adds no lock-order cycle.
 func stampChange(ctx context.Context, tx bun.Tx, bookingID int64, at time.Time) (time.Time, error) {
 	us := at.UnixMicro()
 	var last int64

@@ -64,26 +64,35 @@ func (db *DB) CandidatesByID(ctx context.Context, ids []int64) (map[int64]*examg
 }
 
 // BookingsOfCandidates returns each candidate's newest bookings (at most
-// limit per candidate), newest first.
+// limit per candidate), newest first, in one statement. The limit is per
+// candidate (ROW_NUMBER over each candidate's rows), so one candidate with
+// many bookings does not crowd the others out of the batch.
 func (db *DB) BookingsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Booking, error) {
 	out := make(map[int64][]*examgate.Booking, len(candidateIDs))
 	if len(candidateIDs) == 0 {
 		return out, nil
 	}
 	var rows []bookingRow
-	// The cap is on the whole batch and exact for one candidate, which is
-	// how the candidate query asks; per candidate it is applied below.
-	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
-		Order("created_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
-	if err != nil {
+	if err := db.newestPerCandidate(&rows, (*bookingRow)(nil), "created_at", candidateIDs, limit).Scan(ctx); err != nil {
 		return nil, notFound(err, "bookings")
 	}
 	for i := range rows {
-		if c := rows[i].CandidateID; len(out[c]) < limit {
-			out[c] = append(out[c], rows[i].domain())
-		}
+		out[rows[i].CandidateID] = append(out[rows[i].CandidateID], rows[i].domain())
 	}
 	return out, nil
+}
+
+// newestPerCandidate selects into rows the newest (by column, then id)
+// limit rows of each candidate of model's table. Window functions need
+// SQLite 3.25 or later, which the driver has.
+func (db *DB) newestPerCandidate(rows, model any, column string, candidateIDs []int64, limit int) *bun.SelectQuery {
+	order := bun.Safe(column + " DESC, id DESC")
+	ranked := db.bun.NewSelect().Model(model).
+		ColumnExpr("*").
+		ColumnExpr("ROW_NUMBER() OVER (PARTITION BY candidate_id ORDER BY ?) AS newest", order).
+		Where("candidate_id IN (?)", bun.In(candidateIDs))
+	return db.bun.NewSelect().Model(rows).ModelTableExpr("(?) AS ?TableAlias", ranked).
+		Where("newest <= ?", limit).OrderExpr("?", order)
 }
 
 // AttemptsByBooking returns the attempt started from each booking that has one.
@@ -103,22 +112,18 @@ func (db *DB) AttemptsByBooking(ctx context.Context, bookingIDs []int64) (map[in
 }
 
 // AttemptsOfCandidates returns each candidate's newest attempts (at most
-// limit per candidate), newest first.
+// limit per candidate), newest first, in one statement.
 func (db *DB) AttemptsOfCandidates(ctx context.Context, candidateIDs []int64, limit int) (map[int64][]*examgate.Attempt, error) {
 	out := make(map[int64][]*examgate.Attempt, len(candidateIDs))
 	if len(candidateIDs) == 0 {
 		return out, nil
 	}
 	var rows []attemptRow
-	err := db.bun.NewSelect().Model(&rows).Where("candidate_id IN (?)", bun.In(candidateIDs)).
-		Order("started_at DESC", "id DESC").Limit(int64(limit * len(candidateIDs))).Scan(ctx)
-	if err != nil {
+	if err := db.newestPerCandidate(&rows, (*attemptRow)(nil), "started_at", candidateIDs, limit).Scan(ctx); err != nil {
 		return nil, notFound(err, "attempts")
 	}
 	for i := range rows {
-		if c := rows[i].CandidateID; len(out[c]) < limit {
-			out[c] = append(out[c], rows[i].domain())
-		}
+		out[rows[i].CandidateID] = append(out[rows[i].CandidateID], rows[i].domain())
 	}
 	return out, nil
 }
@@ -139,34 +144,49 @@ func (db *DB) ResultsByAttempt(ctx context.Context, attemptIDs []int64) (map[int
 	return out, nil
 }
 
-// DeliveryStates summarises the delivery jobs of each result (ordered by
-// the result's job key) as examgate.DeliveryState does.
+// DeliveryStates summarises the delivery jobs of each result as
+// examgate.Deliveries.StateOf does: the jobs under the result's key (TI),
+// or else those under its attempt's LTI score key (a learner who came from
+// an LTI platform). One statement for every result.
 func (db *DB) DeliveryStates(ctx context.Context, resultIDs []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(resultIDs))
 	if len(resultIDs) == 0 {
 		return out, nil
 	}
-	keys := make([]string, len(resultIDs))
-	byKey := make(map[string]int64, len(resultIDs))
-	for i, id := range resultIDs {
-		keys[i] = examgate.ResultJobKey(id)
-		byKey[keys[i]] = id
-	}
 	var rows []struct {
-		Key   string `bun:"ordering_key"`
-		State string `bun:"state"`
+		ResultID  int64  `bun:"result_id"`
+		AttemptID int64  `bun:"attempt_id"`
+		Key       string `bun:"ordering_key"`
+		State     string `bun:"state"`
 	}
-	if err := db.bun.NewSelect().Table("jobs").Column("ordering_key", "state").
-		Where("ordering_key IN (?)", bun.In(keys)).Scan(ctx, &rows); err != nil {
+	// The keys are built in SQL from the results' ids, as ResultJobKey and
+	// LTIScoreJobKey build them; ordering_key <> '' lets the partial index
+	// on jobs (ordering_key, id) serve the lookups.
+	err := db.bun.NewSelect().TableExpr("results AS r").
+		ColumnExpr("r.id AS result_id, r.attempt_id, j.ordering_key, j.state").
+		Join("JOIN jobs AS j ON j.ordering_key <> '' AND j.ordering_key IN ('result:' || CAST(r.id AS TEXT), 'lti:attempt:' || CAST(r.attempt_id AS TEXT))").
+		Where("r.id IN (?)", bun.In(resultIDs)).
+		Scan(ctx, &rows)
+	if err != nil {
 		return nil, notFound(err, "jobs")
 	}
-	jobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
+	tiJobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
+	ltiJobs := make(map[int64][]examgate.QueuedJob, len(resultIDs))
 	for _, r := range rows {
-		id := byKey[r.Key]
-		jobs[id] = append(jobs[id], examgate.QueuedJob{Key: r.Key, State: r.State})
+		j := examgate.QueuedJob{Key: r.Key, State: r.State}
+		switch r.Key {
+		case examgate.ResultJobKey(r.ResultID):
+			tiJobs[r.ResultID] = append(tiJobs[r.ResultID], j)
+		case examgate.LTIScoreJobKey(r.AttemptID):
+			ltiJobs[r.ResultID] = append(ltiJobs[r.ResultID], j)
+		}
 	}
 	for _, id := range resultIDs {
-		out[id] = examgate.DeliveryState(jobs[id])
+		jobs := tiJobs[id]
+		if len(jobs) == 0 {
+			jobs = ltiJobs[id]
+		}
+		out[id] = examgate.DeliveryState(jobs)
 	}
 	return out, nil
 }

@@ -116,17 +116,27 @@ func TestPollingSeesChangeCommittedLate(t *testing.T) {
 			if !store.Postgres() {
 				continue
 			}
-			// A cancels at t0+1m but its transaction stalls (in its jobs
-			// callback) until B's cancel at t0+2m has committed and been
-			// polled.
+			// A's attempt ends at t0+1m, completing A's booking, but the
+			// transaction stalls (in its result jobs callback, which runs
+			// before the booking is stamped) until B's cancel at t0+2m has
+			// committed and been polled. (Booking changes build their jobs
+			// after the stamp, so that their events carry it: such a stall
+			// there would hold the change order's lock and B would wait.)
+			attempt, err := store.StartAttempt(context.Background(), &examgate.Attempt{CandidateID: a.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
+				ba, examgate.Request{CandidateID: a.ID, ClientKey: fmt.Sprintf("a-start-%t", p.bySince), Action: examgate.ActionStart, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
 			inside, release := make(chan struct{}), make(chan struct{})
 			done := make(chan error, 1)
 			go func() {
-				_, err := cancel(store, ba, fmt.Sprintf("a-cancel-%t", p.bySince), t0.Add(time.Minute), func(*examgate.Booking) ([]examgate.Job, error) {
-					close(inside)
-					<-release
-					return nil, nil
-				})
+				_, err := store.CompleteAttempt(context.Background(), attempt, examgate.AttemptSubmitted, t0.Add(time.Minute),
+					func([]examgate.Answer) examgate.Score { return examgate.Score{MaxPoints: 1} },
+					func(*examgate.Result) ([]examgate.Job, error) {
+						close(inside)
+						<-release
+						return nil, nil
+					})
 				done <- err
 			}()
 			<-inside
@@ -247,5 +257,121 @@ func TestPollingUnderConcurrentChanges(t *testing.T) {
 			}
 		}
 		t.Logf("%d changes committed, %d versions seen by the cursor poller", len(committed), len(all))
+	})
+}
+
+// TestDeliveryStatesOfLTIResults: a learner who came from an LTI platform
+// has their result sent as their attempt's score (jobs under
+// LTIScoreJobKey), which the partner's delivery state follows like
+// Deliveries.StateOf does; a TI learner's result follows its own job.
+func TestDeliveryStatesOfLTIResults(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		result := func(i int, jobs func(*examgate.Result) ([]examgate.Job, error)) *examgate.Result {
+			c := newCandidate(t, store, i)
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
+				nil, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := store.CompleteAttempt(ctx, a, examgate.AttemptSubmitted, t0.Add(30*time.Minute),
+				func([]examgate.Answer) examgate.Score {
+					return examgate.Score{Points: 8, MaxPoints: 10, Percent: 80, PassMark: 70, Passed: true}
+				}, jobs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		lti := result(1, func(r *examgate.Result) ([]examgate.Job, error) {
+			return []examgate.Job{{Kind: examgate.JobLTIScore, Payload: []byte(`{}`), Key: examgate.LTIScoreJobKey(r.AttemptID)}}, nil
+		})
+		ti := result(2, func(r *examgate.Result) ([]examgate.Job, error) { return examgate.TIResultJobs(r, nil) })
+		// The LTI score is sent; the TI result is not yet.
+		j, err := store.ClaimJob(ctx, []string{examgate.JobLTIScore}, t0.Add(time.Hour), time.Minute)
+		if err != nil || j == nil {
+			t.Fatalf("claim: %v %v", j, err)
+		}
+		if err := store.FinishJob(ctx, j.ID, j.Lease, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.DeliveryStates(ctx, []int64{lti.ID, ti.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[lti.ID] != examgate.DeliverySent || got[ti.ID] != examgate.DeliverySending {
+			t.Fatalf("states: LTI %q, TI %q; want %q and %q", got[lti.ID], got[ti.ID], examgate.DeliverySent, examgate.DeliverySending)
+		}
+		// And the same as the staff's view of each result.
+		d := &examgate.Deliveries{Store: store}
+		for _, r := range []*examgate.Result{lti, ti} {
+			if want, err := d.StateOf(ctx, r.ID); err != nil || want != got[r.ID] {
+				t.Fatalf("result %d: partner state %q, StateOf %q %v", r.ID, got[r.ID], want, err)
+			}
+		}
+	})
+}
+
+// TestListsOfCandidatesLimitEachCandidate: the limit of a candidate's
+// bookings and attempts is per candidate, so one with many rows does not
+// crowd out the others of the batch, and each list is newest first.
+func TestListsOfCandidatesLimitEachCandidate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		busy, quiet := newCandidate(t, store, 1), newCandidate(t, store, 2)
+		var busyBookings []int64
+		for i := range 5 {
+			at := t0.Add(time.Duration(i) * time.Hour)
+			b, err := book(store, busy.ID, fmt.Sprint("book-", i), at.Add(48*time.Hour), at, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			busyBookings = append(busyBookings, b.ID)
+			if _, err := cancel(store, b, fmt.Sprint("cancel-", i), at.Add(time.Minute), nil); err != nil {
+				t.Fatal(err)
+			}
+			// An on-demand attempt each time, ended so that another may start.
+			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: busy.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: at, Deadline: at.Add(time.Hour)},
+				nil, examgate.Request{CandidateID: busy.ID, ClientKey: fmt.Sprint("start-", i), Action: examgate.ActionStart, At: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.CompleteAttempt(ctx, a, examgate.AttemptSubmitted, at.Add(time.Minute),
+				func([]examgate.Answer) examgate.Score { return examgate.Score{MaxPoints: 1} }, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The quiet candidate's only booking and attempt are older than all of those.
+		old := t0.Add(-24 * time.Hour)
+		qb, err := book(store, quiet.ID, "book", old.Add(72*time.Hour), old, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: quiet.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: old, Deadline: old.Add(time.Hour)},
+			nil, examgate.Request{CandidateID: quiet.ID, ClientKey: "start", Action: examgate.ActionStart, At: old}); err != nil {
+			t.Fatal(err)
+		}
+
+		ids := []int64{busy.ID, quiet.ID}
+		bookings, err := store.BookingsOfCandidates(ctx, ids, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := bookings[busy.ID]; len(b) != 2 || b[0].ID != busyBookings[4] || b[1].ID != busyBookings[3] {
+			t.Fatalf("busy candidate's bookings: %d, want the newest 2 (%d, %d) newest first", len(b), busyBookings[4], busyBookings[3])
+		}
+		if b := bookings[quiet.ID]; len(b) != 1 || b[0].ID != qb.ID {
+			t.Fatalf("quiet candidate's bookings: %d, want their one booking", len(b))
+		}
+		attempts, err := store.AttemptsOfCandidates(ctx, ids, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := attempts[busy.ID]; len(a) != 2 || !a[0].StartedAt.Equal(t0.Add(4*time.Hour)) || !a[1].StartedAt.Equal(t0.Add(3*time.Hour)) {
+			t.Fatalf("busy candidate's attempts: %+v, want the newest 2 newest first", a)
+		}
+		if a := attempts[quiet.ID]; len(a) != 1 {
+			t.Fatalf("quiet candidate's attempts: %d, want their one attempt", len(a))
+		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -24,8 +25,17 @@ import (
 
 // Limits bound what one request may cost.
 const (
-	MaxBodyBytes    = 64 << 10 // a query document with variables; far above any real one
-	MaxComplexity   = 200
+	MaxBodyBytes = 64 << 10 // a query document with variables; far above any real one
+	// MaxFields bounds the fields an operation selects, each alias and
+	// each fragment spread counted: an alias bomb runs a resolver per alias.
+	MaxFields = 200
+	// MaxComplexity bounds what an operation may resolve: each field costs
+	// 1 plus its children, and a list field its rows (first, or 100 for a
+	// candidate's lists) times what each row asks (complexity.go), so that
+	// lists nested in lists cannot multiply the response unchecked. The
+	// partner guide's page of 100 bookings costs 2802, its candidate query
+	// 1508 (TestPartnerDocsOperationsRun).
+	MaxComplexity   = 5000
 	MaxParserTokens = 2000
 	// MaxDepth is how deeply fields may nest. The deepest real query (the
 	// playground's introspection query, whose type references nest eight
@@ -54,13 +64,13 @@ type Options struct {
 // complexity, token and body limits, and an error presenter that turns
 // domain errors into extensions.code and hides internal ones.
 func NewHandler(r *Resolver, opts Options) http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](QueryCacheSize))
 	srv.SetParserTokenLimit(MaxParserTokens)
 	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{lru.New[string](PersistedQueries)}})
-	srv.Use(operationLimits{maxDepth: MaxDepth, introspection: opts.Introspection})
+	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, introspection: opts.Introspection})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -80,9 +90,9 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			// Parse and validation errors are the client's and safe to show.
 			var ge *gqlerror.Error
 			if errors.As(err, &ge) && ge.Err == nil {
-				if gqlErr.Extensions["code"] == CodeComplexityLimit {
+				if gqlErr.Extensions["code"] == CodeComplexityLimit && strings.HasPrefix(gqlErr.Message, "operation has complexity") {
 					e := *gqlErr
-					e.Message += ": ask for fewer fields (each alias counts) or split it into several queries"
+					e.Message += ": ask for smaller pages (first) or fewer lists nested in lists (each row counts), or split it into several queries"
 					return &e
 				}
 				return gqlErr

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -207,7 +208,7 @@ func TestAliasBomb(t *testing.T) {
 	if got.status != http.StatusOK || got.code() != graph.CodeComplexityLimit || got.Data != nil {
 		t.Fatalf("status %d: %s", got.status, got.rawBody)
 	}
-	if msg := got.Errors[0].Message; msg != "operation has complexity 600, which exceeds the limit of 200: ask for fewer fields (each alias counts) or split it into several queries" {
+	if msg := got.Errors[0].Message; msg != "operation selects 600 fields, which exceeds the limit of 200: ask for fewer fields (each alias counts) or split it into several queries" {
 		t.Fatalf("message %q", msg)
 	}
 	// With the spec's media type a refused document is a 400 without data.
@@ -220,6 +221,62 @@ func TestAliasBomb(t *testing.T) {
 	}
 	if ct := got.header.Get("Content-Type"); ct != "application/graphql-response+json" {
 		t.Fatalf("Content-Type %q", ct)
+	}
+	// Fragments spread many times count each time.
+	var b strings.Builder
+	b.WriteString(`{ me { ...F0 } }`)
+	for i := range 40 {
+		fmt.Fprintf(&b, "\nfragment F%d on Candidate { ...F%d ...F%d a: email }", i, i+1, i+1)
+	}
+	b.WriteString("\nfragment F40 on Candidate { email }")
+	if got := post(t, srv, "", query(b.String())); got.code() != graph.CodeComplexityLimit {
+		t.Fatalf("fields through fragments: %s", got.rawBody)
+	}
+}
+
+// TestNestedListBomb: lists nested in lists multiply the response (a page
+// of bookings, each candidate's bookings, their candidate's bookings …)
+// and so the complexity, well within the depth limit.
+func TestNestedListBomb(t *testing.T) {
+	srv := newServer(t, false)
+	// Aliases of a page each cost the page.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 20 {
+		fmt.Fprintf(&b, " a%d: partner { bookings(first: 100) { edges { node { id status } } } }", i)
+	}
+	b.WriteString(" }")
+	got := post(t, srv, "", query(b.String()))
+	if got.status != http.StatusOK || got.code() != graph.CodeComplexityLimit || got.Data != nil {
+		t.Fatalf("status %d: %s", got.status, got.rawBody)
+	}
+	// Each alias: partner 1 + bookings (1 + 100 rows × (edges 1 + node 1 + 2 fields)).
+	if msg := got.Errors[0].Message; msg != "operation has complexity 8040, which exceeds the limit of 5000: ask for smaller pages (first) or fewer lists nested in lists (each row counts), or split it into several queries" {
+		t.Fatalf("message %q", msg)
+	}
+	for _, q := range []string{
+		`{ partner { bookings(first: 100) { edges { node { candidate { bookings { candidate { bookings { id } } } } } } } } }`,
+		`{ partner { bookings(first: 10) { edges { node { candidate { bookings { candidate { attempts { id } } } } } } } } }`,
+		`{ partner { candidate(email: "a@example.com") { bookings { candidate { results { score } } } } } }`,
+		// The default page is 50 rows; a first out of range is priced as 100.
+		`{ partner { bookings { edges { node { candidate { attempts { id status } } } } } } }`,
+		`{ partner { bookings(first: 1000000) { edges { node { candidate { email bookings { id } } } } } } }`,
+	} {
+		got := post(t, srv, "", query(q))
+		if got.code() != graph.CodeComplexityLimit || got.Data != nil {
+			t.Fatalf("%s: status %d: %s", q, got.status, got.rawBody)
+		}
+	}
+	// A list nested as deep as the depth limit allows does not overflow
+	// into a small complexity.
+	q := `{ partner { bookings(first: 100) { edges { node { candidate { bookings { candidate { bookings { candidate { bookings { candidate { bookings { candidate { bookings { id } } } } } } } } } } } } } } }`
+	if got := post(t, srv, "", query(q)); got.code() != graph.CodeComplexityLimit {
+		t.Fatalf("deepest bomb: status %d: %s", got.status, got.rawBody)
+	}
+	// One candidate's lists, as the partner guide asks, pass.
+	ok := `{ partner { candidate(email: "a@example.com") { email bookings { id status startsAt } attempts { status } results { score passed } } } }`
+	if got := post(t, srv, "", query(ok)); got.code() == graph.CodeComplexityLimit {
+		t.Fatalf("one candidate's lists refused: %s", got.rawBody)
 	}
 }
 

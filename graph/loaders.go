@@ -74,8 +74,9 @@ func (l *loader[K, V]) load(ctx context.Context, k K) (V, bool, error) {
 }
 
 // loaders are the batched loaders of one request. Announcements flow one
-// way (bookings → attempts → results → delivery states), so the nested
-// locks taken by then callbacks cannot deadlock.
+// way (candidates → their bookings and attempts → attempts → results →
+// delivery states), so the nested locks taken by then callbacks cannot
+// deadlock.
 type loaders struct {
 	candidates       *loader[int64, *examgate.Candidate]
 	attemptByBooking *loader[int64, *examgate.Attempt]
@@ -97,6 +98,14 @@ func newLoaders(s examgate.PartnerStore) *loaders {
 		attemptsOfCand: newLoader(func(ctx context.Context, ids []int64) (map[int64][]*examgate.Attempt, error) {
 			return s.AttemptsOfCandidates(ctx, ids, examgate.PartnerListMax)
 		}),
+	}
+	// A candidate's bookings, attempts and results load for every candidate
+	// of the batch at once.
+	l.candidates.then = func(m map[int64]*examgate.Candidate) {
+		for id := range m {
+			l.bookingsOfCand.want(id)
+			l.attemptsOfCand.want(id)
+		}
 	}
 	l.attemptByBooking.then = func(m map[int64]*examgate.Attempt) {
 		for _, a := range m {
@@ -150,9 +159,13 @@ func (r *Resolver) loadersOf(ctx context.Context) (*loaders, error) {
 	return newLoaders(r.Partners), nil
 }
 
-// prime stores a value already at hand.
+// prime stores a value already at hand, and announces what its child
+// fields will ask for as a fetch would.
 func (l *loader[K, V]) prime(k K, v V) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fetched[k], l.done[k] = v, true
+	if l.then != nil {
+		l.then(map[K]V{k: v})
+	}
 }

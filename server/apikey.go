@@ -39,15 +39,15 @@ func (s *Server) withAPIKeys(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scheme, secret, _ := strings.Cut(h, " ")
-		secret = strings.TrimSpace(secret)
-		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
-			s.unauthorized(w, r, "Send the API key as Authorization: Bearer <key>.")
+		secret, ok := bearerToken(r)
+		if !ok {
+			s.unauthorized(w, r, "Send the API key as Authorization: Bearer <key> (the key has no spaces in it).")
 			return
 		}
 		if s.AdminKey != "" {
 			got := sha256.Sum256([]byte(secret))
 			if subtle.ConstantTimeCompare(got[:], bootstrap[:]) == 1 {
+				reportKeyChecked(r.Context(), true)
 				ctx := examgate.NewContextWithAPIKey(r.Context(), &examgate.APIKey{Name: "EXAMGATE_ADMIN_API_KEY", Scopes: []string{examgate.ScopeAdmin}})
 				next.ServeHTTP(w, r.WithContext(ctx))
 				return
@@ -60,8 +60,10 @@ func (s *Server) withAPIKeys(next http.Handler) http.Handler {
 		k, err := s.APIKeys.Authenticate(r.Context(), secret)
 		switch examgate.ErrorCode(err) {
 		case "":
+			reportKeyChecked(r.Context(), true)
 			next.ServeHTTP(w, r.WithContext(examgate.NewContextWithAPIKey(r.Context(), k)))
 		case examgate.EUNAUTHORIZED:
+			reportKeyChecked(r.Context(), false)
 			s.unauthorized(w, r, examgate.ErrorMessage(err))
 		default:
 			s.Logger.ErrorContext(r.Context(), "API key lookup failed", "err", err)

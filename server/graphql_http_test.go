@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -122,31 +123,61 @@ func TestGraphQLRateLimit(t *testing.T) {
 	})
 	anon := e.browser()
 
-	// Keys are limited per key before the key is looked up, so that a wrong
-	// or revoked key hammering the server costs no lookups either.
-	for i := range 2 {
-		if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one"); got.status != http.StatusUnauthorized {
-			t.Fatalf("key-one request %d: %d %s", i+1, got.status, got.body)
+	// A key not known to be good spends from its address's budget (the
+	// learner budget, 3 at once), so that a client making up a new key for
+	// every request is throttled like any anonymous client before anything
+	// looks its keys up; a client without a key there shares that budget.
+	for i := range 3 {
+		if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", fmt.Sprintf("Bearer egk_madeup%d", i)); got.status != http.StatusUnauthorized {
+			t.Fatalf("made-up key %d: %d %s", i+1, got.status, got.body)
 		}
 	}
-	got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one")
+	got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer egk_madeup4")
+	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "1" || got.code() != "RATE_LIMITED" {
+		t.Fatalf("over the address budget with made-up keys: %d Retry-After %q %s", got.status, got.header.Get("Retry-After"), got.body)
+	}
+	if msg := got.gql.Errors[0].Message; msg != "Too many requests: a client whose API key is not accepted (yet) may send 60 requests a minute (bursts of 3). Try again in 1 s." {
+		t.Fatalf("message %q", msg)
+	}
+	if got := e.send(anon, http.MethodPost, `{ __typename }`); got.status != http.StatusTooManyRequests {
+		t.Fatalf("no key from the same address: %d %s", got.status, got.body)
+	}
+
+	// A good key's first request spends from the address too; once
+	// accepted, the key has its own budget (2 at once), however the header
+	// spaces it.
+	clock.Advance(3 * time.Second)
+	_, secret, err := (&examgate.APIKeys{Store: e.store, Clock: examgate.ClockFunc(func() time.Time { return now })}).Create(context.Background(), "limited", []string{examgate.ScopeBookingsRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, auth := range []string{"Bearer " + secret, "bearer  " + secret, "Bearer " + secret + "  "} {
+		if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", auth); got.status != http.StatusOK {
+			t.Fatalf("good key request %d: %d %s", i+1, got.status, got.body)
+		}
+	}
+	got = e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer   "+secret)
 	if got.status != http.StatusTooManyRequests || got.header.Get("Retry-After") != "2" || got.code() != "RATE_LIMITED" {
 		t.Fatalf("over the key budget: %d Retry-After %q %s", got.status, got.header.Get("Retry-After"), got.body)
 	}
 	if msg := got.gql.Errors[0].Message; msg != "Too many requests: an API key may send 30 requests a minute (bursts of 2). Try again in 2 s." {
 		t.Fatalf("message %q", msg)
 	}
-	// Another key has its own budget, and so do clients without a key.
-	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-two"); got.status != http.StatusUnauthorized {
-		t.Fatalf("key-two: %d %s", got.status, got.body)
-	}
+	// The key's budget is its own: the address still has two requests.
 	if got := e.send(anon, http.MethodPost, `{ __typename }`); got.status != http.StatusOK {
 		t.Fatalf("no key: %d %s", got.status, got.body)
 	}
+	// A key with spaces inside is not a key, and spends from the address.
+	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer "+secret[:8]+" "+secret[8:]); got.status != http.StatusUnauthorized {
+		t.Fatalf("key with inner space: %d %s", got.status, got.body)
+	}
+	if got := e.send(anon, http.MethodPost, `{ __typename }`); got.status != http.StatusTooManyRequests {
+		t.Fatalf("the key with an inner space did not spend from the address: %d %s", got.status, got.body)
+	}
 	// Once the bucket has a token again, the key gets through.
 	clock.Advance(2 * time.Second)
-	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer key-one"); got.status != http.StatusUnauthorized {
-		t.Fatalf("key-one after Retry-After: %d %s", got.status, got.body)
+	if got := e.send(anon, http.MethodPost, `{ __typename }`, "Authorization", "Bearer "+secret); got.status != http.StatusOK {
+		t.Fatalf("key after Retry-After: %d %s", got.status, got.body)
 	}
 
 	// Learners are limited per session, not per address: two signed-in

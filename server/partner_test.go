@@ -376,6 +376,69 @@ func TestPartnerBookingsStatementCount(t *testing.T) {
 	})
 }
 
+// TestPartnerCandidateListsStatementCount: the candidate's bookings,
+// attempts and results under a page of bookings load for the whole page at
+// once: two statements more than the page without them (the candidates'
+// bookings and attempts), whatever the page size. The pages are small
+// because the complexity limit counts each candidate's lists at their
+// largest (100 rows).
+func TestPartnerCandidateListsStatementCount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		counter := &statementCounter{}
+		store.Bun().AddQueryHook(counter)
+		e := newPartnerEnv(t, store)
+		seed(t, store, 8)
+		_, key := e.key(examgate.ScopeBookingsRead, examgate.ScopeResultsRead)
+		q := `query($first: Int) { partner { bookings(first: $first) { edges { node {
+			id status exam { code }
+			attempt { status result { passed } }
+			result { passed delivery }
+			candidate { email bookings { id status } attempts { id status } results { passed delivery } }
+		} } } } }`
+		for _, first := range []int{1, 3, 5} {
+			counter.reset()
+			got := e.query(key, q, map[string]any{"first": first})
+			n := counter.n.Load()
+			var page struct {
+				Bookings struct {
+					Edges []struct {
+						Node struct {
+							ID        string
+							Attempt   *struct{ Status string }
+							Candidate struct {
+								Bookings []struct{ ID string }
+								Attempts []struct{ ID string }
+								Results  []struct{ Delivery string }
+							}
+						}
+					}
+				}
+			}
+			_ = json.Unmarshal(got.Data["partner"], &page)
+			if len(got.Errors) > 0 || len(page.Bookings.Edges) != first {
+				t.Fatalf("first %d: %d edges, %+v", first, len(page.Bookings.Edges), got.Errors)
+			}
+			for _, edge := range page.Bookings.Edges {
+				c, sat := edge.Node.Candidate, 0
+				if edge.Node.Attempt != nil {
+					sat = 1
+				}
+				if len(c.Bookings) != 1 || c.Bookings[0].ID != edge.Node.ID || len(c.Attempts) != sat || len(c.Results) != sat {
+					t.Fatalf("first %d: booking %s: candidate %+v", first, edge.Node.ID, c)
+				}
+				if sat == 1 && c.Results[0].Delivery != "SENDING" {
+					t.Fatalf("first %d: booking %s: result delivery %q", first, edge.Node.ID, c.Results[0].Delivery)
+				}
+			}
+			t.Logf("first %d: %d statements", first, n)
+			if n > 8 {
+				counter.mu.Lock()
+				t.Fatalf("first %d: %d statements, want at most 8:\n%s", first, n, strings.Join(counter.log, "\n"))
+			}
+		}
+	})
+}
+
 type partnerPage struct {
 	Bookings struct {
 		PageInfo struct {

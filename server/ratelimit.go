@@ -2,6 +2,7 @@ package server
 
 import (
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/examgate/examgate"
 )
@@ -22,8 +24,11 @@ import (
 // Rate turns that budget off.
 type RateLimits struct {
 	// Key is the budget of each API key (a request with
-	// Authorization: Bearer), keyed by a hash of the header value, so that
-	// a wrong or revoked key is limited too before anything looks it up.
+	// Authorization: Bearer) once it has authenticated, keyed by a hash of
+	// the key. A key not (yet) known to be good (a wrong, revoked or made-up
+	// one, or a good one's first request) spends from its client address's
+	// Learner budget instead, so that new random keys are throttled like any
+	// other anonymous traffic before anything looks them up.
 	Key Budget
 	// Learner is the budget of each learner session and, for requests with
 	// neither a key nor a session, of each client IP address. The SPA's
@@ -62,6 +67,9 @@ type bucket struct {
 	budget *Budget
 	tokens float64
 	last   time.Time
+	// authenticated marks an API key's bucket once the key was accepted:
+	// only then do its requests spend from it.
+	authenticated bool
 }
 
 func newRateLimiter(l RateLimits) *rateLimiter {
@@ -131,6 +139,50 @@ func (l *rateLimiter) len() int {
 	return l.lru.Len()
 }
 
+// authenticated tells whether key names the bucket of an API key that was
+// accepted and has not failed since.
+func (l *rateLimiter) authenticated(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, ok := l.byKey[key]
+	return ok && el.Value.(*bucket).authenticated
+}
+
+// keyChecked records whether the API key whose bucket is key was accepted.
+// An accepted key gets (or keeps) its bucket, full when new: its request
+// was charged to the client address. A refused one loses it, so that its
+// next requests spend from the address again.
+func (l *rateLimiter) keyChecked(key string, budget *Budget, ok bool) {
+	now := l.limits.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	el, found := l.byKey[key]
+	switch {
+	case !ok && found:
+		l.drop(el)
+	case ok && found:
+		el.Value.(*bucket).authenticated = true
+	case ok:
+		l.forgetIdle(now)
+		if l.lru.Len() >= l.limits.MaxClients {
+			l.drop(l.lru.Back())
+		}
+		l.byKey[key] = l.lru.PushFront(&bucket{key: key, budget: budget, tokens: float64(budget.Burst), last: now, authenticated: true})
+	}
+}
+
+// keyCheckedKey carries to withAPIKeys the function that tells the
+// limiter whether the request's key was accepted.
+type keyCheckedKey struct{}
+
+// reportKeyChecked tells the rate limiter, if any, whether the request's
+// API key was accepted.
+func reportKeyChecked(ctx context.Context, ok bool) {
+	if f, _ := ctx.Value(keyCheckedKey{}).(func(bool)); f != nil {
+		f(ok)
+	}
+}
+
 // withRateLimit answers 429 with Retry-After to a client over its budget.
 func (s *Server) withRateLimit(next http.Handler) http.Handler {
 	if s.RateLimits.Key.Rate <= 0 && s.RateLimits.Learner.Rate <= 0 {
@@ -138,7 +190,13 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 	}
 	limiter := newRateLimiter(s.RateLimits)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, budget, who := s.rateKey(r)
+		key, budget, who := s.rateKey(r, limiter.authenticated)
+		if token, ok := bearerToken(r); ok && s.RateLimits.Key.Rate > 0 {
+			kb := keyBucket(token)
+			r = r.WithContext(context.WithValue(r.Context(), keyCheckedKey{}, func(ok bool) {
+				limiter.keyChecked(kb, &s.RateLimits.Key, ok)
+			}))
+		}
 		if budget.Rate <= 0 {
 			next.ServeHTTP(w, r)
 			return
@@ -168,14 +226,25 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 	})
 }
 
-// rateKey tells whose bucket a request spends from. The key's bucket is
-// named by a hash so that no key is kept in memory.
-func (s *Server) rateKey(r *http.Request) (key string, budget *Budget, who string) {
-	if token, ok := bearerToken(r); ok {
-		sum := sha256.Sum256([]byte(token))
-		return "k" + string(sum[:]), &s.RateLimits.Key, "an API key"
+// keyBucket names an API key's bucket by a hash, so that no key is kept in
+// memory.
+func keyBucket(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "k" + string(sum[:])
+}
+
+// rateKey tells whose bucket a request spends from: an authenticated API
+// key's own, a session's, or else the client address's. A request with an
+// Authorization header carries no session (withAPIKeys drops it), so one
+// whose key is not known to be good spends from its address.
+func (s *Server) rateKey(r *http.Request, authenticated func(string) bool) (key string, budget *Budget, who string) {
+	if token, ok := bearerToken(r); ok && s.RateLimits.Key.Rate > 0 && authenticated(keyBucket(token)) {
+		return keyBucket(token), &s.RateLimits.Key, "an API key"
+	} else if ok && s.RateLimits.Key.Rate <= 0 {
+		return "", &s.RateLimits.Key, "an API key" // keys are not limited
 	}
-	if sess := examgate.SessionFromContext(r.Context()); sess != nil {
+	hasAuth := r.Header.Get("Authorization") != ""
+	if sess := examgate.SessionFromContext(r.Context()); sess != nil && !hasAuth {
 		return "s" + strconv.FormatInt(sess.ID, 10), &s.RateLimits.Learner, "a session"
 	}
 	// Not X-Forwarded-For: a client could name any address there. Behind a
@@ -190,14 +259,21 @@ func (s *Server) rateKey(r *http.Request) (key string, budget *Budget, who strin
 		p, _ := ip.WithZone("").Prefix(64)
 		host = p.String()
 	}
+	if hasAuth {
+		return "a" + host, &s.RateLimits.Learner, "a client whose API key is not accepted (yet)"
+	}
 	return "a" + host, &s.RateLimits.Learner, "a client without a session"
 }
 
-// bearerToken returns the token of an Authorization: Bearer header.
+// bearerToken returns the API key of an Authorization: Bearer header, as
+// every part of the server reads it: the scheme in any case, then the key
+// with the spaces around it trimmed. A key with whitespace inside is not
+// one (keys have none), so it cannot be made to look like a different
+// key by spacing.
 func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
 		return "", false
 	}
 	return token, true

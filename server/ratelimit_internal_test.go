@@ -144,7 +144,7 @@ func TestRateKey(t *testing.T) {
 		if sess != nil {
 			r = r.WithContext(examgate.NewContextWithSession(r.Context(), sess))
 		}
-		k, b, _ := s.rateKey(r)
+		k, b, _ := s.rateKey(r, func(bucket string) bool { return bucket == keyBucket("key-one") || bucket == keyBucket("key-two") })
 		return k, b
 	}
 	k1, b := key("192.0.2.1:1000", "Bearer key-one", &examgate.Session{ID: 1})
@@ -156,6 +156,20 @@ func TestRateKey(t *testing.T) {
 	}
 	if k3, _ := key("192.0.2.1:1000", "Bearer key-two", nil); k3 == k1 {
 		t.Fatal("two keys share a bucket")
+	}
+	// Spacing around the key does not make another key of it.
+	for _, auth := range []string{"Bearer  key-one", "Bearer key-one ", "BEARER \tkey-one\t"} {
+		if k, _ := key("192.0.2.1:1000", auth, nil); k != k1 {
+			t.Fatalf("%q has another bucket than %q", auth, "Bearer key-one")
+		}
+	}
+	// A key not accepted (yet), a key with a space inside and any other
+	// Authorization header spend from the address, even with a session.
+	addr, _ := key("192.0.2.1:1000", "", nil)
+	for _, auth := range []string{"Bearer egk_unknown", "Bearer key one", "Bearer key-one extra", "Basic dXNlcjpwYXNz", "Bearer "} {
+		if k, b := key("192.0.2.1:1000", auth, &examgate.Session{ID: 1}); k != addr || b != &s.RateLimits.Learner {
+			t.Fatalf("%q: bucket %q, want the address's", auth, k)
+		}
 	}
 	s1, b := key("192.0.2.1:1000", "", &examgate.Session{ID: 1})
 	if s2, _ := key("192.0.2.2:2000", "", &examgate.Session{ID: 1}); s2 != s1 || b != &s.RateLimits.Learner {
@@ -182,6 +196,38 @@ func TestRateKey(t *testing.T) {
 
 // BenchmarkRateLimiter measures what the limiter adds to a request: a
 // returning client, and a flood of new keys that keeps the LRU full.
+// TestKeyBucketFollowsAuthentication: an accepted key gets its own bucket,
+// a refused one loses it.
+func TestKeyBucketFollowsAuthentication(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	budget := &Budget{Rate: 1, Burst: 2}
+	l := newRateLimiter(RateLimits{Now: clock.now})
+	k := keyBucket("egk_x")
+	if l.authenticated(k) {
+		t.Fatal("a key never checked counts as accepted")
+	}
+	l.keyChecked(k, budget, false)
+	if l.authenticated(k) || l.len() != 0 {
+		t.Fatal("a refused key got a bucket")
+	}
+	l.keyChecked(k, budget, true)
+	if !l.authenticated(k) {
+		t.Fatal("an accepted key has no bucket")
+	}
+	// Spent, then accepted again: it keeps what it spent.
+	l.take(k, budget)
+	l.take(k, budget)
+	l.keyChecked(k, budget, true)
+	if ok, _ := l.take(k, budget); ok {
+		t.Fatal("accepting the key again refilled its bucket")
+	}
+	// Revoked: its requests go back to the address.
+	l.keyChecked(k, budget, false)
+	if l.authenticated(k) {
+		t.Fatal("a key refused after being accepted keeps its bucket")
+	}
+}
+
 func BenchmarkRateLimiter(b *testing.B) {
 	budget := &Budget{Rate: 1e9, Burst: 1 << 30}
 	b.Run("returning", func(b *testing.B) {
