@@ -47,7 +47,7 @@ func (e *env) rawGraphQL(c *http.Client, query string) string {
 }
 
 func TestAttemptOverGraphQL(t *testing.T) {
-	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), quizCatalog)
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), quizCatalog, nil)
 	ada, bob := e.browser(), e.browser()
 	e.launch(ada, "DEMO-101", e.token(nil))
 	other := e.ti.AddUser(titest.User{Email: "bob@example.com", ExternalCustomerID: "cust-bob"})

@@ -16,7 +16,7 @@ import (
 func TestBookingOverGraphQL(t *testing.T) {
 	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), strings.Replace(catalogYAML, "ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}",
 		`ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}
-    availability: {timeZone: UTC, slotMinutes: 60, seats: 1, weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}`, 1))
+    availability: {timeZone: UTC, slotMinutes: 60, seats: 1, weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}`, 1), nil)
 	ada, bob := e.browser(), e.browser()
 	e.launch(ada, "DEMO-101", e.token(nil))
 	other := e.ti.AddUser(titest.User{Email: "bob@example.com", ExternalCustomerID: "cust-bob"})

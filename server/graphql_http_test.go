@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,40 +16,13 @@ import (
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/server"
-	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
 )
 
 // newEnvWith is newEnv with the server's Deps adjusted by set.
 func newEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *env {
 	t.Helper()
-	fake := titest.New(apiKey)
-	tiSrv := httptest.NewServer(fake)
-	t.Cleanup(tiSrv.Close)
-	user := fake.AddUser(titest.User{Email: "ada@example.com", ExternalCustomerID: "cust-1", FirstName: "Ada", LastName: "Lovelace"})
-	fake.AddPurchase(titest.Purchase{UserID: user.ID, CourseID: course, Time: purchased})
-	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	logger := slog.New(server.LogHandler{Handler: slog.NewJSONHandler(logs, nil)})
-	clock := examgate.ClockFunc(func() time.Time { return now })
-	client := tiapi.NewClient(tiSrv.URL, apiKey)
-	client.Sleep = func(context.Context, time.Duration) error { return nil }
-	base, _ := url.Parse("http://examgate.test")
-	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger}
-	deps := server.Deps{
-		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
-		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
-		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
-		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Attempts: attempts},
-		Attempts: attempts,
-	}
-	set(&deps)
-	hs := httptest.NewServer(server.New(deps))
-	t.Cleanup(hs.Close)
-	return &env{t: t, store: store, ti: fake, url: hs.URL, logs: logs, tiUser: user}
+	return newEnvWithCatalog(t, store, catalogYAML, set)
 }
 
 // stepClock is a clock the test moves by hand.

@@ -80,10 +80,12 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T, store *db.DB) *env {
 	t.Helper()
-	return newEnvWithCatalog(t, store, catalogYAML)
+	return newEnvWithCatalog(t, store, catalogYAML, nil)
 }
 
-func newEnvWithCatalog(t *testing.T, store *db.DB, catalogSource string) *env {
+// newEnvWithCatalog starts examgate on catalogSource against a fake TI;
+// set, when not nil, adjusts the server's Deps first.
+func newEnvWithCatalog(t *testing.T, store *db.DB, catalogSource string, set func(*server.Deps)) *env {
 	t.Helper()
 	fake := titest.New(apiKey)
 	tiSrv := httptest.NewServer(fake)
@@ -102,14 +104,17 @@ func newEnvWithCatalog(t *testing.T, store *db.DB, catalogSource string) *env {
 	client.Sleep = func(context.Context, time.Duration) error { return nil }
 	base, _ := url.Parse("http://examgate.test")
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger}
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Verifier: tiapi.NewLaunchVerifier([]string{secretA, secretB}, 500*time.Second, clock),
 		Launcher: &examgate.Launcher{Store: store, TI: client, Catalog: catalog, Clock: clock, Logger: logger, ReplayWindow: 1000 * time.Second},
 		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Attempts: attempts},
 		Attempts: attempts,
-	})
-	hs := httptest.NewServer(srv)
+	}
+	if set != nil {
+		set(&deps)
+	}
+	hs := httptest.NewServer(server.New(deps))
 	t.Cleanup(hs.Close)
 	return &env{t: t, store: store, ti: fake, url: hs.URL, logs: logs, tiUser: user}
 }
