@@ -254,7 +254,7 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 	s := db.guardedSave(g, a, flag)
 	if db.postgres {
 		var st *sql.Stmt
-		if st, s.err = db.saves.stmt(ctx, db, s.query); s.err == nil {
+		if st, s.err = db.prepared.get(ctx, db.bun.DB, s.query); s.err == nil {
 			s.row, s.wrote, s.err = s.run(ctx, st)
 			db.saves.statements.Add(1)
 			db.saves.commits.Add(1)
@@ -397,9 +397,6 @@ type saveGroup struct {
 	queue   []*pendingSave
 	leading bool
 
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
-
 	commits, statements atomic.Int64
 }
 
@@ -409,25 +406,6 @@ type saveGroup struct {
 // each save commits on its own.
 func (db *DB) SaveStats() (commits, statements int64) {
 	return db.saves.commits.Load(), db.saves.statements.Load()
-}
-
-// stmt returns query prepared on the pool (database/sql prepares it again
-// on each connection that runs it).
-func (g *saveGroup) stmt(ctx context.Context, db *DB, query string) (*sql.Stmt, error) {
-	g.stmtMu.Lock()
-	defer g.stmtMu.Unlock()
-	if st, ok := g.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := db.bun.DB.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if g.stmts == nil {
-		g.stmts = map[string]*sql.Stmt{}
-	}
-	g.stmts[query] = st
-	return st, nil
 }
 
 // maxSaveBatch bounds one transaction, so that one commit does not make a
@@ -493,7 +471,7 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	stmts := make([]*sql.Stmt, 0, len(batch))
 	ready := batch[:0:0]
 	for _, s := range batch {
-		st, err := g.stmt(ctx, db, s.query)
+		st, err := db.prepared.get(ctx, db.bun.DB, s.query)
 		if err != nil {
 			s.wrote, s.err = false, err
 			continue

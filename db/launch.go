@@ -163,8 +163,20 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 
 // SessionByTokenHash returns a live session or an Unauthenticated error.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
-	var row sessionRow
-	err := db.bun.NewSelect().Model(&row).Where("token_hash = ? AND expires_at > ?", hash, now).Scan(ctx)
+	// Prepared: every learner request reads its session, and parsing and
+	// planning the select cost more than running it.
+	query, at := sessionByTokenHash, any(sqliteTime(now))
+	if db.postgres {
+		query, at = postgresParams(query), now.UTC()
+	} else {
+		query = sqliteParams(query)
+	}
+	st, err := db.prepared.get(ctx, db.bun.DB, query)
+	if err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
+	}
+	row := sessionRow{TokenHash: hash}
+	err = st.QueryRowContext(ctx, hash, at).Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, examgate.Errorf(examgate.EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
 	}
@@ -174,6 +186,9 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time
 	return &examgate.Session{ID: row.ID, TokenHash: row.TokenHash, CandidateID: row.CandidateID,
 		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
 }
+
+const sessionByTokenHash = `SELECT id, candidate_id, created_at, expires_at FROM sessions
+	WHERE token_hash = ?text AND expires_at > ?timestamptz`
 
 // DeleteSession signs a browser out.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {

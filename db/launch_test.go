@@ -56,7 +56,8 @@ func TestCompleteLaunch(t *testing.T) {
 			t.Fatalf("LaunchTokenUsed = %v, %v", used, err)
 		}
 		s, err := store.SessionByTokenHash(ctx, "hash-tok1", t0.Add(time.Minute))
-		if err != nil || s.CandidateID != cand.ID {
+		if err != nil || s.CandidateID != cand.ID || s.TokenHash != "hash-tok1" ||
+			!s.CreatedAt.Equal(t0) || !s.ExpiresAt.Equal(t0.Add(examgate.SessionLifetime)) {
 			t.Fatalf("session = %+v, %v", s, err)
 		}
 		if _, err := store.SessionByTokenHash(ctx, "hash-tok1", t0.Add(examgate.SessionLifetime)); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
@@ -215,6 +216,31 @@ func TestDeleteExpired(t *testing.T) {
 			t.Fatal("expired rows kept")
 		}
 	})
+}
+
+// Under bursts of concurrent requests the PostgreSQL pool keeps its
+// connections: closing one that is returned while the idle list is full
+// makes a later request pay for a new backend and its prepared statements.
+func TestPostgresPoolKeepsConnections(t *testing.T) {
+	store := dbtest.OpenPostgres(t)
+	ctx := context.Background()
+	if _, err := store.CompleteLaunch(ctx, record("tok1", "ext-1", "ada@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() {
+				if _, err := store.SessionByTokenHash(ctx, "hash-tok1", t0.Add(time.Minute)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if st := store.Bun().Stats(); st.MaxIdleClosed != 0 || st.OpenConnections < 2 {
+		t.Fatalf("pool: %d connections closed on return, %d open", st.MaxIdleClosed, st.OpenConnections)
+	}
 }
 
 // A launch link without an assignment id keeps the one TI sent before, so a
