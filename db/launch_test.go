@@ -222,8 +222,15 @@ func TestDeleteExpired(t *testing.T) {
 // connections: closing one that is returned while the idle list is full
 // makes a later request pay for a new backend and its prepared statements.
 func TestPostgresPoolKeepsConnections(t *testing.T) {
-	store := dbtest.OpenPostgres(t)
+	store, err := db.Open(dbtest.PostgresURL(t)) // as served, not as dbtest sets it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
 	ctx := context.Background()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := store.CompleteLaunch(ctx, record("tok1", "ext-1", "ada@example.com")); err != nil {
 		t.Fatal(err)
 	}

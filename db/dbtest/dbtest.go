@@ -81,7 +81,12 @@ func PostgresURL(tb testing.TB) string {
 // OpenPostgres returns a migrated store in a fresh PostgreSQL schema.
 func OpenPostgres(tb testing.TB) *db.DB {
 	tb.Helper()
-	return migrate(tb, PostgresURL(tb))
+	store := migrate(tb, PostgresURL(tb))
+	// Many stores are open at once across parallel tests and packages, and
+	// the server allows 100 connections: a test store keeps few idle (the
+	// served pool keeps all it opened; TestPostgresPoolKeepsConnections).
+	store.Bun().SetMaxIdleConns(2)
+	return store
 }
 
 func migrate(tb testing.TB, dsn string) *db.DB {
