@@ -57,6 +57,10 @@ type SaveGuard struct {
 	CandidateID int64
 	ExamCode    string
 	NotBefore   time.Time // the deadline must be at or after this: now - grace
+	// TokenHash, when set, names a session not read yet: it must be the
+	// candidate's and live at Now, checked by the save's own statement.
+	TokenHash string
+	Now       time.Time
 }
 
 // Attempts is the exam delivery use case.
@@ -273,18 +277,22 @@ func (s *Attempts) Own(ctx context.Context, candidateID, attemptID int64) (*Atte
 	return a, exam, nil
 }
 
-// SaveChoices stores the answer to one item of an open attempt.
-func (s *Attempts) SaveChoices(ctx context.Context, candidateID, attemptID int64, itemID string, choices []string, seq int64) (Answer, bool, error) {
+// SaveChoices stores the answer to one item of an open attempt of the
+// session's candidate. A save to an attempt this process knows checks the
+// session in the save's own statement, unread until then; any save that
+// does not land that way reads the session and takes the full checks,
+// which answer why.
+func (s *Attempts) SaveChoices(ctx context.Context, who *SessionRef, attemptID int64, itemID string, choices []string, seq int64) (Answer, bool, error) {
 	now := s.Clock.Now()
-	if g, item, ok := s.guard(candidateID, attemptID, itemID, now); ok && ValidChoices(item, choices) == nil {
+	if g, item, ok := s.guard(who, attemptID, itemID, now); ok && ValidChoices(item, choices) == nil {
 		stored, wrote, err := s.Store.SaveIfOpen(ctx, g, Answer{ItemID: item.ID, Choices: sortedChoices(choices), ClientSeq: seq, SavedAt: now}, false)
 		if err != nil || wrote {
-			return stored, wrote, err
+			return stored, wrote, verifiedBy(who, wrote, err)
 		}
 	}
 	// Not written: a first save, an older or repeated one, or one that must
 	// be refused; the checks below say which.
-	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
+	a, _, item, err := s.writable(ctx, who, attemptID, itemID)
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -295,16 +303,16 @@ func (s *Attempts) SaveChoices(ctx context.Context, candidateID, attemptID int64
 	return stored, err == nil && stored.ClientSeq == seq, err
 }
 
-// SaveFlag flags or unflags one item of an open attempt.
-func (s *Attempts) SaveFlag(ctx context.Context, candidateID, attemptID int64, itemID string, flagged bool, seq int64) (Answer, bool, error) {
+// SaveFlag flags or unflags one item of an open attempt, as SaveChoices.
+func (s *Attempts) SaveFlag(ctx context.Context, who *SessionRef, attemptID int64, itemID string, flagged bool, seq int64) (Answer, bool, error) {
 	now := s.Clock.Now()
-	if g, item, ok := s.guard(candidateID, attemptID, itemID, now); ok {
-		stored, wrote, err := s.Store.SaveIfOpen(ctx, g, Answer{ItemID: item.ID, Flagged: flagged, ClientSeq: seq, SavedAt: now}, true)
+	if g, _, ok := s.guard(who, attemptID, itemID, now); ok {
+		stored, wrote, err := s.Store.SaveIfOpen(ctx, g, Answer{ItemID: itemID, Flagged: flagged, ClientSeq: seq, SavedAt: now}, true)
 		if err != nil || wrote {
-			return stored, wrote, err
+			return stored, wrote, verifiedBy(who, wrote, err)
 		}
 	}
-	a, _, item, err := s.writable(ctx, candidateID, attemptID, itemID)
+	a, _, item, err := s.writable(ctx, who, attemptID, itemID)
 	if err != nil {
 		return Answer{}, false, err
 	}
@@ -312,13 +320,32 @@ func (s *Attempts) SaveFlag(ctx context.Context, candidateID, attemptID int64, i
 	return stored, err == nil && stored.Flagged == flagged, err
 }
 
+// verifiedBy records that a save which landed found its session live.
+func verifiedBy(who *SessionRef, wrote bool, err error) error {
+	if wrote {
+		who.MarkVerified()
+	}
+	return err
+}
+
 // guard returns what a save to an attempt this process has served must
 // satisfy, and the item saved; ok is false when the attempt is not known
-// here or the item is not in its exam (the full checks then answer).
-func (s *Attempts) guard(candidateID, attemptID int64, itemID string, now time.Time) (SaveGuard, *Item, bool) {
+// here, is not the candidate's of a session already read, or the item is
+// not in its exam (the full checks then answer). With the session not read
+// yet, the owner known here is only a hint: the statement checks that the
+// session is live and the attempt's candidate's.
+func (s *Attempts) guard(who *SessionRef, attemptID int64, itemID string, now time.Time) (SaveGuard, *Item, bool) {
 	o, ok := s.owners.get(attemptID)
-	if !ok || o.candidateID != candidateID {
+	if !ok {
 		return SaveGuard{}, nil, false
+	}
+	g := SaveGuard{AttemptID: attemptID, CandidateID: o.candidateID, ExamCode: o.examCode}
+	if sess := who.Read(); sess != nil {
+		if sess.CandidateID != o.candidateID {
+			return SaveGuard{}, nil, false
+		}
+	} else {
+		g.TokenHash, g.Now = who.TokenHash(), now
 	}
 	exam, err := s.deliverableExam(o.examCode)
 	if err != nil {
@@ -328,10 +355,8 @@ func (s *Attempts) guard(candidateID, attemptID int64, itemID string, now time.T
 	if !ok {
 		return SaveGuard{}, nil, false
 	}
-	return SaveGuard{
-		AttemptID: attemptID, CandidateID: candidateID, ExamCode: o.examCode,
-		NotBefore: now.Add(-exam.Delivery.GraceD()),
-	}, item, true
+	g.NotBefore = now.Add(-exam.Delivery.GraceD())
+	return g, item, true
 }
 
 func sortedChoices(choices []string) []string {
@@ -340,8 +365,12 @@ func sortedChoices(choices []string) []string {
 	return choices
 }
 
-func (s *Attempts) writable(ctx context.Context, candidateID, attemptID int64, itemID string) (*Attempt, *Exam, *Item, error) {
-	a, exam, err := s.Own(ctx, candidateID, attemptID)
+func (s *Attempts) writable(ctx context.Context, who *SessionRef, attemptID int64, itemID string) (*Attempt, *Exam, *Item, error) {
+	sess, err := who.Session(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, exam, err := s.Own(ctx, sess.CandidateID, attemptID)
 	if err != nil {
 		return nil, nil, nil, err
 	}

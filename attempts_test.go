@@ -3,6 +3,7 @@ package examgate_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,7 @@ func newAttemptEnv(t *testing.T, store *db.DB, candidates int) *attemptEnv {
 			TokenID: key("tok", i), TokenExpiresAt: now.Add(time.Hour),
 			Candidate:   examgate.Candidate{Email: key("c", i) + "@example.com"},
 			Eligibility: examgate.Eligibility{ExamCode: "EX-1", CourseID: "c1", PurchasedAt: now, EndsAt: now.AddDate(0, 0, 30), CheckedAt: now},
-			Session:     examgate.Session{TokenHash: key("s", i), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+			Session:     examgate.Session{TokenHash: key("s", i), CreatedAt: now, ExpiresAt: now.Add(examgate.SessionLifetime)},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -76,6 +77,23 @@ func newAttemptEnv(t *testing.T, store *db.DB, candidates int) *attemptEnv {
 		e.cands = append(e.cands, c.ID)
 	}
 	return e
+}
+
+// as is the session of a candidate of the env as a request names it: not
+// read until needed, so that saves check it in their own statement.
+func (e *attemptEnv) as(cand int64) *examgate.SessionRef {
+	i := slices.Index(e.cands, cand)
+	if i < 0 {
+		panic(fmt.Sprintf("candidate %d is not in the env", cand))
+	}
+	return examgate.NewSessionRef(key("s", i), func(ctx context.Context) (*examgate.Session, error) {
+		return e.store.SessionByTokenHash(ctx, key("s", i), *e.now)
+	})
+}
+
+// as is a session already read, of the candidate.
+func as(cand int64) *examgate.SessionRef {
+	return examgate.KnownSession(&examgate.Session{CandidateID: cand})
 }
 
 // startBooked books the 10:00 slot and starts it at 09:45.
@@ -106,13 +124,13 @@ func TestAttemptFromBookingToResult(t *testing.T) {
 		if b.Status != examgate.BookingStarted || a.Status != examgate.AttemptOpen || !a.Deadline.Equal(e.now.Add(30*time.Minute)) {
 			t.Fatalf("booking %s, attempt %+v", b.Status, a)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 1); err != nil {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"a"}, 1); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"z"}, 2); examgate.ErrorCode(err) != examgate.EINVALID {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"z"}, 2); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Fatalf("unknown option: %v", err)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "nope", []string{"a"}, 3); examgate.ErrorCode(err) != examgate.EINVALID {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "nope", []string{"a"}, 3); examgate.ErrorCode(err) != examgate.EINVALID {
 			t.Fatalf("unknown item: %v", err)
 		}
 		*e.now = e.now.Add(10 * time.Minute)
@@ -146,16 +164,16 @@ func TestSaveDeadlineAndGrace(t *testing.T) {
 		_, a := e.startBooked(t, e.cands[0], "1")
 		// Up to deadline + 30 s grace the save is accepted…
 		*e.now = a.Deadline.Add(29 * time.Second)
-		if _, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q2", []string{"true"}, 1); err != nil || !ok {
+		if _, ok, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q2", []string{"true"}, 1); err != nil || !ok {
 			t.Fatalf("inside grace: %v %v", ok, err)
 		}
 		*e.now = a.Deadline.Add(30 * time.Second)
-		if _, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 2); err != nil || !ok {
+		if _, ok, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"a"}, 2); err != nil || !ok {
 			t.Fatalf("at the end of grace: %v %v", ok, err)
 		}
 		// …one second later it is refused and the attempt is closed at its deadline.
 		*e.now = a.Deadline.Add(31 * time.Second)
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"b"}, 3); examgate.ErrorCode(err) != examgate.ECONFLICT {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"b"}, 3); examgate.ErrorCode(err) != examgate.ECONFLICT {
 			t.Fatalf("after grace: %v", err)
 		}
 		got, _, err := e.attempts.Own(ctx, e.cands[0], a.ID)
@@ -212,7 +230,7 @@ func TestOutOfOrderAndDuplicateSaves(t *testing.T) {
 		c := e.cands[0]
 		save := func(choice string, seq int64) (examgate.Answer, bool) {
 			t.Helper()
-			ans, ok, err := e.attempts.SaveChoices(ctx, c, a.ID, "q1", []string{choice}, seq)
+			ans, ok, err := e.attempts.SaveChoices(ctx, e.as(c), a.ID, "q1", []string{choice}, seq)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,10 +244,10 @@ func TestOutOfOrderAndDuplicateSaves(t *testing.T) {
 			t.Fatalf("duplicate save: %+v %v", ans, ok)
 		}
 		// The flag has its own sequence: an older flag change never undoes a newer one.
-		if _, _, err := e.attempts.SaveFlag(ctx, c, a.ID, "q1", true, 7); err != nil {
+		if _, _, err := e.attempts.SaveFlag(ctx, e.as(c), a.ID, "q1", true, 7); err != nil {
 			t.Fatal(err)
 		}
-		if ans, ok, _ := e.attempts.SaveFlag(ctx, c, a.ID, "q1", false, 6); ok || !ans.Flagged {
+		if ans, ok, _ := e.attempts.SaveFlag(ctx, e.as(c), a.ID, "q1", false, 6); ok || !ans.Flagged {
 			t.Fatalf("older unflag won: %+v", ans)
 		}
 		// Two tabs save concurrently with interleaved sequence numbers: the highest wins.
@@ -241,7 +259,7 @@ func TestOutOfOrderAndDuplicateSaves(t *testing.T) {
 				for i := range 20 {
 					seq := int64(10 + 2*i + tab)
 					choice := []string{"a", "b"}[seq%2]
-					if _, _, err := e.attempts.SaveChoices(ctx, c, a.ID, "q1", []string{choice}, seq); err != nil {
+					if _, _, err := e.attempts.SaveChoices(ctx, e.as(c), a.ID, "q1", []string{choice}, seq); err != nil {
 						t.Error(err)
 					}
 				}
@@ -375,7 +393,7 @@ func TestSaveRacingSubmit(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					<-start
-					_, ok, err := e.attempts.SaveChoices(ctx, c, a.ID, fmt.Sprintf("q%d", i), []string{"a"}, 1)
+					_, ok, err := e.attempts.SaveChoices(ctx, e.as(c), a.ID, fmt.Sprintf("q%d", i), []string{"a"}, 1)
 					third <- struct{}{}
 					switch {
 					case err == nil:
@@ -421,6 +439,100 @@ func TestSaveRacingSubmit(t *testing.T) {
 	})
 }
 
+// A save names its session without reading it: the save's statement checks
+// that the session is live and the attempt's candidate's. A session read
+// already is checked by candidate instead. An ended session, or another
+// candidate's, writes nothing and gets the answer a read would have given.
+func TestSaveChecksSessionInItsStatement(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 2)
+		_, a := e.startBooked(t, e.cands[0], "1")
+		reads := 0
+		claim := func(i int) *examgate.SessionRef {
+			return examgate.NewSessionRef(key("s", i), func(ctx context.Context) (*examgate.Session, error) {
+				reads++
+				return store.SessionByTokenHash(ctx, key("s", i), *e.now)
+			})
+		}
+		_, saves0 := store.SaveStats()
+		for seq := range int64(3) {
+			who := claim(0)
+			if ans, ok, err := e.attempts.SaveChoices(ctx, who, a.ID, "q1", []string{"a"}, seq+1); err != nil || !ok || ans.ClientSeq != seq+1 {
+				t.Fatalf("save %d: %+v %v %v", seq+1, ans, ok, err)
+			}
+			if !who.Verified() {
+				t.Fatal("a save that landed did not mark its session live")
+			}
+		}
+		who := claim(0)
+		if ans, ok, err := e.attempts.SaveFlag(ctx, who, a.ID, "q1", true, 1); err != nil || !ok || !ans.Flagged || !who.Verified() {
+			t.Fatalf("flag: %+v %v %v", ans, ok, err)
+		}
+		if _, saves := store.SaveStats(); reads != 0 || saves-saves0 != 4 {
+			t.Fatalf("4 saves: %d session reads, %d guarded statements; want 0 and 4", reads, saves-saves0)
+		}
+
+		// Read already (by the rate limiter, say): checked by candidate.
+		known, err := store.SessionByTokenHash(ctx, key("s", 0), *e.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := e.attempts.SaveChoices(ctx, examgate.KnownSession(known), a.ID, "q1", []string{"b"}, 4); err != nil || !ok {
+			t.Fatalf("save with the session read: %v %v", ok, err)
+		}
+
+		// Another candidate's live session: refused as before, unwritten.
+		other := claim(1)
+		if _, _, err := e.attempts.SaveChoices(ctx, other, a.ID, "q2", []string{"true"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's session: %v", err)
+		}
+		if _, _, err := e.attempts.SaveFlag(ctx, claim(1), a.ID, "q2", true, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's session, flag: %v", err)
+		}
+		// Signed out: nothing written.
+		if err := store.DeleteSession(ctx, key("s", 0)); err != nil {
+			t.Fatal(err)
+		}
+		ended := claim(0)
+		if _, _, err := e.attempts.SaveChoices(ctx, ended, a.ID, "q2", []string{"true"}, 1); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED || ended.Verified() || !ended.Ended() {
+			t.Fatalf("signed-out session: %v", err)
+		}
+		if _, _, err := e.attempts.SaveFlag(ctx, claim(0), a.ID, "q1", false, 2); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("signed-out session, flag: %v", err)
+		}
+		answers, err := store.Answers(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(answers) != 1 || answers[0].ItemID != "q1" || answers[0].Choices[0] != "b" || !answers[0].Flagged {
+			t.Fatalf("answers = %+v, want q1 = b, flagged, and nothing else", answers)
+		}
+	})
+}
+
+// A session past its expiry saves nothing, to the second.
+func TestSaveRefusedWhenSessionExpires(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		expires := e.now.Add(examgate.SessionLifetime)
+		*e.now = expires.Add(-5 * time.Minute) // a 10-minute exam, started 5 minutes before
+		a, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start", &examgate.Eligibility{ExamCode: "QUICK", EndsAt: e.now.AddDate(0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*e.now = expires.Add(-time.Second)
+		if _, ok, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"false"}, 1); err != nil || !ok {
+			t.Fatalf("a second before the session ends: %v %v", ok, err)
+		}
+		*e.now = expires
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"true"}, 2); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("when the session ends: %v", err)
+		}
+	})
+}
+
 // The fast path of a save is only a hint of who owns the attempt: another
 // candidate, an unknown attempt or an ended one get the same answers as
 // before.
@@ -432,19 +544,19 @@ func TestSaveOwnershipFromCache(t *testing.T) {
 		if _, _, err := e.attempts.Own(ctx, e.cands[0], a.ID); err != nil { // known to this process from here on
 			t.Fatal(err)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[1], a.ID, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[1]), a.ID, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			t.Fatalf("another candidate's save: %v", err)
 		}
-		if _, _, err := e.attempts.SaveFlag(ctx, e.cands[1], a.ID, "q1", true, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if _, _, err := e.attempts.SaveFlag(ctx, e.as(e.cands[1]), a.ID, "q1", true, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			t.Fatalf("another candidate's flag: %v", err)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID+1000, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID+1000, "q1", []string{"a"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			t.Fatalf("unknown attempt: %v", err)
 		}
-		if ans, ok, err := e.attempts.SaveFlag(ctx, e.cands[0], a.ID, "q2", true, 1); err != nil || !ok || !ans.Flagged || ans.ClientSeq != 1 {
+		if ans, ok, err := e.attempts.SaveFlag(ctx, e.as(e.cands[0]), a.ID, "q2", true, 1); err != nil || !ok || !ans.Flagged || ans.ClientSeq != 1 {
 			t.Fatalf("flag: %+v %v %v", ans, ok, err)
 		}
-		if ans, ok, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q2", []string{"true"}, 1); err != nil || !ok || !ans.Flagged || ans.Choices[0] != "true" {
+		if ans, ok, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q2", []string{"true"}, 1); err != nil || !ok || !ans.Flagged || ans.Choices[0] != "true" {
 			t.Fatalf("choices after the flag: %+v %v %v", ans, ok, err)
 		}
 		if answers, _ := store.Answers(ctx, a.ID); len(answers) != 1 || answers[0].ItemID != "q2" {
@@ -453,10 +565,10 @@ func TestSaveOwnershipFromCache(t *testing.T) {
 		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, e.cands[0], a.ID, "q1", []string{"a"}, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
+		if _, _, err := e.attempts.SaveChoices(ctx, e.as(e.cands[0]), a.ID, "q1", []string{"a"}, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
 			t.Fatalf("save after submit: %v", err)
 		}
-		if _, _, err := e.attempts.SaveFlag(ctx, e.cands[0], a.ID, "q1", true, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
+		if _, _, err := e.attempts.SaveFlag(ctx, e.as(e.cands[0]), a.ID, "q1", true, 2); examgate.ErrorCode(err) != examgate.ECONFLICT {
 			t.Fatalf("flag after submit: %v", err)
 		}
 	})

@@ -104,7 +104,7 @@ func TestLTIScoreJobs(t *testing.T) {
 			p.LineItemURL != "https://platform.example.com/lineitems/1/scores" || p.AttemptID != a.ID || !p.Timestamp.Equal(*e.now) {
 			t.Errorf("in progress job %+v", p)
 		}
-		if _, _, err := e.attempts.SaveChoices(ctx, cand, a.ID, "q1", []string{"false"}, 1); err != nil {
+		if _, _, err := e.attempts.SaveChoices(ctx, as(cand), a.ID, "q1", []string{"false"}, 1); err != nil {
 			t.Fatal(err)
 		}
 		*e.now = e.now.Add(90 * time.Second)

@@ -199,7 +199,7 @@ func (e *rdEnv) sit(t *testing.T, l rdLearner, pass bool) *examgate.Result {
 	if pass {
 		answer = "true"
 	}
-	if _, ok, err := e.attempts.SaveChoices(ctx, l.cand.ID, a.ID, "q1", []string{answer}, 1); err != nil || !ok {
+	if _, ok, err := e.attempts.SaveChoices(ctx, as(l.cand.ID), a.ID, "q1", []string{answer}, 1); err != nil || !ok {
 		t.Fatalf("save: %v %v", ok, err)
 	}
 	if _, err := e.attempts.Submit(ctx, l.cand.ID, a.ID); err != nil {

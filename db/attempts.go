@@ -286,11 +286,20 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 		args = []any{a.ItemID, string(choices), a.ClientSeq}
 	}
 	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), g.NotBefore.UTC())
+	session := ""
+	if g.TokenHash != "" {
+		session = saveSessionLive
+		args = append(args, g.TokenHash, g.Now.UTC())
+	}
+	query = strings.Replace(query, "/*session*/", session, 1)
 	if db.postgres {
 		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args}
 	}
 	// Times in the text form bun writes everywhere else, so that they compare.
 	args[3], args[8] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
+	if g.TokenHash != "" {
+		args[10] = sqliteTime(g.Now)
+	}
 	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args}
 }
 
@@ -352,13 +361,18 @@ func sqliteParams(q string) string {
 const (
 	saveChoicesIfOpen = `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
 		SELECT id, ?text, ?text, ?bigint, ?timestamptz FROM attempts
-		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*session*//*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
 		WHERE answers.choices_seq < excluded.choices_seq
 		RETURNING choices, flagged`
+	// saveSessionLive is the guard's part for a session not read yet: its
+	// token is live and the attempt's candidate's (what SessionByTokenHash
+	// and Own would have checked).
+	saveSessionLive = `
+		AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?text AND candidate_id = attempts.candidate_id AND expires_at > ?timestamptz)`
 	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
 		SELECT id, ?text, ?boolean, ?bigint, ?timestamptz FROM attempts
-		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*lock*/
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*session*//*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
 		WHERE answers.flag_seq < excluded.flag_seq
 		RETURNING choices, flagged`

@@ -46,6 +46,18 @@ func (r *Resolver) toBookingWithAttempt(ctx context.Context, b *examgate.Booking
 	return m, nil
 }
 
+// learnerAndAttempt is sessionAndAttempt for the autosaves, which check the
+// session in their own statement: it is not read here.
+func learnerAndAttempt(ctx context.Context, id string) (*examgate.SessionRef, int64, error) {
+	who := examgate.SessionRefFromContext(ctx)
+	if who == nil {
+		_, err := examgate.RequireSession(ctx)
+		return nil, 0, err
+	}
+	n, err := attemptID(id)
+	return who, n, err
+}
+
 func sessionAndAttempt(ctx context.Context, id string) (*examgate.Session, int64, error) {
 	s, err := examgate.RequireSession(ctx)
 	if err != nil {

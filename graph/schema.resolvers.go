@@ -91,11 +91,11 @@ func (r *mutationResolver) StartOnDemand(ctx context.Context, input model.StartO
 
 // SaveAnswer is the resolver for the saveAnswer field.
 func (r *mutationResolver) SaveAnswer(ctx context.Context, input model.SaveAnswerInput) (*model.SavedAnswer, error) {
-	s, id, err := sessionAndAttempt(ctx, input.AttemptID)
+	who, id, err := learnerAndAttempt(ctx, input.AttemptID)
 	if err != nil {
 		return nil, err
 	}
-	ans, accepted, err := r.Attempts.SaveChoices(ctx, s.CandidateID, id, input.ItemID, input.Choices, int64(input.ClientSeq))
+	ans, accepted, err := r.Attempts.SaveChoices(ctx, who, id, input.ItemID, input.Choices, int64(input.ClientSeq))
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +104,11 @@ func (r *mutationResolver) SaveAnswer(ctx context.Context, input model.SaveAnswe
 
 // FlagItem is the resolver for the flagItem field.
 func (r *mutationResolver) FlagItem(ctx context.Context, input model.FlagItemInput) (*model.SavedAnswer, error) {
-	s, id, err := sessionAndAttempt(ctx, input.AttemptID)
+	who, id, err := learnerAndAttempt(ctx, input.AttemptID)
 	if err != nil {
 		return nil, err
 	}
-	ans, accepted, err := r.Attempts.SaveFlag(ctx, s.CandidateID, id, input.ItemID, input.Flagged, int64(input.ClientSeq))
+	ans, accepted, err := r.Attempts.SaveFlag(ctx, who, id, input.ItemID, input.Flagged, int64(input.ClientSeq))
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,10 @@ func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// withSession puts the session of the cookie, if any and live, in the context.
+// withSession puts the session the cookie names, if any, in the context,
+// to be read when first needed (examgate.SessionRef): an autosave checks it
+// in its own statement, and the rate limiter reads it only for a session it
+// has not seen live lately.
 func (s *Server) withSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(SessionCookie)
@@ -82,15 +85,16 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sess, err := s.Store.SessionByTokenHash(r.Context(), examgate.HashSessionToken(c.Value), s.Clock.Now())
-		switch examgate.ErrorCode(err) {
-		case "":
-			r = r.WithContext(examgate.NewContextWithSession(r.Context(), sess))
-		case examgate.EUNAUTHORIZED:
-			// An ended session is the same as none.
-		default:
-			s.Logger.ErrorContext(r.Context(), "session lookup failed", "err", err)
-		}
-		next.ServeHTTP(w, r)
+		reqCtx, hash := r.Context(), examgate.HashSessionToken(c.Value)
+		ref := examgate.NewSessionRef(hash, func(ctx context.Context) (*examgate.Session, error) {
+			sess, err := s.Store.SessionByTokenHash(ctx, hash, s.Clock.Now())
+			if err != nil && examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+				// Logged, then the same as none, as an ended session is.
+				s.Logger.ErrorContext(reqCtx, "session lookup failed", "err", err)
+				return nil, nil
+			}
+			return sess, err
+		})
+		next.ServeHTTP(w, r.WithContext(examgate.NewContextWithSessionRef(reqCtx, ref)))
 	})
 }

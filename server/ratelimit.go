@@ -60,7 +60,16 @@ type rateLimiter struct {
 	mu     sync.Mutex
 	lru    *list.List // of *bucket, most recently used first
 	byKey  map[string]*list.Element
+	// live holds the session token hashes found live lately, each until
+	// when: a request naming one spends from its session's bucket without
+	// reading the session first. It only picks a budget; whether the
+	// session may act is checked where it acts.
+	live map[string]time.Time
 }
+
+// sessionLiveFor is how long a session found live picks its own budget
+// without being read again.
+const sessionLiveFor = time.Minute
 
 type bucket struct {
 	key    string
@@ -79,7 +88,7 @@ func newRateLimiter(l RateLimits) *rateLimiter {
 	if l.Now == nil {
 		l.Now = time.Now
 	}
-	return &rateLimiter{limits: l, lru: list.New(), byKey: map[string]*list.Element{}}
+	return &rateLimiter{limits: l, lru: list.New(), byKey: map[string]*list.Element{}, live: map[string]time.Time{}}
 }
 
 // fullAfter is how long a bucket takes to refill from empty.
@@ -171,6 +180,39 @@ func (l *rateLimiter) keyChecked(key string, budget *Budget, ok bool) {
 	}
 }
 
+// recentlyLive tells whether the session whose token hashes to hash was
+// found live within sessionLiveFor.
+func (l *rateLimiter) recentlyLive(hash string) bool {
+	now := l.limits.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return now.Before(l.live[hash])
+}
+
+// sessionChecked records whether a request found its session live. When
+// the list is full, entries that lapsed go, and if none had, all do: that
+// costs only a session read per request until the list fills again.
+func (l *rateLimiter) sessionChecked(hash string, live bool) {
+	now := l.limits.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !live {
+		delete(l.live, hash)
+		return
+	}
+	if _, ok := l.live[hash]; !ok && len(l.live) >= l.limits.MaxClients {
+		for h, until := range l.live {
+			if !now.Before(until) {
+				delete(l.live, h)
+			}
+		}
+		if len(l.live) >= l.limits.MaxClients {
+			clear(l.live)
+		}
+	}
+	l.live[hash] = now.Add(sessionLiveFor)
+}
+
 // keyCheckedKey carries to withAPIKeys the function that tells the
 // limiter whether the request's key was accepted.
 type keyCheckedKey struct{}
@@ -190,7 +232,17 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 	}
 	limiter := newRateLimiter(s.RateLimits)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, budget, who := s.rateKey(r, limiter.authenticated)
+		key, budget, who := s.rateKey(r, limiter.authenticated, limiter.recentlyLive)
+		if ref := examgate.SessionRefFromContext(r.Context()); ref != nil {
+			defer func() {
+				// Found live by any part of the request, or read and ended.
+				if ref.Verified() {
+					limiter.sessionChecked(ref.TokenHash(), true)
+				} else if ref.Ended() {
+					limiter.sessionChecked(ref.TokenHash(), false)
+				}
+			}()
+		}
 		if token, ok := bearerToken(r); ok && s.RateLimits.Key.Rate > 0 {
 			kb := keyBucket(token)
 			r = r.WithContext(context.WithValue(r.Context(), keyCheckedKey{}, func(ok bool) {
@@ -237,15 +289,20 @@ func keyBucket(token string) string {
 // key's own, a session's, or else the client address's. A request with an
 // Authorization header carries no session (withAPIKeys drops it), so one
 // whose key is not known to be good spends from its address.
-func (s *Server) rateKey(r *http.Request, authenticated func(string) bool) (key string, budget *Budget, who string) {
+func (s *Server) rateKey(r *http.Request, authenticated, sessionLive func(string) bool) (key string, budget *Budget, who string) {
 	if token, ok := bearerToken(r); ok && s.RateLimits.Key.Rate > 0 && authenticated(keyBucket(token)) {
 		return keyBucket(token), &s.RateLimits.Key, "an API key"
 	} else if ok && s.RateLimits.Key.Rate <= 0 {
 		return "", &s.RateLimits.Key, "an API key" // keys are not limited
 	}
 	hasAuth := r.Header.Get("Authorization") != ""
-	if sess := examgate.SessionFromContext(r.Context()); sess != nil && !hasAuth {
-		return "s" + strconv.FormatInt(sess.ID, 10), &s.RateLimits.Learner, "a session"
+	// A session spends from its own bucket once found live; until then (or
+	// when it has ended) from its address's, like a request without one.
+	// Only a session not seen live lately is read here.
+	if ref := examgate.SessionRefFromContext(r.Context()); ref != nil && !hasAuth {
+		if sessionLive(ref.TokenHash()) || ref.Read() != nil || examgate.SessionFromContext(r.Context()) != nil {
+			return "s" + ref.TokenHash(), &s.RateLimits.Learner, "a session"
+		}
 	}
 	// Not X-Forwarded-For: a client could name any address there. Behind a
 	// proxy every anonymous request shares the proxy's budget, which only

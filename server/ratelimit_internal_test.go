@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -144,10 +145,11 @@ func TestRateKey(t *testing.T) {
 		if sess != nil {
 			r = r.WithContext(examgate.NewContextWithSession(r.Context(), sess))
 		}
-		k, b, _ := s.rateKey(r, func(bucket string) bool { return bucket == keyBucket("key-one") || bucket == keyBucket("key-two") })
+		k, b, _ := s.rateKey(r, func(bucket string) bool { return bucket == keyBucket("key-one") || bucket == keyBucket("key-two") },
+			func(string) bool { return false })
 		return k, b
 	}
-	k1, b := key("192.0.2.1:1000", "Bearer key-one", &examgate.Session{ID: 1})
+	k1, b := key("192.0.2.1:1000", "Bearer key-one", &examgate.Session{ID: 1, TokenHash: "h1"})
 	if b != &s.RateLimits.Key || strings.Contains(k1, "key-one") {
 		t.Fatalf("bearer: key %q, budget %v", k1, b)
 	}
@@ -167,15 +169,15 @@ func TestRateKey(t *testing.T) {
 	// Authorization header spend from the address, even with a session.
 	addr, _ := key("192.0.2.1:1000", "", nil)
 	for _, auth := range []string{"Bearer egk_unknown", "Bearer key one", "Bearer key-one extra", "Basic dXNlcjpwYXNz", "Bearer "} {
-		if k, b := key("192.0.2.1:1000", auth, &examgate.Session{ID: 1}); k != addr || b != &s.RateLimits.Learner {
+		if k, b := key("192.0.2.1:1000", auth, &examgate.Session{ID: 1, TokenHash: "h1"}); k != addr || b != &s.RateLimits.Learner {
 			t.Fatalf("%q: bucket %q, want the address's", auth, k)
 		}
 	}
-	s1, b := key("192.0.2.1:1000", "", &examgate.Session{ID: 1})
-	if s2, _ := key("192.0.2.2:2000", "", &examgate.Session{ID: 1}); s2 != s1 || b != &s.RateLimits.Learner {
+	s1, b := key("192.0.2.1:1000", "", &examgate.Session{ID: 1, TokenHash: "h1"})
+	if s2, _ := key("192.0.2.2:2000", "", &examgate.Session{ID: 1, TokenHash: "h1"}); s2 != s1 || b != &s.RateLimits.Learner {
 		t.Fatal("a session's bucket depends on its address")
 	}
-	if s3, _ := key("192.0.2.1:1000", "", &examgate.Session{ID: 2}); s3 == s1 {
+	if s3, _ := key("192.0.2.1:1000", "", &examgate.Session{ID: 2, TokenHash: "h2"}); s3 == s1 {
 		t.Fatal("two sessions share a bucket")
 	}
 	a1, _ := key("192.0.2.1:1000", "", nil)
@@ -191,6 +193,65 @@ func TestRateKey(t *testing.T) {
 	}
 	if v3, _ := key("[2001:db8:1:3::1]:1000", "", nil); v3 == v1 {
 		t.Fatal("two IPv6 /64s share a bucket")
+	}
+}
+
+// A session named by a cookie but not read yet picks its own bucket when it
+// was found live lately, without a read; otherwise it is read once, and an
+// ended one spends from its address.
+func TestRateKeyReadsOnlySessionsNotSeenLive(t *testing.T) {
+	s := &Server{Deps: Deps{RateLimits: RateLimits{Learner: Budget{Rate: 2, Burst: 2}}}}
+	addr := func() string {
+		k, _, _ := s.rateKey(httptest.NewRequest(http.MethodPost, "http://examgate.test/graphql", nil), nil, nil)
+		return k
+	}()
+	reads := 0
+	key := func(hash string, live bool, recent bool) string {
+		r := httptest.NewRequest(http.MethodPost, "http://examgate.test/graphql", nil)
+		ref := examgate.NewSessionRef(hash, func(context.Context) (*examgate.Session, error) {
+			reads++
+			if !live {
+				return nil, examgate.Errorf(examgate.EUNAUTHORIZED, "ended")
+			}
+			return &examgate.Session{ID: 1, TokenHash: hash}, nil
+		})
+		r = r.WithContext(examgate.NewContextWithSessionRef(r.Context(), ref))
+		k, _, _ := s.rateKey(r, nil, func(h string) bool { return recent && h == hash })
+		return k
+	}
+	if k := key("h1", true, true); k != "sh1" || reads != 0 {
+		t.Fatalf("recently live: bucket %q after %d reads", k, reads)
+	}
+	if k := key("h1", true, false); k != "sh1" || reads != 1 {
+		t.Fatalf("not seen lately: bucket %q after %d reads", k, reads)
+	}
+	if k := key("h2", false, false); k != addr || reads != 2 {
+		t.Fatalf("ended: bucket %q after %d reads", k, reads)
+	}
+}
+
+func TestSessionLiveList(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	l := newRateLimiter(RateLimits{Learner: Budget{Rate: 1, Burst: 1}, MaxClients: 2, Now: func() time.Time { return now }})
+	l.sessionChecked("a", true)
+	if !l.recentlyLive("a") || l.recentlyLive("b") {
+		t.Fatal("live list wrong after one session")
+	}
+	now = now.Add(sessionLiveFor)
+	if l.recentlyLive("a") {
+		t.Fatal("a session is taken as live past sessionLiveFor")
+	}
+	l.sessionChecked("a", true)
+	l.sessionChecked("b", true)
+	l.sessionChecked("a", false)
+	if l.recentlyLive("a") || !l.recentlyLive("b") {
+		t.Fatal("an ended session stays live")
+	}
+	// Full: lapsed entries go first; if none had, all go.
+	l.sessionChecked("c", true)
+	l.sessionChecked("d", true)
+	if len(l.live) > 2 || !l.recentlyLive("d") {
+		t.Fatalf("live list over its bound: %v", l.live)
 	}
 }
 
