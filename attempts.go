@@ -344,8 +344,8 @@ func (s *Attempts) guard(who *SessionRef, attemptID int64, itemID string, now ti
 		if sess.CandidateID != o.candidateID {
 			return SaveGuard{}, nil, false
 		}
-	} else {
-		g.TokenHash, g.Now = who.TokenHash(), now
+	} else if g.TokenHash, g.Now = who.TokenHash(), now; g.TokenHash == "" {
+		return SaveGuard{}, nil, false // nothing for the statement to check
 	}
 	exam, err := s.deliverableExam(o.examCode)
 	if err != nil {

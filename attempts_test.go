@@ -482,7 +482,18 @@ func TestSaveChecksSessionInItsStatement(t *testing.T) {
 			t.Fatalf("save with the session read: %v %v", ok, err)
 		}
 
-		// Another candidate's live session: refused as before, unwritten.
+		// Another candidate's live session, unread or read already:
+		// refused as before, unwritten.
+		otherRead, err := store.SessionByTokenHash(ctx, key("s", 1), *e.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.attempts.SaveChoices(ctx, examgate.KnownSession(otherRead), a.ID, "q2", []string{"true"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's session, read: %v", err)
+		}
+		if _, _, err := e.attempts.SaveFlag(ctx, examgate.KnownSession(otherRead), a.ID, "q2", true, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
+			t.Fatalf("another candidate's session, read, flag: %v", err)
+		}
 		other := claim(1)
 		if _, _, err := e.attempts.SaveChoices(ctx, other, a.ID, "q2", []string{"true"}, 1); examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			t.Fatalf("another candidate's session: %v", err)

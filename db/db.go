@@ -50,17 +50,25 @@ type stmtCache struct {
 // do not see them), for benchmarks that count statements.
 func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() }
 
-// get returns query prepared, to be run once.
+// get returns query prepared, to be run once. It prepares outside the lock,
+// so that a slow prepare does not hold up the statements already cached.
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
 	c.runs.Add(1)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
+	st, ok := c.stmts[query]
+	c.mu.Unlock()
+	if ok {
 		return st, nil
 	}
 	st, err := pool.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first, ok := c.stmts[query]; ok {
+		_ = st.Close() // another caller prepared it first
+		return first, nil
 	}
 	if c.stmts == nil {
 		c.stmts = map[string]*sql.Stmt{}

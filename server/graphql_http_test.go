@@ -83,6 +83,33 @@ func (e *env) send(c *http.Client, method, query string, headers ...string) http
 	return a
 }
 
+// A cookie naming no session spends from its address, whether one made-up
+// cookie is repeated or a new one sent each time: only a session found live
+// gets a bucket of its own.
+func TestGraphQLRateLimitMadeUpCookies(t *testing.T) {
+	clock := &stepClock{t: now}
+	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {
+		d.RateLimits = server.RateLimits{Learner: server.Budget{Rate: 1, Burst: 3}, Now: clock.Now}
+	})
+	cookie := func(v string) []string { return []string{"Cookie", server.SessionCookie + "=" + v} }
+	for name, value := range map[string]func(i int) string{
+		"repeated": func(int) string { return "made-up" },
+		"rotating": func(i int) string { return fmt.Sprintf("made-up-%d", i) },
+	} {
+		clock.Advance(time.Minute) // a full address budget
+		c := e.browser()
+		for i := range 3 {
+			if got := e.send(c, http.MethodPost, `{ __typename }`, cookie(value(i))...); got.status != http.StatusOK {
+				t.Fatalf("%s cookie, request %d: %d %s", name, i+1, got.status, got.body)
+			}
+		}
+		got := e.send(c, http.MethodPost, `{ __typename }`, cookie(value(3))...)
+		if got.status != http.StatusTooManyRequests || got.gql.Errors[0].Message != "Too many requests: a client without a session may send 60 requests a minute (bursts of 3). Try again in 1 s." {
+			t.Fatalf("%s cookie over the address budget: %d %s", name, got.status, got.body)
+		}
+	}
+}
+
 func TestGraphQLRateLimit(t *testing.T) {
 	clock := &stepClock{t: now}
 	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -442,6 +443,42 @@ func TestGraphQLAuthorization(t *testing.T) {
 			t.Fatalf("forged cookie: %s", got.Data["me"])
 		}
 	})
+}
+
+// A session that cannot be read for a database failure is not reported as
+// ended (which would send the learner back to the course): they are told to
+// try again.
+func TestSessionReadFailureIsUnavailable(t *testing.T) {
+	var down atomic.Bool
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), catalogYAML, func(d *server.Deps) {
+		d.Store = &sessionsDown{Store: d.Store, down: &down}
+	})
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	q := `{ eligibility(examCode: "DEMO-101") { endsAt } }`
+	down.Store(true)
+	got := e.graphql(ada, q)
+	if len(got.Errors) != 1 || got.Errors[0].Extensions["code"] != examgate.EUNAVAILABLE ||
+		got.Errors[0].Message != "Your session could not be checked just now. Try again in a moment." {
+		t.Fatalf("session read failing: %+v", got.Errors)
+	}
+	down.Store(false)
+	if got := e.graphql(ada, q); len(got.Errors) != 0 || string(got.Data["eligibility"]) != `{"endsAt":"2027-01-30T15:30:00Z"}` {
+		t.Fatalf("after the failure: %s %+v", got.Data["eligibility"], got.Errors)
+	}
+}
+
+// sessionsDown fails session reads while down is set.
+type sessionsDown struct {
+	examgate.Store
+	down *atomic.Bool
+}
+
+func (s *sessionsDown) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
+	if s.down.Load() {
+		return nil, examgate.Errorf(examgate.EINTERNAL, "connection refused")
+	}
+	return s.Store.SessionByTokenHash(ctx, hash, now)
 }
 
 func TestGraphQLLimits(t *testing.T) {

@@ -89,9 +89,10 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 		ref := examgate.NewSessionRef(hash, func(ctx context.Context) (*examgate.Session, error) {
 			sess, err := s.Store.SessionByTokenHash(ctx, hash, s.Clock.Now())
 			if err != nil && examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
-				// Logged, then the same as none, as an ended session is.
+				// Not "your session has ended": the learner should retry
+				// (the player's save queue does), not relaunch.
 				s.Logger.ErrorContext(reqCtx, "session lookup failed", "err", err)
-				return nil, nil
+				return nil, examgate.Errorf(examgate.EUNAVAILABLE, "Your session could not be checked just now. Try again in a moment.")
 			}
 			return sess, err
 		})
