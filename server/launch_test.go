@@ -329,6 +329,10 @@ func TestLaunchRefusals(t *testing.T) {
 			{name: "iat in the future", token: e.token(func(c *titest.LaunchToken) { c.IssuedAt = now.Add(501 * time.Second) }), status: 401, text: "not valid yet"},
 			{name: "expired exp", token: e.token(func(c *titest.LaunchToken) { c.ExpiresAt = now.Add(-time.Second) }), status: 401, text: "expired"},
 			{name: "replay", token: used, status: 401, text: "already been used"},
+			// Base64 decoders skip CR and LF: such a copy must not pass for
+			// a new link.
+			{name: "replay with a newline after", token: used + "\n", status: 400, text: "link"},
+			{name: "replay with CR LF in the signature", token: used[:len(used)-4] + "\r\n" + used[len(used)-4:], status: 400, text: "link"},
 			{name: "missing email", token: e.token(func(c *titest.LaunchToken) { c.Email = "" }), status: 400, text: "email"},
 			{name: "missing course id", token: e.token(func(c *titest.LaunchToken) { c.CourseID = "" }), status: 400, text: "course"},
 			{name: "course not listed for exam", exam: "OTHER-1", token: e.token(nil), status: 403, text: "not part of the course"},

@@ -85,6 +85,14 @@ func (v *LaunchVerifier) Verify(raw string) (*examgate.LaunchClaims, error) {
 	if len(parts) != 3 {
 		return nil, examgate.Wrap(examgate.EINVALID, fmt.Errorf("launch token has %d dot-separated parts, want 3", len(parts)), msgDamaged)
 	}
+	// Only the base64url alphabet: Go's decoders skip CR and LF even when
+	// strict, so "token\n" would verify and yet hash to another replay key.
+	// With this, and strict decoding, a token has exactly one spelling.
+	for i, p := range parts {
+		if j := strings.IndexFunc(p, notBase64URL); j >= 0 {
+			return nil, examgate.Wrap(examgate.EINVALID, fmt.Errorf("launch token part %d has a character outside base64url at byte %d", i+1, j), msgDamaged)
+		}
+	}
 	// Check alg before the library sees the token, so that no other
 	// algorithm's code path (none, RSA with an HMAC key...) is ever reached.
 	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
@@ -120,6 +128,10 @@ func (v *LaunchVerifier) Verify(raw string) (*examgate.LaunchClaims, error) {
 	sum := sha256.Sum256([]byte(raw))
 	out.TokenID = hex.EncodeToString(sum[:])
 	return out, nil
+}
+
+func notBase64URL(r rune) bool {
+	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 }
 
 func (v *LaunchVerifier) checkTimes(c jwt.MapClaims, out *examgate.LaunchClaims) error {

@@ -342,6 +342,13 @@ func TestVerifyMalformed(t *testing.T) {
 		"bad signature":    parts[0] + "." + parts[1] + ".***",
 		"over 8 KiB":       signClaims(t, huge),
 		"payload not JSON": parts[0] + "." + b64("[1,2]") + "." + parts[2],
+		// Decoders skip CR and LF; a copy with them would verify under
+		// another replay key.
+		"newline after":          valid + "\n",
+		"CR LF in the header":    parts[0][:4] + "\r\n" + parts[0][4:] + "." + parts[1] + "." + parts[2],
+		"CR in the signature":    parts[0] + "." + parts[1] + "." + parts[2][:4] + "\r" + parts[2][4:],
+		"padding on the payload": parts[0] + "." + parts[1] + "==." + parts[2],
+		"empty signature":        parts[0] + "." + parts[1] + ".",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := newVerifier().Verify(raw)
