@@ -149,10 +149,15 @@ func (l *Launcher) matchCandidate(ctx context.Context, c *LaunchClaims) (*Candid
 	return MatchCandidate(byExt, byEmail, c)
 }
 
+// EmailTaken is the refusal of a launch whose email is another learner's.
+func EmailTaken(email string) error {
+	return Errorf(ECONFLICT, "The email address %s already belongs to another learner account here. Ask your course administrator or support to merge or correct the accounts.", email)
+}
+
 // MatchCandidate applies TI's identity rule: externalCustomerId identifies a
 // user and lets their email change; an email can belong to one user only.
 func MatchCandidate(byExt, byEmail *Candidate, c *LaunchClaims) (*Candidate, error) {
-	conflict := Errorf(ECONFLICT, "The email address %s already belongs to another learner account here. Ask your course administrator or support to merge or correct the accounts.", c.Email)
+	conflict := EmailTaken(c.Email)
 	switch {
 	case byExt != nil:
 		if byEmail != nil && byEmail.ID != byExt.ID {

@@ -137,6 +137,19 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	if err != nil {
 		return nil, err
 	}
+	if match != nil && byExt == nil {
+		// Found by email only: never a learner who came from an LTI
+		// platform, whose email that platform asserted unverified. Merging
+		// would give whoever launches as (issuer, sub) this TI learner's
+		// account. (An LTI launch with a TI learner's email is refused too.)
+		n, err := tx.NewSelect().Model((*ltiIdentityRow)(nil)).Where("candidate_id = ?", match.ID).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, examgate.EmailTaken(email)
+		}
+	}
 	row := candidateRow{
 		ExternalID: nullable(c.ExternalID), Email: email, FirstName: c.FirstName,
 		LastName: c.LastName, TIUserID: c.TIUserID, CreatedAt: now, UpdatedAt: now,

@@ -190,6 +190,32 @@ func TestCompleteLTILaunch(t *testing.T) {
 	})
 }
 
+// A TI launch never takes over a learner who came from an LTI platform by
+// their email: the platform's email is unverified, and whoever launches as
+// that (issuer, sub) would share the TI learner's account.
+func TestTILaunchRefusesLTICandidateEmail(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		lti, _, err := store.CompleteLTILaunch(ctx, ltiRecord("sub-1", "ada@example.com", "Mallory", t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.CompleteLaunch(ctx, record("tok1", "ext-1", "ada@example.com")); examgate.ErrorCode(err) != examgate.ECONFLICT {
+			t.Fatalf("TI launch with the LTI learner's email: %v", err)
+		}
+		if n := count(t, store, "sessions"); n != 1 {
+			t.Fatalf("%d sessions, want only the LTI one", n)
+		}
+		if got, err := store.CandidateByID(ctx, lti.ID); err != nil || got.ExternalID != "" || got.FirstName != "Mallory" {
+			t.Fatalf("the LTI learner changed: %+v %v", got, err)
+		}
+		// Another email is no problem.
+		if _, err := store.CompleteLaunch(ctx, record("tok2", "ext-1", "ada@ti.example.com")); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // Two posts of one launch at the same moment: one takes the login.
 func TestLTITakeLoginOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
