@@ -235,11 +235,13 @@ func (w *Worker) RunOnce(ctx context.Context) (worked bool, err error) {
 	case errors.As(herr, &perm):
 		w.logger().Error("job failed permanently", w.attrs(job, herr)...)
 		return true, w.settle(w.Store.FailJob(sctx, job.ID, job.Lease, herr.Error(), now), job)
-	case errors.As(herr, &later):
+	case errors.As(herr, &later) && later.After > 0:
 		next = now.Add(later.After)
 	case ctx.Err() != nil:
 		next = now // interrupted by shutdown, not the job's fault
 	default:
+		// Also a hint of "now" (Retry-After: 0, or a date already past):
+		// retrying at once would hammer the service, thousands a second.
 		next = now.Add(w.backoff(job.Attempts))
 	}
 	if next.After(job.GiveUpAt) {

@@ -165,6 +165,21 @@ func TestWorkerRetryAfter(t *testing.T) {
 	})
 }
 
+// Retry-After: 0, or a date already past, is no reason to retry at once:
+// the usual backoff applies.
+func TestWorkerRetryAfterNowBacksOff(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		f := newWorker(t, store, examgate.Job{}, func(ctx context.Context, job *examgate.QueuedJob) error {
+			return examgate.RetryAfter(0, errors.New("429 Too Many Requests"))
+		})
+		f.runOnce(t, true)
+		if j := f.job(t); j.State != examgate.JobQueued || !j.RunAt.Equal(wt0.Add(time.Minute)) {
+			t.Fatalf("job = %+v, want a retry after the first backoff", j)
+		}
+		f.runOnce(t, false)
+	})
+}
+
 func TestWorkerPermanentError(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		fail := true
