@@ -69,10 +69,12 @@ type Attempts struct {
 	Catalog *Catalog
 	Clock   Clock
 	Logger  *slog.Logger
-	// ResultJobs returns the jobs that deliver a result (to TI, LTI,
-	// webhooks), given the candidate's eligibility for the exam (nil if none);
-	// nil enqueues none.
+	// ResultJobs returns the jobs that deliver a result to TI, given the
+	// candidate's eligibility for the exam (nil if none); nil enqueues none.
 	ResultJobs func(*Result, *Eligibility) ([]Job, error)
+	// ResultEvents returns the jobs every result gets, wherever its
+	// candidate came from (the partner webhook event); nil enqueues none.
+	ResultEvents func(*Result) ([]Job, error)
 	// Wake, when set, tells this process's worker that jobs were enqueued.
 	Wake func()
 	// LTI, when set, sends scores to the LTI platform a candidate came
@@ -410,7 +412,7 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 		}
 		return exam.Delivery.Score(chosen)
 	}
-	var jobs func(*Result) ([]Job, error)
+	var deliver func(*Result) ([]Job, error)
 	var lti *LTIContext
 	if s.LTI != nil {
 		var err error
@@ -422,8 +424,8 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 	}
 	switch {
 	case lti != nil:
-		// A candidate from an LTI platform: the result goes there only.
-		jobs = func(r *Result) ([]Job, error) {
+		// A candidate from an LTI platform: the result goes there, not to TI.
+		deliver = func(r *Result) ([]Job, error) {
 			if lti.LineItemURL == "" {
 				return nil, nil // the platform takes no scores
 			}
@@ -435,7 +437,21 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 		if err != nil && ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		jobs = func(r *Result) ([]Job, error) { return s.ResultJobs(r, elig) }
+		deliver = func(r *Result) ([]Job, error) { return s.ResultJobs(r, elig) }
+	}
+	jobs := func(r *Result) ([]Job, error) {
+		var out []Job
+		for _, fn := range []func(*Result) ([]Job, error){deliver, s.ResultEvents} {
+			if fn == nil {
+				continue
+			}
+			js, err := fn(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, js...)
+		}
+		return out, nil
 	}
 	res, err := s.Store.CompleteAttempt(ctx, a, status, endedAt, score, jobs)
 	if ErrorCode(err) == ECONFLICT {

@@ -3,6 +3,7 @@ package examgate_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestLTIScoreJobs(t *testing.T) {
 		e := newAttemptEnv(t, store, 1) // a TI candidate too
 		clock := examgate.ClockFunc(func() time.Time { return *e.now })
 		e.attempts.LTI = store
-		e.attempts.ResultJobs = examgate.TIResultJobs
+		e.attempts.ResultJobs, e.attempts.ResultEvents = examgate.TIResultJobs, examgate.ResultEventJobs
 		l := &examgate.LTILauncher{Store: store, Catalog: e.attempts.Catalog, Clock: clock}
 		launched, err := l.Launch(ctx, ltiClaims("sub-1"), "QUICK")
 		if err != nil {
@@ -126,6 +127,10 @@ func TestLTIScoreJobs(t *testing.T) {
 		}
 		if ti, _ := store.Jobs(ctx, examgate.JobFilter{Key: examgate.ResultJobKey(res.ID)}); len(ti) != 0 {
 			t.Errorf("an LTI learner's result was also queued for TI: %+v", ti)
+		}
+		// Partners hear of it as of any other result.
+		if ev, _ := store.Jobs(ctx, examgate.JobFilter{Kind: examgate.JobWebhookEvent}); len(ev) != 1 || !strings.Contains(string(ev[0].Payload), examgate.EventAttemptCompleted) {
+			t.Errorf("attempt.completed events for the LTI learner: %+v", ev)
 		}
 
 		// A TI learner gets the TI result and no score jobs.
@@ -196,7 +201,7 @@ func TestLTIScoresStayWithTheAttempt(t *testing.T) {
 		e := newAttemptEnv(t, store, 0)
 		clock := examgate.ClockFunc(func() time.Time { return *e.now })
 		e.attempts.LTI = store
-		e.attempts.ResultJobs = examgate.TIResultJobs
+		e.attempts.ResultJobs, e.attempts.ResultEvents = examgate.TIResultJobs, examgate.ResultEventJobs
 		l := &examgate.LTILauncher{Store: store, Catalog: e.attempts.Catalog, Clock: clock}
 		launched, err := l.Launch(ctx, ltiClaims("sub-1"), "QUICK")
 		if err != nil {

@@ -348,9 +348,9 @@ func BookingEventJobs(event string, b *Booking) ([]Job, error) {
 	return []Job{j}, nil
 }
 
-// ResultEventJobs is a part of Attempts.ResultJobs: the job announcing
+// ResultEventJobs is Attempts.ResultEvents: the job announcing
 // attempt.completed, enqueued in the transaction that stores the result.
-func ResultEventJobs(r *Result, _ *Eligibility) ([]Job, error) {
+func ResultEventJobs(r *Result) ([]Job, error) {
 	res := *r
 	res.Items = nil // partners get the score, not the answers
 	j, err := eventJob(webhookEventJob{ID: newEventID(), Type: EventAttemptCompleted, Time: r.CreatedAt.UTC(), CandidateID: r.CandidateID, Result: &res})
@@ -358,22 +358,6 @@ func ResultEventJobs(r *Result, _ *Eligibility) ([]Job, error) {
 		return nil, err
 	}
 	return []Job{j}, nil
-}
-
-// CombineResultJobs returns an Attempts.ResultJobs that enqueues the jobs
-// of each of fns.
-func CombineResultJobs(fns ...func(*Result, *Eligibility) ([]Job, error)) func(*Result, *Eligibility) ([]Job, error) {
-	return func(r *Result, e *Eligibility) ([]Job, error) {
-		var out []Job
-		for _, fn := range fns {
-			js, err := fn(r, e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, js...)
-		}
-		return out, nil
-	}
 }
 
 // HandleEvent is the JobWebhookEvent handler: it builds the event's body

@@ -603,7 +603,7 @@ func TestWebhookAttemptCompleted(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		e := newRDEnv(t, store, nil)
 		hooks := &examgate.Webhooks{Store: store, Clock: e.clock, Logger: slog.New(slog.DiscardHandler), Sender: examgate.NewWebhookSender(true)}
-		e.attempts.ResultJobs = examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs)
+		e.attempts.ResultJobs, e.attempts.ResultEvents = examgate.TIResultJobs, examgate.ResultEventJobs
 		e.worker.Handle(examgate.JobWebhookEvent, hooks.HandleEvent)
 		e.worker.Handle(examgate.JobWebhookDelivery, hooks.HandleDelivery)
 		rc := newReceiver(t, "")

@@ -151,7 +151,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger)
 	wake := func() { worker.Wake(); hookWorker.Wake() }
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake,
-		ResultJobs: examgate.CombineResultJobs(examgate.TIResultJobs, examgate.ResultEventJobs), LTI: store}
+		ResultJobs:   examgate.TIResultJobs,
+		ResultEvents: examgate.ResultEventJobs, LTI: store}
 	ltiTool, err := setUpLTI(ctx, cfg, base, store, clock, logger)
 	if err != nil {
 		return err
