@@ -227,6 +227,7 @@ func (c *Client) send(ctx context.Context, target, tok string, payload []byte) (
 //   - 401 (a second time, with a new token) and 403: the platform does not
 //     let our client post scores; RetryAfter(ConfigRetry).
 //   - 429: RetryAfter(Retry-After, or a minute).
+//   - 408 and 425: about the try, not the score; a plain error.
 //   - other 4xx: the platform refused the score (unknown user, deleted
 //     line item, bad value); Permanent, with its message.
 //   - redirects: configuration; RetryAfter(ConfigRetry).
@@ -245,6 +246,10 @@ func (c *Client) classifyScore(ctx context.Context, target, tok string, resp *ht
 	case s == http.StatusTooManyRequests:
 		d := retryAfter(resp.Header.Get("Retry-After"), c.now())
 		return examgate.RetryAfter(d, fmt.Errorf("the platform at %s rate limited the score (HTTP 429)", where))
+	case s == http.StatusRequestTimeout || s == http.StatusTooEarly:
+		// Said by proxies and load balancers in front of the platform,
+		// about this try, not the score.
+		return fmt.Errorf("the platform at %s answered HTTP %d to the score, retrying: %s", where, s, detail)
 	case s >= 400 && s < 500:
 		return examgate.Permanent(fmt.Errorf("the platform at %s refused the score (HTTP %d): %s; correct it at the platform, then retry the delivery", where, s, detail))
 	case s >= 300 && s < 400:

@@ -288,6 +288,8 @@ func TestScoreErrorClasses(t *testing.T) {
 		{"score 429 without Retry-After waits a minute", func(e *env) { e.platform.FailScores(429, 1, "") }, retryAfter(time.Minute)},
 		{"score 500 retried with backoff", func(e *env) { e.platform.FailScores(500, 1, "") }, plain("HTTP 500")},
 		{"score 503 retried with backoff", func(e *env) { e.platform.FailScores(503, 1, "") }, plain("HTTP 503")},
+		{"score 408 retried with backoff", func(e *env) { e.platform.FailScores(408, 1, "") }, plain("HTTP 408")},
+		{"score 425 retried with backoff", func(e *env) { e.platform.FailScores(425, 1, "") }, plain("HTTP 425")},
 		{"score 400 permanent with the platform's message", func(e *env) { e.platform.FailScores(400, 1, "") }, permanent("simulated failure (HTTP 400)")},
 		{"score 404 permanent", func(e *env) { e.platform.FailScores(404, 1, "") }, permanent("HTTP 404")},
 		{"score 403 is configuration", func(e *env) { e.platform.FailScores(403, 1, "") }, retryAfter(ags.DefaultConfigRetry)},
