@@ -149,6 +149,12 @@ type LTIScores struct {
 	// ConfigRetry is how long a job waits when no platform registrations
 	// are wired in; zero means an hour.
 	ConfigRetry time.Duration
+	// Results, when set, lets an in-progress score whose attempt has ended
+	// be skipped: sent after the final score (retried late, or requeued by
+	// staff) it would only confuse the gradebook.
+	Results interface {
+		ResultByAttempt(ctx context.Context, attemptID int64) (*Result, error)
+	}
 }
 
 // Handle sends one score. Sending the same score again after a crash is
@@ -160,6 +166,16 @@ func (s *LTIScores) Handle(ctx context.Context, job *QueuedJob) error {
 	}
 	if err := p.Check(); err != nil {
 		return Permanent(fmt.Errorf("job %d: LTI score cannot be sent: %v", job.ID, err))
+	}
+	if p.ActivityProgress == LTIActivityInProgress && s.Results != nil {
+		_, err := s.Results.ResultByAttempt(ctx, p.AttemptID)
+		if err == nil {
+			s.logger().InfoContext(ctx, "in-progress score not sent: the attempt has ended", "attempt_id", p.AttemptID, "issuer", p.Issuer)
+			return nil
+		}
+		if ErrorCode(err) != ENOTFOUND {
+			return err
+		}
 	}
 	if s.Platforms == nil {
 		d := s.ConfigRetry

@@ -30,6 +30,7 @@ type lsEnv struct {
 	clock    *rdClock
 	platform *ltitest.AGSService
 	worker   *examgate.Worker
+	scores   *examgate.LTIScores
 }
 
 func newLSEnv(t *testing.T, store *db.DB) *lsEnv {
@@ -53,7 +54,7 @@ func newLSEnv(t *testing.T, store *db.DB) *lsEnv {
 	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, Logger: logger}
 	w := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Backoff: rdBackoff}
 	w.Handle(examgate.JobLTIScore, scores.Handle)
-	return &lsEnv{store: store, clock: clock, platform: platform, worker: w}
+	return &lsEnv{store: store, clock: clock, platform: platform, worker: w, scores: scores}
 }
 
 func (e *lsEnv) enqueue(t *testing.T, p examgate.LTIScoreJob) {
@@ -145,6 +146,39 @@ func TestLTIScoreDelivery(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An in-progress score whose attempt has ended (a late retry, or a staff
+// requeue) is not sent after the final one.
+func TestLTIScoreInProgressAfterEndIsSkipped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLSEnv(t, store)
+		e.scores.Results = endedAttempts{8: true}
+		li := e.platform.ScoresLineItemURL("li")
+		e.enqueue(t, lsScore(7, li, false, rdT0)) // attempt 7 still open
+		e.enqueue(t, lsScore(8, li, false, rdT0))
+		e.enqueue(t, lsScore(8, li, true, rdT0.Add(time.Minute)))
+		e.drain(t)
+		got := e.platform.Scores()
+		if len(got) != 2 || got[0].ActivityProgress != "InProgress" || got[1].ActivityProgress != "Completed" {
+			t.Fatalf("scores sent: %+v, want attempt 7's in-progress and attempt 8's final only", got)
+		}
+		for _, j := range append(e.jobs(t, 7), e.jobs(t, 8)...) {
+			if j.State != examgate.JobDone {
+				t.Errorf("job %d: %s", j.ID, j.State)
+			}
+		}
+	})
+}
+
+// endedAttempts has results for the attempts it holds.
+type endedAttempts map[int64]bool
+
+func (m endedAttempts) ResultByAttempt(_ context.Context, id int64) (*examgate.Result, error) {
+	if m[id] {
+		return &examgate.Result{AttemptID: id}, nil
+	}
+	return nil, examgate.Errorf(examgate.ENOTFOUND, "no result")
 }
 
 func TestLTIScoreRetries(t *testing.T) {
