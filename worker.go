@@ -35,6 +35,7 @@ type QueuedJob struct {
 	Lease       string // token of the current claim; the store accepts results only with it
 	Payload     json.RawMessage
 	Attempts    int // claims so far, including the current one
+	LostLeases  int // claims made after the previous claim's lease ran out
 	RunAt       time.Time
 	GiveUpAt    time.Time // no retry is scheduled after this
 	CreatedAt   time.Time
@@ -127,6 +128,11 @@ type Worker struct {
 // that another worker may take it, assuming the first one died.
 const DefaultLease = 2 * time.Minute
 
+// MaxLostLeases is how many times a job's worker may stop while running it
+// (its lease running out) before the job is failed, for staff to look at
+// and retry: a job that crashes its process fails in minutes, not days.
+const MaxLostLeases = 5
+
 // storeTimeout bounds the write of a job's result, which is made even when
 // the worker's context was cancelled so that a stopped worker does not leave
 // the job waiting for its lease to expire.
@@ -210,6 +216,18 @@ func (w *Worker) RunOnce(ctx context.Context) (worked bool, err error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 
+	if job.LostLeases >= MaxLostLeases {
+		// Its workers died (or hung) while running it, again and again:
+		// most likely this job kills them. Workers share the process with
+		// the web server, so retrying it for days would take the service
+		// down every lease.
+		msg := fmt.Sprintf("gave up: the worker running it stopped %d times without finishing (a crash or a hang); see the logs around those times", job.LostLeases)
+		if job.LastError != "" {
+			msg += "; last error: " + job.LastError
+		}
+		w.logger().Error("job gave up", w.attrs(job, errors.New(msg))...)
+		return true, w.settle(w.Store.FailJob(sctx, job.ID, job.Lease, msg, now), job)
+	}
 	if job.Attempts > 1 && now.After(job.GiveUpAt) {
 		// Claimed again after its deadline: usually its worker died during
 		// the previous attempt, perhaps because of this very job, and running

@@ -291,6 +291,43 @@ func TestWorkerAfterCrash(t *testing.T) {
 	})
 }
 
+// A job whose worker stops every time it runs it (it crashes the process)
+// is failed after MaxLostLeases such stops, long before its deadline; one
+// that a worker finished after a crash starts its count again on requeue.
+func TestWorkerFailsJobThatKeepsKillingWorkers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		calls := 0
+		f := newWorker(t, store, examgate.Job{MaxAge: 72 * time.Hour}, func(ctx context.Context, job *examgate.QueuedJob) error {
+			calls++
+			return nil
+		})
+		at := wt0
+		for i := range examgate.MaxLostLeases {
+			// A process claims it and dies: nobody settles the claim.
+			j, err := store.ClaimJob(ctx, []string{"lms"}, at, time.Minute)
+			if err != nil || j == nil || j.LostLeases != i {
+				t.Fatalf("claim %d: %+v, %v; want %d lost leases so far", i+1, j, err, i)
+			}
+			at = at.Add(2 * time.Minute)
+		}
+		f.clock.Set(at)
+		f.runOnce(t, true)
+		j := f.job(t)
+		if calls != 0 || j.State != examgate.JobFailed || !strings.Contains(j.LastError, "stopped 5 times without finishing") {
+			t.Fatalf("calls = %d, job = %+v", calls, j)
+		}
+		// Staff retry it: it runs, and its count starts again.
+		if err := store.RequeueJob(ctx, f.id, at); err != nil {
+			t.Fatal(err)
+		}
+		f.runOnce(t, true)
+		if j := f.job(t); calls != 1 || j.State != examgate.JobDone {
+			t.Fatalf("after the retry: calls = %d, job = %+v", calls, j)
+		}
+	})
+}
+
 func TestWorkerLostLease(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		var f *workerFixture

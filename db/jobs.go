@@ -26,6 +26,7 @@ type jobRow struct {
 	OrderingKey string `bun:"ordering_key"`
 	State       string `bun:"state"`
 	Attempts    int    `bun:"attempts"`
+	LostLeases  int    `bun:"lost_leases"`
 	MaxAgeMS    int64  `bun:"max_age_ms"`
 	GiveUpAt    time.Time
 	RunAt       time.Time
@@ -40,7 +41,7 @@ type jobRow struct {
 func (r *jobRow) domain() examgate.QueuedJob {
 	return examgate.QueuedJob{
 		ID: r.ID, Kind: r.Kind, Key: r.OrderingKey, State: r.State, LastError: r.LastError,
-		Lease: r.Lease, Payload: json.RawMessage(r.Payload), Attempts: r.Attempts,
+		Lease: r.Lease, Payload: json.RawMessage(r.Payload), Attempts: r.Attempts, LostLeases: r.LostLeases,
 		RunAt: r.RunAt.UTC(), GiveUpAt: r.GiveUpAt.UTC(), CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC(), LockedUntil: utcPtr(r.LockedUntil), DoneAt: utcPtr(r.DoneAt),
 	}
@@ -116,7 +117,9 @@ func (db *DB) Enqueue(ctx context.Context, now time.Time, jobs ...examgate.Job) 
 	})
 }
 
-// claimSQL picks the next due job and marks it running in one statement. A
+// claimSQL picks the next due job and marks it running in one statement,
+// counting a claim of a job still marked running (its lease ran out) in
+// lost_leases; SET reads the row as it was before the update. A
 // job with a key waits while an earlier job with that key is unfinished, or
 // while any other job with that key holds a live lease (after a staff
 // requeue of an older job). The %s is PostgreSQL's row lock: SKIP LOCKED lets
@@ -125,7 +128,8 @@ func (db *DB) Enqueue(ctx context.Context, now time.Time, jobs ...examgate.Job) 
 // "p.ordering_key <> ”" repeats the partial index's condition so that the
 // planners use it; without it a claim scans the queue once per candidate row.
 const claimSQL = `UPDATE jobs
-SET state = 'running', attempts = attempts + 1, locked_until = ?, lease = ?, updated_at = ?
+SET state = 'running', attempts = attempts + 1, locked_until = ?, lease = ?, updated_at = ?,
+	lost_leases = lost_leases + CASE WHEN state = 'running' THEN 1 ELSE 0 END
 WHERE id = (
 	SELECT j.id FROM jobs AS j
 	WHERE j.kind IN (?)
@@ -232,6 +236,7 @@ func (db *DB) RequeueJob(ctx context.Context, id int64, now time.Time) error {
 	res, err := db.bun.NewUpdate().Table("jobs").
 		Set("state = ?", examgate.JobQueued).
 		Set("attempts = 0").
+		Set("lost_leases = 0").
 		Set("run_at = ?", now).
 		Set("give_up_at = ?", now.Add(time.Duration(job.MaxAgeMS)*time.Millisecond)).
 		Set("locked_until = NULL").
