@@ -42,13 +42,13 @@ func KnownSession(s *Session) *SessionRef {
 // TokenHash is the hash of the session token the request carried.
 func (r *SessionRef) TokenHash() string { return r.hash }
 
-// Session reads the session once, or returns an EUNAUTHORIZED error when
-// there is none (or the read failed: the load function reports that).
+// Session reads the session once: an EUNAUTHORIZED error when it has ended,
+// or the load function's error when the read failed.
 func (r *SessionRef) Session(ctx context.Context) (*Session, error) {
 	r.once.Do(func() {
 		r.sess, r.err = r.load(ctx)
 		if r.err == nil && r.sess == nil {
-			r.err = errSessionEnded()
+			r.err = ErrSessionEnded()
 		}
 		if r.err == nil {
 			r.verified.Store(true)
@@ -77,7 +77,9 @@ func (r *SessionRef) Verified() bool { return r.verified.Load() }
 // MarkVerified records that a statement found the token live.
 func (r *SessionRef) MarkVerified() { r.verified.Store(true) }
 
-func errSessionEnded() error {
+// ErrSessionEnded is the refusal of a request whose session is missing,
+// expired or signed out.
+func ErrSessionEnded() error {
 	return Errorf(EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
 }
 
@@ -113,7 +115,7 @@ func RequireSession(ctx context.Context) (*Session, error) {
 	if r := SessionRefFromContext(ctx); r != nil {
 		return r.Session(ctx)
 	}
-	return nil, errSessionEnded()
+	return nil, ErrSessionEnded()
 }
 
 type apiKeyKey struct{}

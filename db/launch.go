@@ -191,7 +191,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time
 	row := sessionRow{TokenHash: hash}
 	err = st.QueryRowContext(ctx, hash, at).Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, examgate.Errorf(examgate.EUNAUTHORIZED, "Your session has ended. Go back to your course and open the exam again.")
+		return nil, examgate.ErrSessionEnded()
 	}
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")

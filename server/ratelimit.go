@@ -300,7 +300,7 @@ func (s *Server) rateKey(r *http.Request, authenticated, sessionLive func(string
 	// when it has ended) from its address's, like a request without one.
 	// Only a session not seen live lately is read here.
 	if ref := examgate.SessionRefFromContext(r.Context()); ref != nil && !hasAuth {
-		if sessionLive(ref.TokenHash()) || ref.Read() != nil || examgate.SessionFromContext(r.Context()) != nil {
+		if sessionLive(ref.TokenHash()) || examgate.SessionFromContext(r.Context()) != nil {
 			return "s" + ref.TokenHash(), &s.RateLimits.Learner, "a session"
 		}
 	}
