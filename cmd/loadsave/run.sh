@@ -37,7 +37,8 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	fi
 	if [ -n "$schema" ]; then
-		psql "$TEST_DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" || true
+		# Without the notice listing every table the drop cascades to.
+		PGOPTIONS=--client-min-messages=warning psql "$TEST_DATABASE_URL" -qc "DROP SCHEMA $schema CASCADE" || true
 	fi
 	rm -rf "$tmp"
 }
