@@ -34,6 +34,27 @@ type ExamTI struct {
 	AssignmentID string   `yaml:"assignmentId"`
 }
 
+// IsUUID reports whether s is spelled as a UUID (8-4-4-4-12 hex digits),
+// the type TI gives user, course and assignment ids.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // HasCourse reports whether a TI course grants access to the exam. The
 // exam_id of a launch is outside the token's signature, so this check is what
 // stops a learner of one course from opening another course's exam.
@@ -118,6 +139,9 @@ func ParseCatalogFile(data []byte, dir string) (*Catalog, error) {
 			if strings.TrimSpace(id) == "" {
 				return nil, bad("ti.courseIds", "has an empty course id")
 			}
+		}
+		if e.TI.AssignmentID != "" && !IsUUID(e.TI.AssignmentID) {
+			return nil, bad("ti.assignmentId", fmt.Sprintf("%q is not a UUID; TI refuses results for any other id. Copy the assignment's id (like 123e4567-e89b-12d3-a456-426614174000) from TI", e.TI.AssignmentID))
 		}
 		if fe := e.validateBooking(); fe != nil {
 			return nil, bad(fe.key, fe.problem)

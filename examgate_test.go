@@ -67,6 +67,8 @@ func TestParseCatalogErrors(t *testing.T) {
 		"exams: [{code: A, title: x, eligibilityDays: 0, ti: {courseIds: [c]}}]":                                                                `exam "A": eligibilityDays`,
 		"exams: [{code: A, title: x, eligibilityDays: 9}]":                                                                                      `exam "A": ti.courseIds`,
 		"exams: [{code: A, title: x, eligibilityDays: 9, ti: {courseIds: [c], slug: s}}]":                                                       "field slug not found",
+		"exams: [{code: A, title: x, eligibilityDays: 9, ti: {courseIds: [c], assignmentId: assignment-7}}]":                                    `exam "A": ti.assignmentId: "assignment-7" is not a UUID`,
+		"exams: [{code: A, title: x, eligibilityDays: 9, ti: {courseIds: [c], assignmentId: 123e4567-e89b-12d3-a456-42661417400}}]":             `is not a UUID`,
 		"exams: [{code: A, title: x, eligibilityDays: 9, ti: {courseIds: [c]}}, {code: A, title: y, eligibilityDays: 9, ti: {courseIds: [c]}}]": `exam "A": code: appears twice`,
 	}
 	for in, want := range cases {
@@ -87,13 +89,13 @@ exams:
   - code: DEMO-101
     title: Demo
     eligibilityDays: 90
-    ti: {courseIds: ["c1", "c2"], courseSlug: demo, assignmentId: a1}
+    ti: {courseIds: ["c1", "c2"], courseSlug: demo, assignmentId: 123e4567-e89b-12d3-a456-426614174000}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e, err := c.Exam("DEMO-101")
-	if err != nil || !e.HasCourse("c2") || e.HasCourse("c3") || e.HasCourse("") || e.TI.AssignmentID != "a1" {
+	if err != nil || !e.HasCourse("c2") || e.HasCourse("c3") || e.HasCourse("") || e.TI.AssignmentID != "123e4567-e89b-12d3-a456-426614174000" {
 		t.Fatalf("exam = %+v, %v", e, err)
 	}
 	if _, err := c.Exam("demo-101"); examgate.ErrorCode(err) != examgate.ENOTFOUND {

@@ -61,6 +61,12 @@ func (l *Launcher) Launch(ctx context.Context, c *LaunchClaims, examCode string)
 	now := l.Clock.Now()
 	claims := *c
 	claims.Email = NormalizeEmail(c.Email)
+	if claims.AssignmentID != "" && !IsUUID(claims.AssignmentID) {
+		// TI would refuse every result posted to it; the catalog's id is
+		// the better bet.
+		l.logger().WarnContext(ctx, "launch token's assignmentId is not a UUID; using the exam catalog's", "exam", examCode)
+		claims.AssignmentID = ""
+	}
 	c = &claims
 	exam, err := l.Catalog.Exam(examCode)
 	if err != nil {

@@ -28,7 +28,7 @@ const (
 	rdExam              = "RD-QUIZ"
 	rdCourse            = "rd-course"
 	rdSlug              = "rd-course-slug"
-	rdCatalogAssignment = "asg-catalog"
+	rdCatalogAssignment = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
 	rdResultPath        = "/incoming/v2/assignmentExternalActivity"
 )
 
@@ -41,7 +41,7 @@ exams:
   - code: RD-QUIZ
     title: Delivery Quiz
     eligibilityDays: 30
-    ti: {courseIds: [rd-course], courseSlug: rd-course-slug, assignmentId: asg-catalog}
+    ti: {courseIds: [rd-course], courseSlug: rd-course-slug, assignmentId: e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b}
     delivery:
       onDemand: true
       durationMinutes: 10
@@ -444,7 +444,7 @@ func TestResultDeliveryAssignmentAndLearner(t *testing.T) {
 
 		// The launch token's assignment wins over the catalog's, and a known
 		// TI user id needs no lookup.
-		fromToken := e.learner(t, true, "asg-from-token")
+		fromToken := e.learner(t, true, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
 		r1 := e.sit(t, fromToken, true)
 		// Without TI's user id the learner is looked up by email.
 		byEmail := e.learner(t, false, "")
@@ -457,8 +457,8 @@ func TestResultDeliveryAssignmentAndLearner(t *testing.T) {
 			t.Fatalf("%d jobs ran, want 2 posts, 1 reset and 1 failed post", n)
 		}
 		want := map[string]bool{
-			rdResultBody("completed", "asg-from-token", fromToken.user.ID, 100, "Great Job!"): true,
-			rdResultBody("incomplete", rdCatalogAssignment, byEmail.user.ID, 0, "Failed"):     true,
+			rdResultBody("completed", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", fromToken.user.ID, 100, "Great Job!"): true,
+			rdResultBody("incomplete", rdCatalogAssignment, byEmail.user.ID, 0, "Failed"):                           true,
 		}
 		posts := e.fake.ResultPosts()
 		if len(posts) != 2 {

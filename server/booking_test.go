@@ -14,8 +14,8 @@ import (
 )
 
 func TestBookingOverGraphQL(t *testing.T) {
-	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), strings.Replace(catalogYAML, "ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}",
-		`ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), strings.Replace(catalogYAML, "ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: 9b1d5e2a-7c4f-4a8e-b3d6-0f1e2d3c4b5a}",
+		`ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: 9b1d5e2a-7c4f-4a8e-b3d6-0f1e2d3c4b5a}
     availability: {timeZone: UTC, slotMinutes: 60, seats: 1, weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}`, 1), nil)
 	ada, bob := e.browser(), e.browser()
 	e.launch(ada, "DEMO-101", e.token(nil))

@@ -29,16 +29,16 @@ const (
 	benchSecret  = "bench-launch-secret"
 	benchAPIKey  = "bench-ti-api-key"
 	benchExam    = "DEMO-101"
-	benchCourse  = "course-demo-101"
+	benchCourse  = "3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"
 	benchSkew    = 500 * time.Second
 	benchCatalog = `exams:
   - code: DEMO-101
     title: Demo Certification Exam
     eligibilityDays: 90
     ti:
-      courseIds: ["course-demo-101"]
+      courseIds: ["3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"]
       courseSlug: demo-course
-      assignmentId: "assignment-demo-101"
+      assignmentId: "5a7e1c9d-2b4f-4d6a-8e3c-7f9a1b2c3d4e"
 `
 )
 
@@ -107,7 +107,7 @@ func benchLaunchURL(b *testing.B, l benchLearner, i int) string {
 	b.Helper()
 	tok, err := titest.SignLaunch(benchSecret, titest.LaunchToken{
 		Email: l.email, FirstName: "Ada", LastName: "Lovelace", ExternalCustomerID: l.external,
-		CourseID: benchCourse, AssignmentID: "assignment-demo-101",
+		CourseID: benchCourse, AssignmentID: "5a7e1c9d-2b4f-4d6a-8e3c-7f9a1b2c3d4e",
 		IssuedAt: benchNow, ExpiresAt: benchNow.Add(time.Hour + time.Duration(i)*time.Second),
 	})
 	if err != nil {
@@ -209,7 +209,7 @@ func BenchmarkVerify(b *testing.B) {
 	v := tiapi.NewLaunchVerifier([]string{benchSecret}, benchSkew, clock)
 	tok, err := titest.SignLaunch(benchSecret, titest.LaunchToken{
 		Email: "learner1@example.com", FirstName: "Ada", LastName: "Lovelace", ExternalCustomerID: "cust-1",
-		CourseID: benchCourse, AssignmentID: "assignment-demo-101", IssuedAt: benchNow,
+		CourseID: benchCourse, AssignmentID: "5a7e1c9d-2b4f-4d6a-8e3c-7f9a1b2c3d4e", IssuedAt: benchNow,
 		ExpiresAt: benchNow.Add(time.Hour),
 	})
 	if err != nil {
@@ -345,7 +345,7 @@ func benchRecord(id string) *examgate.LaunchRecord {
 		TokenExpiresAt: benchNow.Add(time.Hour),
 		Candidate: examgate.Candidate{ExternalID: "cust-" + id, Email: id + "@example.com",
 			FirstName: "Ada", LastName: "Lovelace", TIUserID: "ti-" + id},
-		Eligibility: examgate.Eligibility{ExamCode: benchExam, CourseID: benchCourse, AssignmentID: "assignment-demo-101",
+		Eligibility: examgate.Eligibility{ExamCode: benchExam, CourseID: benchCourse, AssignmentID: "5a7e1c9d-2b4f-4d6a-8e3c-7f9a1b2c3d4e",
 			PurchasedAt: benchNow.AddDate(0, 0, -10), EndsAt: benchNow.AddDate(0, 0, 80), CheckedAt: benchNow},
 		Session: examgate.Session{TokenHash: "hash-" + id, CreatedAt: benchNow, ExpiresAt: benchNow.Add(examgate.SessionLifetime)},
 	}

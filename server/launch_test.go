@@ -45,7 +45,7 @@ exams:
   - code: DEMO-101
     title: Demo Certification Exam
     eligibilityDays: 90
-    ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: asg-1}
+    ti: {courseIds: [course-101], courseSlug: demo-course, assignmentId: 9b1d5e2a-7c4f-4a8e-b3d6-0f1e2d3c4b5a}
   - code: OTHER-1
     title: Other Exam
     eligibilityDays: 30

@@ -71,7 +71,7 @@ func saveCatalog() string {
     ti:
       courseIds: [%q]
       courseSlug: save-course
-      assignmentId: assignment-save-1
+      assignmentId: c4e8a2f6-1d3b-4f5a-9c7e-2b4d6f8a0c1e
     delivery:
       onDemand: true
       durationMinutes: 180
@@ -159,7 +159,7 @@ func (e *saveEnv) saveLaunch(fake *titest.Server, i int) (*saveLearner, error) {
 	fake.AddPurchase(titest.Purchase{UserID: u.ID, CourseID: saveCourse, Slug: "save-course", SKU: saveExam, Time: saveNow.AddDate(0, 0, -10)})
 	tok, err := titest.SignLaunch(saveSecret, titest.LaunchToken{
 		Email: email, FirstName: "Ada", LastName: "Lovelace", ExternalCustomerID: u.ExternalCustomerID,
-		CourseID: saveCourse, AssignmentID: "assignment-save-1", IssuedAt: saveNow, ExpiresAt: saveNow.Add(time.Hour),
+		CourseID: saveCourse, AssignmentID: "c4e8a2f6-1d3b-4f5a-9c7e-2b4d6f8a0c1e", IssuedAt: saveNow, ExpiresAt: saveNow.Add(time.Hour),
 	})
 	if err != nil {
 		return nil, err
@@ -463,7 +463,7 @@ func saveSeed(b *testing.B, store *db.DB) (hashes []string, attempts []*examgate
 			TokenID: "token-" + id, TokenExpiresAt: saveNow.Add(time.Hour),
 			Candidate: examgate.Candidate{ExternalID: "cust-" + id, Email: id + "@example.com",
 				FirstName: "Ada", LastName: "Lovelace", TIUserID: "ti-" + id},
-			Eligibility: examgate.Eligibility{ExamCode: saveExam, CourseID: saveCourse, AssignmentID: "assignment-save-1",
+			Eligibility: examgate.Eligibility{ExamCode: saveExam, CourseID: saveCourse, AssignmentID: "c4e8a2f6-1d3b-4f5a-9c7e-2b4d6f8a0c1e",
 				PurchasedAt: saveNow.AddDate(0, 0, -10), EndsAt: saveNow.AddDate(0, 0, 80), CheckedAt: saveNow},
 			Session: examgate.Session{TokenHash: "hash-" + id, CreatedAt: saveNow, ExpiresAt: saveNow.Add(examgate.SessionLifetime)},
 		})

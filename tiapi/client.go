@@ -80,93 +80,175 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// UserID returns TI's id for the user with the given email.
+// UserID returns TI's id for the user with the given email. It follows
+// docs/rest/users/details: GET /incoming/v2/users/:id answers
+// {"data":{"UserById":{"id",…}}}. That page types :id as a uuid; TI's
+// update-status page (docs/rest/users/update-status) says a user's :id may
+// also be an email or externalCustomerId, and TI offers no other lookup by
+// email, so the email goes in the path. A 404 or a null UserById is a
+// learner TI does not know.
 func (c *Client) UserID(ctx context.Context, email string) (string, error) {
-	var user struct {
-		ID json.RawMessage `json:"id"`
+	const label = "/incoming/v2/users/{email}"
+	ans, err := c.get(ctx, "/incoming/v2/users/"+url.PathEscape(email), label, nil)
+	if err == nil {
+		var raw json.RawMessage
+		if raw, _, err = unwrap(label, ans.body, "UserById", "id"); err == nil && isNull(raw) {
+			err = errNotFound
+		} else if err == nil {
+			var user struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if jerr := json.Unmarshal(raw, &user); jerr != nil {
+				err = &shapeError{label: label, want: "a user object", keys: []string{"UserById is not an object"}}
+			} else if id, ok := jsonScalar(user.ID); ok && id != "" {
+				return id, nil
+			} else {
+				err = &shapeError{label: label, want: "a user with an id", keys: keysOf(raw)}
+			}
+		}
 	}
-	err := c.get(ctx, "/incoming/v2/users/"+url.PathEscape(email), "/incoming/v2/users/{email}", nil, &user)
 	if errors.Is(err, errNotFound) {
 		return "", examgate.Errorf(examgate.ENOTFOUND, "Your course account could not be found. Go back to your course and open the exam again, or contact support.")
 	}
-	if err != nil {
-		return "", err
-	}
-	id, ok := jsonScalar(user.ID)
-	if !ok || id == "" {
-		return "", unavailable(errors.New("thought industries user response has no usable id"))
-	}
-	return id, nil
+	return "", c.unreadable(ctx, err)
 }
 
-type purchasePage struct {
-	PageInfo struct {
-		Cursor  string `json:"cursor"`
-		HasMore bool   `json:"hasMore"`
-	} `json:"pageInfo"`
-	Events []struct {
-		Timestamp     string  `json:"timestamp"`
-		PurchasableID *string `json:"purchasableId"`
-	} `json:"events"`
+// unreadable logs an answer in a shape examgate does not read, with the
+// keys that were seen, and turns it into "try again": a TI that changed
+// its format must never look like a learner without a purchase.
+func (c *Client) unreadable(ctx context.Context, err error) error {
+	var se *shapeError
+	if errors.As(err, &se) {
+		if c.Logger != nil {
+			c.Logger.ErrorContext(ctx, "thought industries answered in a shape examgate does not read", "endpoint", se.label, "want", se.want, "seen", se.keys)
+		}
+		return unavailable(err)
+	}
+	return err
+}
+
+func keysOf(raw json.RawMessage) []string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &m)
+	return prefixed("", m)
+}
+
+// PurchasePage is what one page of coursePurchase events held.
+type PurchasePage struct {
+	Shape   string // ShapeEnveloped or ShapeBare
+	Events  int
+	HasMore bool
+	Latest  time.Time // zero when no event was for the course
 }
 
 // LatestPurchase returns the time of the newest purchase of courseID by
 // userID. TI does not promise any order, so every page is read.
 func (c *Client) LatestPurchase(ctx context.Context, userID, courseID string) (time.Time, error) {
-	const path = "/incoming/v2/events/coursePurchase"
 	q := url.Values{"userId": {userID}, "notifiableId": {courseID}}
 	var latest time.Time
 	for range maxPages {
-		var page purchasePage
-		err := c.get(ctx, path, path, q, &page)
-		if errors.Is(err, errNotFound) {
-			return time.Time{}, unavailable(errors.New("thought industries answered 404 for the purchase events endpoint; check the TI base URL"))
-		}
+		page, cursor, err := c.purchasePage(ctx, q, courseID)
 		if err != nil {
 			return time.Time{}, err
 		}
-		for _, ev := range page.Events {
-			// notifiableId should already filter, but a purchase of another
-			// course must never open this exam.
-			if ev.PurchasableID != nil && *ev.PurchasableID != courseID {
-				continue
-			}
-			t, err := time.Parse(time.RFC3339Nano, ev.Timestamp)
-			if err != nil {
-				return time.Time{}, unavailable(fmt.Errorf("thought industries purchase event has an unreadable timestamp: %w", err))
-			}
-			if t.After(latest) {
-				latest = t
-			}
+		if page.Latest.After(latest) {
+			latest = page.Latest
 		}
-		if !page.PageInfo.HasMore {
+		if !page.HasMore {
 			if latest.IsZero() {
 				return time.Time{}, examgate.Errorf(examgate.ENOTFOUND, "We could not find a purchase of this course on your account. Check that you are signed in to your course with the account you bought it with, or contact support.")
 			}
 			return latest.UTC(), nil
 		}
-		if page.PageInfo.Cursor == "" {
-			return time.Time{}, unavailable(errors.New("thought industries said more purchase events follow but sent no cursor"))
-		}
-		q.Set("cursor", page.PageInfo.Cursor)
+		q.Set("cursor", cursor)
 	}
 	return time.Time{}, unavailable(fmt.Errorf("thought industries purchase events did not end after %d pages", maxPages))
 }
 
-// get performs a GET with retries on 429 and decodes a 2xx JSON body into
-// out. label names the endpoint in errors without the learner's email.
-func (c *Client) get(ctx context.Context, path, label string, q url.Values, out any) error {
+// FirstPurchasePage reads the first page of coursePurchase events of
+// courseID, for `examgate ti check`.
+func (c *Client) FirstPurchasePage(ctx context.Context, courseID string) (PurchasePage, error) {
+	page, _, err := c.purchasePage(ctx, url.Values{"notifiableId": {courseID}}, courseID)
+	return page, err
+}
+
+// purchasePage reads one page of GET /incoming/v2/events/coursePurchase
+// (docs/rest/events/course-purchase): {"data":{"APIEvents":{"pageInfo":
+// {"perPage","cursor","total","hasMore"},"events":[…]}}} on the endpoint's
+// page, {"pageInfo":{"cursor","hasMore"},"events":[…]} in the pagination
+// guide (docs/rest/pagination). The event object is not documented; see
+// eventTime and eventCourse.
+func (c *Client) purchasePage(ctx context.Context, q url.Values, courseID string) (PurchasePage, string, error) {
+	const label = "/incoming/v2/events/coursePurchase"
+	var page PurchasePage
+	ans, err := c.get(ctx, label, label, q)
+	if errors.Is(err, errNotFound) {
+		return page, "", unavailable(errors.New("thought industries answered 404 for the purchase events endpoint; check the TI base URL"))
+	}
+	if err != nil {
+		return page, "", err
+	}
+	raw, shape, err := unwrap(label, ans.body, "APIEvents", "pageInfo", "events")
+	if err != nil {
+		return page, "", c.unreadable(ctx, err)
+	}
+	var body struct {
+		PageInfo *struct {
+			Cursor  *string `json:"cursor"`
+			HasMore *bool   `json:"hasMore"`
+		} `json:"pageInfo"`
+		Events []map[string]json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil || body.Events == nil {
+		return page, "", c.unreadable(ctx, &shapeError{label: label, want: "an events list", keys: keysOf(raw)})
+	}
+	page.Shape, page.Events = shape, len(body.Events)
+	for _, ev := range body.Events {
+		// notifiableId should already filter, but a purchase of another
+		// course must never open this exam.
+		if id, ok := eventCourse(ev); ok && id != courseID {
+			continue
+		}
+		t, err := eventTime(ev)
+		if err != nil {
+			return page, "", c.unreadable(ctx, &shapeError{label: label, want: "events with a readable time", keys: []string{err.Error()}})
+		}
+		if t.After(page.Latest) {
+			page.Latest = t
+		}
+	}
+	if body.PageInfo != nil && body.PageInfo.HasMore != nil && *body.PageInfo.HasMore {
+		page.HasMore = true
+		if body.PageInfo.Cursor == nil || *body.PageInfo.Cursor == "" {
+			return page, "", unavailable(errors.New("thought industries said more purchase events follow but sent no cursor"))
+		}
+		return page, *body.PageInfo.Cursor, nil
+	}
+	return page, "", nil
+}
+
+// answer is a 2xx response to a GET.
+type answer struct {
+	body   []byte
+	header http.Header
+}
+
+// get performs a GET with retries on 429 and returns a 2xx answer. label
+// names the endpoint in errors without the learner's email. A 429 whose
+// Retry-After would outlast ctx's deadline fails at once: a learner
+// waiting on a launch gets "try again" instead of a hung page.
+func (c *Client) get(ctx context.Context, path, label string, q url.Values) (*answer, error) {
 	u := c.baseURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	for attempt := 0; ; attempt++ {
 		if err := c.Pace.Wait(ctx); err != nil {
-			return unavailable(fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err))
+			return nil, unavailable(fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err))
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return unavailable(fmt.Errorf("building request for %s: %w; check the TI base URL", label, err))
+			return nil, unavailable(fmt.Errorf("building request for %s: %w; check the TI base URL", label, err))
 		}
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
 		req.Header.Set("Accept", "application/json")
@@ -182,7 +264,7 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values, out 
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
-			return unavailable(fmt.Errorf("GET %s: %w", label, err))
+			return nil, unavailable(fmt.Errorf("GET %s: %w", label, err))
 		}
 		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 		resp.Body.Close()
@@ -190,22 +272,22 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values, out 
 		switch s := resp.StatusCode; {
 		case s >= 200 && s < 300:
 			if readErr != nil {
-				return unavailable(fmt.Errorf("reading %s response: %w", label, readErr))
+				return nil, unavailable(fmt.Errorf("reading %s response: %w", label, readErr))
 			}
 			if len(body) > maxBodyBytes {
-				return unavailable(fmt.Errorf("%s response is larger than %d bytes", label, maxBodyBytes))
+				return nil, unavailable(fmt.Errorf("%s response is larger than %d bytes", label, maxBodyBytes))
 			}
-			if err := json.Unmarshal(body, out); err != nil {
-				return unavailable(fmt.Errorf("%s response is not the expected JSON: %w", label, err))
-			}
-			return nil
+			return &answer{body: body, header: resp.Header}, nil
 		case s == http.StatusTooManyRequests:
 			if attempt == maxRetries {
-				return unavailable(fmt.Errorf("thought industries still rate limited %s after %d retries", label, maxRetries))
+				return nil, unavailable(fmt.Errorf("thought industries still rate limited %s after %d retries", label, maxRetries))
 			}
 			d := retryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if d > c.MaxRetryAfter {
-				return unavailable(fmt.Errorf("thought industries asked us to wait %s before retrying %s, more than the %s we allow", d, label, c.MaxRetryAfter))
+				return nil, unavailable(fmt.Errorf("thought industries asked us to wait %s before retrying %s, more than the %s we allow", d, label, c.MaxRetryAfter))
+			}
+			if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
+				return nil, unavailable(fmt.Errorf("thought industries asked us to wait %s before retrying %s, longer than this request may take", d, label))
 			}
 			if c.Logger != nil {
 				c.Logger.WarnContext(ctx, "thought industries rate limited a request; retrying", "endpoint", label, "wait", d, "retry", attempt+1)
@@ -215,18 +297,18 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values, out 
 				wait = sleep
 			}
 			if err := wait(ctx, d); err != nil {
-				return unavailable(fmt.Errorf("waiting to retry %s: %w", label, err))
+				return nil, unavailable(fmt.Errorf("waiting to retry %s: %w", label, err))
 			}
 		case s == http.StatusUnauthorized || s == http.StatusForbidden:
 			err := fmt.Errorf("thought industries refused the API key (HTTP %d on %s); check EXAMGATE_TI_API_KEY", s, label)
 			if c.Logger != nil {
 				c.Logger.ErrorContext(ctx, "thought industries refused the API key; check EXAMGATE_TI_API_KEY", "status", s, "endpoint", label)
 			}
-			return unavailable(err)
+			return nil, unavailable(err)
 		case s == http.StatusNotFound:
-			return errNotFound
+			return nil, errNotFound
 		default:
-			return unavailable(fmt.Errorf("thought industries answered HTTP %d on %s", s, label))
+			return nil, unavailable(fmt.Errorf("thought industries answered HTTP %d on %s", s, label))
 		}
 	}
 }

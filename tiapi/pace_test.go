@@ -214,7 +214,7 @@ func TestClientPacesEveryRequest(t *testing.T) {
 	if _, err := f.c.LatestPurchase(ctx, u.ID, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.c.PostResult(ctx, tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: u.ID, Grade: 100}); err != nil {
+	if err := f.c.PostResult(ctx, tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.c.ResetProgress(ctx, u.ID, "slug"); err != nil {
@@ -235,7 +235,7 @@ func TestClientPacesEveryRequest(t *testing.T) {
 	if _, err := f.c.UserID(ctx, "ada@example.com"); examgate.ErrorCode(err) != examgate.EUNAVAILABLE {
 		t.Fatalf("UserID = %v, want EUNAVAILABLE", err)
 	}
-	if err := f.c.PostResult(ctx, tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: u.ID}); class(err) != "backoff" || !errors.Is(err, context.DeadlineExceeded) {
+	if err := f.c.PostResult(ctx, tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID}); class(err) != "backoff" || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("PostResult = %v, want a plain error", err)
 	}
 	if n := len(f.ti.Calls()); n != 0 {

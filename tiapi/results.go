@@ -64,17 +64,25 @@ func (c *Client) PostResult(ctx context.Context, p ResultPost) error {
 	if err := p.check(); err != nil {
 		return examgate.Permanent(err)
 	}
-	return c.post(ctx, resultPath, "assignmentExternalActivity", resultBody(p))
+	_, err := c.post(ctx, resultPath, "assignmentExternalActivity", resultBody(p))
+	return err
 }
 
+// check refuses what TI would refuse (docs/rest/assignments/external-activity:
+// assignmentId and learnerId must be UUIDs), so that a bad id is reported
+// with its cause instead of as TI's 400.
 func (p ResultPost) check() error {
 	switch {
 	case p.Status != ResultCompleted && p.Status != ResultIncomplete:
 		return fmt.Errorf("result status %q is neither %q nor %q", truncate(p.Status), ResultCompleted, ResultIncomplete)
 	case strings.TrimSpace(p.AssignmentID) == "":
 		return errors.New("result has no TI assignment id; set the exam's TI assignment id in the catalog")
+	case !examgate.IsUUID(p.AssignmentID):
+		return fmt.Errorf("TI assignment id %q is not a UUID, which TI requires; correct ti.assignmentId in the catalog (or the assignmentId TI puts in the launch), then requeue the job", truncate(p.AssignmentID))
 	case strings.TrimSpace(p.LearnerID) == "":
 		return errors.New("result has no TI learner id")
+	case !examgate.IsUUID(p.LearnerID):
+		return fmt.Errorf("TI learner id %q is not a UUID, which TI requires; check the userId TI puts in the launch token", truncate(p.LearnerID))
 	case math.IsNaN(p.Grade) || p.Grade < 0 || p.Grade > 100:
 		return fmt.Errorf("result grade %v is outside 0..100", p.Grade)
 	}
@@ -83,7 +91,10 @@ func (p ResultPost) check() error {
 
 // ResetProgress clears the learner's progress in the course with slug and
 // revokes their access to it, so a failed exam sends them back through the
-// course. Errors are classified as for PostResult.
+// course. It follows docs/rest/privacy/reset-course-progress: POST
+// /incoming/v2/users/:id/resetProgress with slug and revokeAccess, answered
+// {"data":{"ResetUserCourseProgress":true}}. Only true is done; any other
+// answer is retried like a 5xx. Errors are classified as for PostResult.
 func (c *Client) ResetProgress(ctx context.Context, learnerID, slug string) error {
 	switch {
 	case strings.TrimSpace(learnerID) == "":
@@ -92,26 +103,47 @@ func (c *Client) ResetProgress(ctx context.Context, learnerID, slug string) erro
 		return examgate.Permanent(errors.New("reset progress has no course slug; set the exam's TI course slug in the catalog"))
 	}
 	path := "/incoming/v2/users/" + url.PathEscape(learnerID) + "/resetProgress"
-	return c.post(ctx, path, "resetProgress", resetBody{Slug: slug, ResetProgress: true, RevokeAccess: true})
+	const label = "resetProgress"
+	body, err := c.post(ctx, path, label, resetBody{Slug: slug, ResetProgress: true, RevokeAccess: true})
+	if err != nil {
+		return err
+	}
+	raw, _, err := unwrap(label, body, "ResetUserCourseProgress", "ResetUserCourseProgress")
+	if err == nil {
+		var bare map[string]json.RawMessage
+		if json.Unmarshal(raw, &bare) == nil {
+			raw = bare["ResetUserCourseProgress"]
+		}
+		var done bool
+		if json.Unmarshal(raw, &done) == nil && done {
+			return nil
+		}
+		err = fmt.Errorf("thought industries answered resetProgress with ResetUserCourseProgress %s, not true: the course was not reset; retrying", truncate(string(bytes.TrimSpace(raw))))
+	}
+	if c.Logger != nil {
+		c.Logger.WarnContext(ctx, "thought industries did not confirm the course reset", "endpoint", label, "error", err)
+	}
+	return err // plain: the worker retries it with backoff, as a 5xx
 }
 
 // post sends body as JSON without following redirects: TI answers a
 // successful assignmentExternalActivity with a 302 to a page for browsers.
-func (c *Client) post(ctx context.Context, path, label string, body any) error {
+// It returns the body of a 2xx answer.
+func (c *Client) post(ctx context.Context, path, label string, body any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // feedback text reaches TI as written
 	if err := enc.Encode(body); err != nil {
-		return examgate.Permanent(fmt.Errorf("encoding %s body: %w", label, err))
+		return nil, examgate.Permanent(fmt.Errorf("encoding %s body: %w", label, err))
 	}
 	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 
 	if err := c.Pace.Wait(ctx); err != nil {
-		return fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err)
+		return nil, fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(payload))
 	if err != nil {
-		return c.configError(ctx, label, 0, fmt.Errorf("building request for %s: %w; check EXAMGATE_TI_BASE_URL", label, err))
+		return nil, c.configError(ctx, label, 0, fmt.Errorf("building request for %s: %w; check EXAMGATE_TI_BASE_URL", label, err))
 	}
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("Content-Type", "application/json")
@@ -141,23 +173,31 @@ func (c *Client) post(ctx context.Context, path, label string, body any) error {
 //   - 429: RetryAfter(Retry-After, or a minute).
 //   - anything else, timeouts and connection errors: a plain error, which
 //     the worker retries with backoff.
-func (c *Client) classify(ctx context.Context, label string, reqURL *url.URL, resp *http.Response, err error) error {
+func (c *Client) classify(ctx context.Context, label string, reqURL *url.URL, resp *http.Response, err error) ([]byte, error) {
 	if err != nil {
 		// url.Error repeats the URL, which holds the learner's id.
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("POST %s: %w", label, err)
+		return nil, fmt.Errorf("POST %s: %w", label, err)
 	}
 	defer resp.Body.Close()
 	s := resp.StatusCode
 	if s >= 200 && s < 300 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyBytes)) // lets the connection be reused
-		return nil
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+		if err != nil {
+			return nil, fmt.Errorf("reading the answer to POST %s: %w", label, err)
+		}
+		return body, nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
 	detail := c.errorDetail(body)
+	return nil, c.classifyRefusal(ctx, label, reqURL, resp, s, detail)
+}
+
+// classifyRefusal is classify for an answer other than 2xx.
+func (c *Client) classifyRefusal(ctx context.Context, label string, reqURL *url.URL, resp *http.Response, s int, detail string) error {
 
 	switch {
 	case s == http.StatusFound:
@@ -175,6 +215,8 @@ func (c *Client) classify(ctx context.Context, label string, reqURL *url.URL, re
 			where = loc.Scheme + "://" + loc.Host
 		}
 		return c.configError(ctx, label, s, fmt.Errorf("thought industries answered HTTP %d on %s, redirecting %s; set EXAMGATE_TI_BASE_URL to the address TI answers on", s, label, where))
+	case s == http.StatusBadRequest && featureDisabled(detail):
+		return c.configError(ctx, label, s, fmt.Errorf("thought industries refused %s: %s; ask TI to enable the External Activity feature for the company, then the result is sent on the next try", label, detail))
 	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
 		return examgate.Permanent(fmt.Errorf("thought industries rejected %s (HTTP %d): %s; correct the data, then requeue the job", label, s, detail))
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
@@ -192,13 +234,24 @@ func (c *Client) classify(ctx context.Context, label string, reqURL *url.URL, re
 	}
 }
 
+// featureDisabled reports whether TI refused a post because the company
+// lacks the externalActivity feature: 400 {"errors":["externalActivity
+// feature is not enabled"]} (docs/rest/assignments/external-activity).
+func featureDisabled(detail string) bool {
+	d := strings.ToLower(detail)
+	return strings.Contains(d, "feature") && strings.Contains(d, "not enabled")
+}
+
 // configError logs a failure only the operator can fix and asks the worker
 // to come back after ConfigRetry.
 func (c *Client) configError(ctx context.Context, label string, status int, err error) error {
 	if c.Logger != nil {
 		msg := "thought industries configuration problem; check EXAMGATE_TI_BASE_URL"
-		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		switch status {
+		case http.StatusUnauthorized, http.StatusForbidden:
 			msg = "TI refused the API key; check EXAMGATE_TI_API_KEY"
+		case http.StatusBadRequest:
+			msg = "thought industries configuration problem: the External Activity feature is not enabled for the company"
 		}
 		c.Logger.ErrorContext(ctx, msg, "status", status, "endpoint", label, "error", err)
 	}
@@ -209,27 +262,10 @@ func (c *Client) configError(ctx context.Context, label string, status int, err 
 	return examgate.RetryAfter(d, err)
 }
 
-// errorDetail returns TI's messages from {"errors":[{"message":…}]}, or
-// the start of any other body, made safe for logs.
+// errorDetail returns TI's messages (see errorMessages), or the start of
+// any other body, made safe for logs.
 func (c *Client) errorDetail(body []byte) string {
-	var parsed struct {
-		Errors []struct {
-			Message string `json:"message"`
-		} `json:"errors"`
-		Message string `json:"message"`
-	}
-	var msgs []string
-	if json.Unmarshal(body, &parsed) == nil {
-		for _, e := range parsed.Errors {
-			if m := strings.TrimSpace(e.Message); m != "" {
-				msgs = append(msgs, m)
-			}
-		}
-		if m := strings.TrimSpace(parsed.Message); m != "" && len(msgs) == 0 {
-			msgs = append(msgs, m)
-		}
-	}
-	text := strings.Join(msgs, "; ")
+	text := strings.Join(errorMessages(body), "; ")
 	if text == "" {
 		text = strings.TrimSpace(string(body))
 	}

@@ -43,18 +43,18 @@ func noKey(t *testing.T, err error) {
 
 func TestPostResultPayload(t *testing.T) {
 	f := newFixture(t)
-	u := f.ti.AddUser(titest.User{ID: "ti-user-1", Email: "ada@example.com"})
+	u := f.ti.AddUser(titest.User{ID: "223e4567-e89b-12d3-a456-426614174000", Email: "ada@example.com"})
 	for _, tc := range []struct {
 		name string
 		post tiapi.ResultPost
 		want string
 	}{
-		{"pass", tiapi.ResultPost{Status: tiapi.ResultCompleted, AssignmentID: "assign-7", LearnerID: u.ID, Grade: 100, GradeFeedback: "Great Job!"},
-			`{"status":"completed","assignmentId":"assign-7","learnerId":"ti-user-1","grade":100,"gradeFeedback":"Great Job!"}`},
-		{"fail", tiapi.ResultPost{Status: tiapi.ResultIncomplete, AssignmentID: "assign-7", LearnerID: u.ID, Grade: 40.5, GradeFeedback: "Failed"},
-			`{"status":"incomplete","assignmentId":"assign-7","learnerId":"ti-user-1","grade":40.5,"gradeFeedback":"Failed"}`},
-		{"fraction and markup", tiapi.ResultPost{Status: tiapi.ResultCompleted, AssignmentID: "assign-7", LearnerID: u.ID, Grade: 66.67, GradeFeedback: `Score < 70 & "retake"`},
-			`{"status":"completed","assignmentId":"assign-7","learnerId":"ti-user-1","grade":66.67,"gradeFeedback":"Score < 70 & \"retake\""}`},
+		{"pass", tiapi.ResultPost{Status: tiapi.ResultCompleted, AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 100, GradeFeedback: "Great Job!"},
+			`{"status":"completed","assignmentId":"123e4567-e89b-12d3-a456-426614174000","learnerId":"223e4567-e89b-12d3-a456-426614174000","grade":100,"gradeFeedback":"Great Job!"}`},
+		{"fail", tiapi.ResultPost{Status: tiapi.ResultIncomplete, AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 40.5, GradeFeedback: "Failed"},
+			`{"status":"incomplete","assignmentId":"123e4567-e89b-12d3-a456-426614174000","learnerId":"223e4567-e89b-12d3-a456-426614174000","grade":40.5,"gradeFeedback":"Failed"}`},
+		{"fraction and markup", tiapi.ResultPost{Status: tiapi.ResultCompleted, AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 66.67, GradeFeedback: `Score < 70 & "retake"`},
+			`{"status":"completed","assignmentId":"123e4567-e89b-12d3-a456-426614174000","learnerId":"223e4567-e89b-12d3-a456-426614174000","grade":66.67,"gradeFeedback":"Score < 70 & \"retake\""}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f.ti.Reset()
@@ -92,7 +92,7 @@ func TestPostResultDoesNotFollowRedirect(t *testing.T) {
 	}))
 	defer srv.Close()
 	var slept []time.Duration
-	err := newClient(srv.URL, apiKey, &slept).PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: "u"})
+	err := newClient(srv.URL, apiKey, &slept).PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +133,10 @@ func TestResetProgressPayload(t *testing.T) {
 func TestPostInvalidInputIsNotSent(t *testing.T) {
 	f := newFixture(t)
 	for name, p := range map[string]tiapi.ResultPost{
-		"status":     {Status: "passed", AssignmentID: "a", LearnerID: "u"},
-		"assignment": {Status: "completed", AssignmentID: " ", LearnerID: "u"},
-		"learner":    {Status: "completed", AssignmentID: "a"},
-		"grade":      {Status: "completed", AssignmentID: "a", LearnerID: "u", Grade: 100.5},
+		"status":     {Status: "passed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"},
+		"assignment": {Status: "completed", AssignmentID: " ", LearnerID: "323e4567-e89b-12d3-a456-426614174000"},
+		"learner":    {Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000"},
+		"grade":      {Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000", Grade: 100.5},
 	} {
 		if err := f.c.PostResult(context.Background(), p); class(err) != "permanent" {
 			t.Errorf("%s: %v (%s), want permanent", name, err, class(err))
@@ -156,7 +156,7 @@ func TestPostClassification(t *testing.T) {
 	const configRetry = 17 * time.Minute
 	valid := func(f *fixture) tiapi.ResultPost {
 		u := f.ti.AddUser(titest.User{Email: "ada@example.com"})
-		return tiapi.ResultPost{Status: "completed", AssignmentID: "a1", LearnerID: u.ID, Grade: 80}
+		return tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 80}
 	}
 	for _, tc := range []struct {
 		name  string
@@ -165,7 +165,7 @@ func TestPostClassification(t *testing.T) {
 		text  string
 	}{
 		{"unknown learner", func(f *fixture) tiapi.ResultPost {
-			return tiapi.ResultPost{Status: "completed", AssignmentID: "a1", LearnerID: "nobody"}
+			return tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"}
 		}, "permanent", "Learner not found"},
 		{"400 messages", func(f *fixture) tiapi.ResultPost {
 			f.ti.FailNextWith(1, 400, "", `{"errors":[{"message":"grade is invalid"},{"message":"assignment is closed"}]}`)
@@ -245,7 +245,7 @@ func TestPostRedirects(t *testing.T) {
 			defer srv.Close()
 			// NewClient's default ConfigRetry applies.
 			c := tiapi.NewClient(srv.URL, apiKey)
-			err := c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: "u"})
+			err := c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"})
 			if got := class(err); got != tc.want || (err != nil && !strings.Contains(err.Error(), tc.text)) {
 				t.Fatalf("error = %v (%s), want %s mentioning %q", err, got, tc.want, tc.text)
 			}
@@ -290,7 +290,7 @@ func TestPostErrorRedactsEchoedKey(t *testing.T) {
 		fmt.Fprintf(w, "bad request; you sent Authorization: %s", r.Header.Get("Authorization"))
 	}))
 	defer srv.Close()
-	err := tiapi.NewClient(srv.URL, apiKey).PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: "u"})
+	err := tiapi.NewClient(srv.URL, apiKey).PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"})
 	if class(err) != "permanent" || !strings.Contains(err.Error(), "REDACTED") {
 		t.Fatalf("error = %v, want permanent with the key redacted", err)
 	}
@@ -303,7 +303,7 @@ func TestPostHeldThenReleased(t *testing.T) {
 	release := f.ti.Hold()
 	done := make(chan error, 1)
 	go func() {
-		done <- f.c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: u.ID, Grade: 90})
+		done <- f.c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID, Grade: 90})
 	}()
 	if err := f.ti.WaitHeld(context.Background(), 1); err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestPostTimeoutWhileHeld(t *testing.T) {
 	f := newFixture(t)
 	defer f.ti.Hold()()
 	f.c.HTTP.Timeout = 20 * time.Millisecond
-	err := f.c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "a", LearnerID: "u"})
+	err := f.c.PostResult(context.Background(), tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: "323e4567-e89b-12d3-a456-426614174000"})
 	if class(err) != "backoff" {
 		t.Fatalf("error = %v (%s), want a plain error for backoff", err, class(err))
 	}

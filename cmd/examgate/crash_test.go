@@ -29,7 +29,7 @@ const (
 	crashSecret     = "crash-launch-secret"
 	crashExam       = "CRASH-QUICK"
 	crashCourse     = "course-crash"
-	crashAssignment = "asg-crash"
+	crashAssignment = "7c3e5a9b-2d4f-4b6a-8e1c-3f5a7b9d1e2c"
 	crashEmail      = "ada@example.com"
 )
 
@@ -40,7 +40,7 @@ const crashCatalog = `exams:
     ti:
       courseIds: ["course-crash"]
       courseSlug: crash-course
-      assignmentId: "asg-crash"
+      assignmentId: "7c3e5a9b-2d4f-4b6a-8e1c-3f5a7b9d1e2c"
     delivery:
       onDemand: true
       durationMinutes: 10

@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.n, "n", 2000, "total launches")
 	fs.IntVar(&o.c, "c", 8, "concurrent learners")
 	fs.StringVar(&o.exam, "exam", "DEMO-101", "exam code to launch")
-	fs.StringVar(&o.course, "course", "course-demo-101", "TI course of the exam (must be the exam's first course in the target's catalog)")
+	fs.StringVar(&o.course, "course", "3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f", "TI course of the exam (must be the exam's first course in the target's catalog)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "stop after this long even if -n launches are not done")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
 	if err := fs.Parse(args); err != nil {
@@ -153,10 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // checkDemo makes sure, before any load is sent, that the target runs in
 // demo mode (only then is the TI simulator mounted at /ti-sim) and that the
-// simulator takes -api-key.
+// simulator takes -api-key, with TI's ping (docs/rest/ping).
 func checkDemo(ctx context.Context, client *http.Client, o *options) error {
-	u := o.base.JoinPath("/ti-sim/incoming/v2/events/coursePurchase")
-	u.RawQuery = url.Values{"userId": {"loadlaunch-preflight"}, "notifiableId": {o.course}}.Encode()
+	u := o.base.JoinPath("/ti-sim/incoming/v2/ping")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return err
@@ -168,14 +167,14 @@ func checkDemo(ctx context.Context, client *http.Client, o *options) error {
 		return fmt.Errorf("examgate at %s does not answer: %w", o.base, loadgen.Unwrap(err))
 	}
 	defer resp.Body.Close()
-	var page struct {
-		Events *[]json.RawMessage `json:"events"`
+	var ping struct {
+		Valid bool `json:"valid"`
 	}
-	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&page)
+	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ping)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		return fmt.Errorf("the TI simulator of %s refused -api-key: give the target's EXAMGATE_TI_API_KEY", o.base)
-	case resp.StatusCode != http.StatusOK || decodeErr != nil || page.Events == nil:
+	case resp.StatusCode != http.StatusOK || decodeErr != nil || !ping.Valid:
 		return fmt.Errorf("%s has no TI simulator at /ti-sim (HTTP %d): start examgate with EXAMGATE_DEMO=1", o.base, resp.StatusCode)
 	}
 	return nil

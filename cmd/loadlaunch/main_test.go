@@ -27,7 +27,7 @@ func TestRunAgainstDemo(t *testing.T) {
     title: Demo Certification Exam
     eligibilityDays: 90
     ti:
-      courseIds: ["course-demo-101"]
+      courseIds: ["3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"]
       courseSlug: demo-course
 `))
 	if err != nil {

@@ -126,7 +126,7 @@ const (
 )
 
 // loadCatalog is a demo catalog with one on-demand exam long enough for any
-// load run. Its course is the demo's, course-demo-101, which the demo form
+// load run. Its course is the demo's, 3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f, which the demo form
 // puts in the purchase and the launch token.
 func loadCatalog() []byte {
 	var s strings.Builder
@@ -137,9 +137,9 @@ exams:
     title: Autosave Load Exam
     eligibilityDays: 90
     ti:
-      courseIds: ["course-demo-101"]
+      courseIds: ["3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"]
       courseSlug: demo-course
-      assignmentId: "assignment-load-1"
+      assignmentId: "6b2d4f8a-1c3e-4a5b-9d7f-0e2a4c6b8d1f"
     delivery:
       onDemand: true
       durationMinutes: 180

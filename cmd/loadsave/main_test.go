@@ -42,7 +42,7 @@ func TestWriteCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := exam.Delivery
-	if d == nil || !d.OnDemand || d.DurationMinutes != 180 || !exam.HasCourse("course-demo-101") || exam.TI.CourseIDs[0] != "course-demo-101" {
+	if d == nil || !d.OnDemand || d.DurationMinutes != 180 || !exam.HasCourse("3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f") || exam.TI.CourseIDs[0] != "3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f" {
 		t.Fatalf("LOAD-1 = %+v, delivery %+v", exam, d)
 	}
 	if _, ok := d.Item("q20"); !ok {

@@ -3,15 +3,30 @@ package titest
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
-// postResult answers assignmentExternalActivity. Like TI, it redirects a
-// successful post to /learn, a page meant for browsers.
+// postResult answers POST /incoming/v2/assignmentExternalActivity as
+// docs/rest/assignments/external-activity shows it: status ("completed" or
+// "incomplete") is required; assignmentId and learnerId are required UUIDs,
+// else 400 {"errors":["Invalid assignmentId or learnerId (both are
+// required)"]}; grade (number), gradeFeedback (string) and returnUrl
+// (relative URL) are optional; without the company's externalActivity
+// feature the answer is 400 {"errors":["externalActivity feature is not
+// enabled"]}. Success is a 302 to returnUrl, or /learn, with no body. A
+// learner TI does not know is refused with a 400 too, as the page's
+// "Validation errors" section reports a failed mutation.
 func (s *Server) postResult(w http.ResponseWriter, r *http.Request, body []byte) {
+	s.mu.Lock()
+	off := s.featureOff
+	s.mu.Unlock()
+	if off {
+		s.writeError(w, http.StatusBadRequest, "externalActivity feature is not enabled")
+		return
+	}
 	fields, msg := jsonObject(r, body)
 	if msg == "" {
 		msg = firstProblem(
@@ -21,42 +36,61 @@ func (s *Server) postResult(w http.ResponseWriter, r *http.Request, body []byte)
 				}
 				return ""
 			},
-			func() string { return nonEmpty(fields, "assignmentId") },
-			func() string { return nonEmpty(fields, "learnerId") },
 			func() string {
-				if g, ok := number(fields, "grade"); !ok || g < 0 || g > 100 {
-					return "grade must be a number from 0 to 100"
+				a, _ := str(fields, "assignmentId")
+				l, _ := str(fields, "learnerId")
+				if !IsUUID(a) || !IsUUID(l) {
+					return "Invalid assignmentId or learnerId (both are required)"
 				}
 				return ""
 			},
 			func() string {
-				if _, ok := str(fields, "gradeFeedback"); !ok {
-					return "gradeFeedback must be a string"
+				if _, present := fields["grade"]; !present {
+					return ""
+				}
+				if _, ok := number(fields, "grade"); !ok {
+					return "grade must be a number"
+				}
+				return ""
+			},
+			func() string { return optionalString(fields, "gradeFeedback") },
+			func() string {
+				if msg := optionalString(fields, "returnUrl"); msg != "" {
+					return msg
+				}
+				if u, _ := str(fields, "returnUrl"); u != "" && (!strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//")) {
+					return "returnUrl must be a relative URL"
 				}
 				return ""
 			},
 		)
 	}
 	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+		s.writeError(w, http.StatusBadRequest, msg)
 		return
 	}
 	learner, _ := str(fields, "learnerId")
 	if !s.hasUserID(learner) {
-		writeError(w, http.StatusBadRequest, "Learner not found")
+		s.writeError(w, http.StatusBadRequest, "Learner not found")
 		return
 	}
-	w.Header().Set("Location", "/learn")
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	to := "/learn"
+	if u, _ := str(fields, "returnUrl"); u != "" {
+		to = u
+	}
+	w.Header().Set("Location", to)
 	w.WriteHeader(http.StatusFound)
-	_, _ = io.WriteString(w, "Found. Redirecting to /learn")
 }
 
-// resetProgress answers a user's resetProgress with an empty JSON object.
+// resetProgress answers POST /incoming/v2/users/:id/resetProgress as
+// docs/rest/privacy/reset-course-progress shows it: slug (string) and
+// revokeAccess (boolean) are required; resetProgress and eraseTranscript
+// (booleans) and userId (uuid) are optional. The answer is
+// {"data":{"ResetUserCourseProgress":true}}, or bare with SetShape(Bare).
 func (s *Server) resetProgress(w http.ResponseWriter, r *http.Request, escapedID string, body []byte) {
 	id, err := url.PathUnescape(escapedID)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid user id")
+		s.writeError(w, http.StatusBadRequest, "Invalid user id")
 		return
 	}
 	fields, msg := jsonObject(r, body)
@@ -64,31 +98,63 @@ func (s *Server) resetProgress(w http.ResponseWriter, r *http.Request, escapedID
 		msg = firstProblem(
 			func() string { return nonEmpty(fields, "slug") },
 			func() string {
-				if _, ok := boolean(fields, "resetProgress"); !ok {
-					return "resetProgress must be a boolean"
+				if _, ok := boolean(fields, "revokeAccess"); !ok {
+					return "revokeAccess must be a boolean"
 				}
 				return ""
 			},
+			func() string { return optionalBool(fields, "resetProgress") },
+			func() string { return optionalBool(fields, "eraseTranscript") },
 			func() string {
-				if _, ok := boolean(fields, "revokeAccess"); !ok {
-					return "revokeAccess must be a boolean"
+				if _, present := fields["userId"]; !present {
+					return ""
+				}
+				if u, ok := str(fields, "userId"); !ok || !IsUUID(u) {
+					return "userId must be a UUID"
 				}
 				return ""
 			},
 		)
 	}
 	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+		s.writeError(w, http.StatusBadRequest, msg)
 		return
 	}
 	s.mu.Lock()
 	_, ok := s.findLocked(id)
+	answer := s.resetAnswer == nil || *s.resetAnswer
 	s.mu.Unlock()
 	if !ok {
-		writeError(w, http.StatusBadRequest, "User not found")
+		s.writeError(w, http.StatusNotFound, "User not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	// Bare, the operation's name stays as the key: a lone true would say
+	// nothing of what was done.
+	var out any = map[string]bool{"ResetUserCourseProgress": answer}
+	if env, ok := s.envelope("ResetUserCourseProgress", answer).(map[string]any); ok {
+		out = env
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func optionalString(fields map[string]json.RawMessage, name string) string {
+	if _, present := fields[name]; !present {
+		return ""
+	}
+	if _, ok := str(fields, name); !ok {
+		return name + " must be a string"
+	}
+	return ""
+}
+
+func optionalBool(fields map[string]json.RawMessage, name string) string {
+	if _, present := fields[name]; !present {
+		return ""
+	}
+	if _, ok := boolean(fields, name); !ok {
+		return name + " must be a boolean"
+	}
+	return ""
 }
 
 func (s *Server) hasUserID(id string) bool {

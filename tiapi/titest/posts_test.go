@@ -35,25 +35,41 @@ func post(t *testing.T, h http.Handler, path, bearer, contentType, body string) 
 	return resp, parsed
 }
 
+// The ids of docs/rest/assignments/external-activity's example request.
+const (
+	docAssignment = "123e4567-e89b-12d3-a456-426614174000"
+	docLearner    = "223e4567-e89b-12d3-a456-426614174000"
+)
+
 func TestResultPost(t *testing.T) {
 	s := titest.New(key)
-	s.AddUser(titest.User{ID: "u1", Email: "ada@example.com"})
-	const valid = `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":66.67,"gradeFeedback":"Great Job!"}`
+	s.AddUser(titest.User{ID: docLearner, Email: "ada@example.com"})
+	// The page's example request body, as typed there.
+	const valid = `{"status":"completed","assignmentId":"123e4567-e89b-12d3-a456-426614174000","learnerId":"223e4567-e89b-12d3-a456-426614174000","grade":95,"gradeFeedback":"Nice work"}`
 
 	resp, _ := post(t, s, resultPath, key, "application/json; charset=utf-8", valid)
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/learn" {
-		t.Fatalf("valid post = %d Location %q, want 302 to /learn", resp.StatusCode, resp.Header.Get("Location"))
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/learn" || len(b) != 0 {
+		t.Fatalf("valid post = %d Location %q body %q, want 302 to /learn with no body", resp.StatusCode, resp.Header.Get("Location"), b)
+	}
+	withReturn := `{"status":"incomplete","assignmentId":"` + docAssignment + `","learnerId":"` + docLearner + `","returnUrl":"/learn/course/intro"}`
+	if resp, _ := post(t, s, resultPath, key, "application/json", withReturn); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/learn/course/intro" {
+		t.Fatalf("post with returnUrl = %d Location %q, want 302 to it", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
+	const badIDs = "Invalid assignmentId or learnerId (both are required)"
+	ids := `"assignmentId":"` + docAssignment + `","learnerId":"` + docLearner + `"`
 	for _, tc := range []struct{ name, contentType, body, msg string }{
-		{"unknown learner", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"ada@example.com","grade":1,"gradeFeedback":""}`, "Learner not found"},
-		{"status", "application/json", `{"status":"passed","assignmentId":"a1","learnerId":"u1","grade":1,"gradeFeedback":""}`, "status"},
-		{"no assignment", "application/json", `{"status":"completed","learnerId":"u1","grade":1,"gradeFeedback":""}`, "assignmentId"},
-		{"empty learner", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"","grade":1,"gradeFeedback":""}`, "learnerId"},
-		{"grade as string", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":"90","gradeFeedback":""}`, "grade"},
-		{"grade null", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":null,"gradeFeedback":""}`, "grade"},
-		{"grade over 100", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":100.01,"gradeFeedback":""}`, "grade"},
-		{"no feedback", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":1}`, "gradeFeedback"},
+		{"unknown learner", "application/json", `{"status":"completed","assignmentId":"` + docAssignment + `","learnerId":"323e4567-e89b-12d3-a456-426614174000"}`, "Learner not found"},
+		{"learner as email", "application/json", `{"status":"completed","assignmentId":"` + docAssignment + `","learnerId":"ada@example.com"}`, badIDs},
+		{"status", "application/json", `{"status":"passed",` + ids + `}`, "status"},
+		{"no assignment", "application/json", `{"status":"completed","learnerId":"` + docLearner + `"}`, badIDs},
+		{"assignment not a uuid", "application/json", `{"status":"completed","assignmentId":"a1","learnerId":"` + docLearner + `"}`, badIDs},
+		{"empty learner", "application/json", `{"status":"completed","assignmentId":"` + docAssignment + `","learnerId":""}`, badIDs},
+		{"grade as string", "application/json", `{"status":"completed",` + ids + `,"grade":"90"}`, "grade"},
+		{"grade null", "application/json", `{"status":"completed",` + ids + `,"grade":null}`, "grade"},
+		{"feedback as number", "application/json", `{"status":"completed",` + ids + `,"gradeFeedback":1}`, "gradeFeedback"},
+		{"absolute returnUrl", "application/json", `{"status":"completed",` + ids + `,"returnUrl":"https://evil.example"}`, "returnUrl"},
 		{"not json", "application/json", `status=completed`, "JSON object"},
 		{"array", "application/json", `[]`, "JSON object"},
 		{"form content type", "application/x-www-form-urlencoded", valid, "Content-Type"},
@@ -66,26 +82,37 @@ func TestResultPost(t *testing.T) {
 		})
 	}
 
+	s.SetExternalActivityEnabled(false)
+	if resp, body := post(t, s, resultPath, key, "application/json", valid); resp.StatusCode != 400 || errorMessage(body) != "externalActivity feature is not enabled" {
+		t.Fatalf("feature off = %d %v", resp.StatusCode, body)
+	}
+	s.SetExternalActivityEnabled(true)
+	s.SetErrorStyle(titest.ObjectErrors)
+	if resp, body := post(t, s, resultPath, key, "application/json", `{}`); resp.StatusCode != 400 || body["errors"].([]any)[0].(map[string]any)["error"] == "" {
+		t.Fatalf("object errors = %d %v", resp.StatusCode, body)
+	}
+	s.SetErrorStyle(titest.StringErrors)
+
 	if resp, _ := post(t, s, resultPath, "wrong", "application/json", valid); resp.StatusCode != 401 {
 		t.Fatalf("wrong key = %d, want 401", resp.StatusCode)
 	}
 
 	// Every body is recorded as received, refused ones included.
 	posts := s.ResultPosts()
-	if len(posts) != 13 {
-		t.Fatalf("recorded %d posts, want 13", len(posts))
+	if len(posts) != 18 {
+		t.Fatalf("recorded %d posts, want 18", len(posts))
 	}
 	if string(posts[0].Body) != valid || posts[0].Status != 302 || posts[0].ContentType != "application/json; charset=utf-8" || posts[0].Time.IsZero() {
 		t.Fatalf("first post = %+v", posts[0])
 	}
-	if last := posts[12]; last.Status != 401 || string(last.Body) != valid {
+	if last := posts[17]; last.Status != 401 || string(last.Body) != valid {
 		t.Fatalf("last post = %+v", last)
 	}
 	posts[0].Body[0] = 'X'
 	if s.ResultPosts()[0].Body[0] != '{' {
 		t.Fatal("ResultPosts shares its bodies with the server")
 	}
-	if calls := s.Calls(); len(calls) != 13 || calls[0].Method != http.MethodPost || calls[0].Status != 302 {
+	if calls := s.Calls(); len(calls) != 18 || calls[0].Method != http.MethodPost || calls[0].Status != 302 {
 		t.Fatalf("calls = %+v", calls)
 	}
 }
@@ -93,7 +120,8 @@ func TestResultPost(t *testing.T) {
 func TestResetProgress(t *testing.T) {
 	s := titest.New(key)
 	s.AddUser(titest.User{ID: "u/1", Email: "ada@example.com"})
-	const valid = `{"slug":"demo-course","resetProgress":true,"revokeAccess":true}`
+	// The page's example body (docs/rest/privacy/reset-course-progress).
+	const valid = `{"userId":"00000000-0000-0000-0000-000000000000","slug":"demo-course","resetProgress":true,"revokeAccess":true}`
 	for _, tc := range []struct {
 		name, path, body string
 		status           int
@@ -101,8 +129,10 @@ func TestResetProgress(t *testing.T) {
 	}{
 		{"valid", "/incoming/v2/users/u%2F1/resetProgress", valid, 200, ""},
 		{"by email", "/incoming/v2/users/ada@example.com/resetProgress", valid, 200, ""},
-		{"unknown user", "/incoming/v2/users/nobody/resetProgress", valid, 400, "User not found"},
+		{"only the required fields", "/incoming/v2/users/u%2F1/resetProgress", `{"slug":"s","revokeAccess":true}`, 200, ""},
+		{"unknown user", "/incoming/v2/users/nobody/resetProgress", valid, 404, "User not found"},
 		{"no slug", "/incoming/v2/users/u%2F1/resetProgress", `{"resetProgress":true,"revokeAccess":true}`, 400, "slug"},
+		{"userId not a uuid", "/incoming/v2/users/u%2F1/resetProgress", `{"userId":"u1","slug":"s","revokeAccess":true}`, 400, "userId"},
 		{"flag as string", "/incoming/v2/users/u%2F1/resetProgress", `{"slug":"s","resetProgress":"yes","revokeAccess":true}`, 400, "resetProgress"},
 		{"no revoke", "/incoming/v2/users/u%2F1/resetProgress", `{"slug":"s","resetProgress":true}`, 400, "revokeAccess"},
 		{"unescaped slash", "/incoming/v2/users/u/1/resetProgress", valid, 404, "Not found"},
@@ -113,13 +143,18 @@ func TestResetProgress(t *testing.T) {
 			if resp.StatusCode != tc.status || (tc.msg != "" && !strings.Contains(errorMessage(body), tc.msg)) {
 				t.Fatalf("POST %s = %d %v, want %d %q", tc.path, resp.StatusCode, body, tc.status, tc.msg)
 			}
-			if tc.status == 200 && len(body) != 0 {
-				t.Fatalf("success body = %v, want {}", body)
+			if d, _ := body["data"].(map[string]any); tc.status == 200 && d["ResetUserCourseProgress"] != true {
+				t.Fatalf("success body = %v, want {\"data\":{\"ResetUserCourseProgress\":true}}", body)
 			}
 		})
 	}
-	if n := len(s.Resets()); n != 8 {
-		t.Fatalf("recorded %d resets, want 8", n)
+	if n := len(s.Resets()); n != 10 {
+		t.Fatalf("recorded %d resets, want 10", n)
+	}
+	s.SetShape(titest.Bare)
+	s.SetResetAnswer(false)
+	if resp, body := post(t, s, "/incoming/v2/users/u%2F1/resetProgress", key, "application/json", valid); resp.StatusCode != 200 || body["ResetUserCourseProgress"] != false {
+		t.Fatalf("bare false answer = %d %v", resp.StatusCode, body)
 	}
 	if n := len(s.ResultPosts()); n != 0 {
 		t.Fatalf("resets counted as result posts: %d", n)
@@ -134,9 +169,9 @@ func TestResetProgress(t *testing.T) {
 
 func TestPostFailureInjection(t *testing.T) {
 	s := titest.New(key)
-	s.AddUser(titest.User{ID: "u1", Email: "ada@example.com"})
-	const valid = `{"status":"completed","assignmentId":"a1","learnerId":"u1","grade":1,"gradeFeedback":""}`
-	s.FailNextWith(1, 404, "", `{"errors":[{"message":"Assignment not found"}]}`)
+	s.AddUser(titest.User{ID: docLearner, Email: "ada@example.com"})
+	const valid = `{"status":"completed","assignmentId":"` + docAssignment + `","learnerId":"` + docLearner + `","grade":1,"gradeFeedback":""}`
+	s.FailNextWith(1, 404, "", `{"errors":["Assignment not found"]}`)
 	if resp, body := post(t, s, resultPath, key, "application/json", valid); resp.StatusCode != 404 || errorMessage(body) != "Assignment not found" {
 		t.Fatalf("injected = %d %v", resp.StatusCode, body)
 	}

@@ -1,22 +1,26 @@
-// Package titest is a fake Thought Industries that speaks the wire format
-// examgate uses: the v2 users and coursePurchase endpoints, result posts to
-// assignmentExternalActivity, resetProgress, Bearer API keys, cursor paging,
-// HS256 launch tokens and JWT single sign-on. Tests serve it with httptest;
-// the demo server mounts it under a path prefix with http.StripPrefix.
+// Package titest is a fake Thought Industries written from TI's developer
+// documentation (developer.thoughtindustries.com, REST section), not from
+// examgate's client: the v2 user, coursePurchase, course structure and ping
+// endpoints, result posts to assignmentExternalActivity, resetProgress,
+// Bearer API keys, cursor paging, rate-limit headers, HS256 launch tokens
+// and JWT single sign-on. Each handler names the page whose shapes it
+// serves. Where TI's pages disagree (a response wrapped in
+// {"data":{"<Operation>":…}} on the endpoint page, bare in the pagination
+// guide; errors as strings or as objects) the fake serves each variant, set
+// with SetShape and SetErrorStyle, so that the client is tested against all
+// of them. Tests serve it with httptest; the demo server mounts it under a
+// path prefix with http.StripPrefix.
 package titest
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +35,7 @@ const (
 	maxPostBytes    = 64 << 10
 	apiPrefix       = "/incoming/"
 	resultPath      = "/incoming/v2/assignmentExternalActivity"
+	pingPath        = "/incoming/v2/ping"
 	ssoPath         = "/access/jwt"
 	// StatusClientGone is recorded for a request whose client went away
 	// while it was held; nothing was answered.
@@ -46,7 +51,8 @@ type User struct {
 	LastName           string
 }
 
-// Purchase is one coursePurchase event.
+// Purchase is one coursePurchase event. Its course is added to the
+// courses the fake knows when it is not there yet.
 type Purchase struct {
 	UserID   string
 	CourseID string
@@ -87,6 +93,13 @@ type Server struct {
 	mu          sync.Mutex
 	users       []User
 	purchases   []Purchase
+	courses     []Course
+	shape       Shape
+	errStyle    ErrorStyle
+	eventTime   EventTime
+	featureOff  bool
+	resetAnswer *bool // nil: true, as documented
+	rate        rateWindow
 	failN       int
 	failStatus  int
 	failAfter   string
@@ -156,6 +169,9 @@ func (s *Server) AddPurchase(p Purchase) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.purchases = append(s.purchases, p)
+	if _, ok := s.courseLocked(p.CourseID); !ok && p.CourseID != "" {
+		s.courses = append(s.courses, Course{ID: p.CourseID, Slug: p.Slug, Title: p.Slug})
+	}
 }
 
 // FailNext makes the next n API requests answer status, with a Retry-After
@@ -333,7 +349,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
-		writeError(sw, http.StatusNotFound, "Not found")
+		s.writeError(sw, http.StatusNotFound, "Not found")
 		return
 	}
 	if r.Method == http.MethodPost {
@@ -343,11 +359,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		post = &Posted{Time: start, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body}
 		switch {
 		case err != nil:
-			writeError(sw, http.StatusBadRequest, "Could not read the request body")
+			s.writeError(sw, http.StatusBadRequest, "Could not read the request body")
 			return
 		case len(body) > maxPostBytes:
 			post.Body = body[:maxPostBytes]
-			writeError(sw, http.StatusRequestEntityTooLarge, "Request body too large")
+			s.writeError(sw, http.StatusRequestEntityTooLarge, "Request body too large")
 			return
 		}
 	}
@@ -365,28 +381,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(sw, body)
 			return
 		}
-		writeError(sw, status, http.StatusText(status))
+		s.writeError(sw, status, http.StatusText(status))
 		return
 	}
 	if !s.authorized(r) {
-		writeError(sw, http.StatusUnauthorized, "Unauthorized")
+		// "Unauthenticated requests return 401 with an empty body."
+		// (docs/rest/, Authentication)
+		sw.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if !s.withinRateLimit(sw) {
 		return
 	}
 
 	// The escaped path keeps an id or email containing "/" in one segment.
 	userSeg, isUser := strings.CutPrefix(r.URL.EscapedPath(), "/incoming/v2/users/")
 	resetSeg, isReset := strings.CutSuffix(userSeg, "/resetProgress")
+	courseSeg, isCourse := strings.CutPrefix(r.URL.EscapedPath(), "/incoming/v2/courses/")
+	courseSeg, isStructure := strings.CutSuffix(courseSeg, "/structure")
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == pingPath:
+		s.ping(sw)
 	case r.Method == http.MethodGet && isUser && userSeg != "" && !strings.Contains(userSeg, "/"):
 		s.getUser(sw, userSeg)
 	case r.Method == http.MethodGet && r.URL.Path == "/incoming/v2/events/coursePurchase":
 		s.listPurchases(sw, r.URL.Query())
+	case r.Method == http.MethodGet && isCourse && isStructure && courseSeg != "" && !strings.Contains(courseSeg, "/"):
+		s.courseStructure(sw, courseSeg)
 	case r.Method == http.MethodPost && r.URL.Path == resultPath:
 		s.postResult(sw, r, post.Body)
 	case r.Method == http.MethodPost && isUser && isReset && resetSeg != "" && !strings.Contains(resetSeg, "/"):
 		s.resetProgress(sw, r, resetSeg, post.Body)
 	default:
-		writeError(sw, http.StatusNotFound, "Not found")
+		s.writeError(sw, http.StatusNotFound, "Not found")
 	}
 }
 
@@ -478,138 +505,6 @@ func (s *Server) redact(q url.Values) string {
 		}
 	}
 	return q.Encode()
-}
-
-type userJSON struct {
-	ID                 string `json:"id"`
-	Email              string `json:"email"`
-	FirstName          string `json:"firstName"`
-	LastName           string `json:"lastName"`
-	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
-}
-
-func (s *Server) getUser(w http.ResponseWriter, escaped string) {
-	key, err := url.PathUnescape(escaped)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "Invalid user id")
-		return
-	}
-	s.mu.Lock()
-	u, ok := s.findLocked(key)
-	s.mu.Unlock()
-	if !ok {
-		writeError(w, http.StatusNotFound, "User not found")
-		return
-	}
-	writeJSON(w, http.StatusOK, userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, ExternalCustomerID: u.ExternalCustomerID})
-}
-
-type eventJSON struct {
-	Timestamp       string         `json:"timestamp"`
-	PurchasableID   string         `json:"purchasableId"`
-	PurchasableType string         `json:"purchasableType"`
-	Slug            string         `json:"slug,omitempty"`
-	SKU             string         `json:"sku,omitempty"`
-	UserDetail      userDetailJSON `json:"userDetail"`
-}
-
-type userDetailJSON struct {
-	ID                 string `json:"id"`
-	Email              string `json:"email,omitempty"`
-	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
-}
-
-type pageJSON struct {
-	PageInfo struct {
-		Cursor  string `json:"cursor"`
-		HasMore bool   `json:"hasMore"`
-	} `json:"pageInfo"`
-	Events []eventJSON `json:"events"`
-}
-
-func (s *Server) listPurchases(w http.ResponseWriter, q url.Values) {
-	offset := 0
-	if c := q.Get("cursor"); c != "" {
-		var err error
-		if offset, err = decodeCursor(c); err != nil {
-			writeError(w, http.StatusBadRequest, "Invalid cursor")
-			return
-		}
-	}
-	userID, courseID := q.Get("userId"), q.Get("notifiableId")
-
-	s.mu.Lock()
-	size := s.PageSize
-	if size <= 0 {
-		size = DefaultPageSize
-	}
-	var matched []eventJSON
-	for _, p := range s.purchases {
-		if (userID != "" && p.UserID != userID) || (courseID != "" && p.CourseID != courseID) {
-			continue
-		}
-		ev := eventJSON{
-			Timestamp:       p.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
-			PurchasableID:   p.CourseID,
-			PurchasableType: "course",
-			Slug:            p.Slug,
-			SKU:             p.SKU,
-			UserDetail:      userDetailJSON{ID: p.UserID},
-		}
-		if u, ok := s.findLocked(p.UserID); ok {
-			ev.UserDetail.Email, ev.UserDetail.ExternalCustomerID = u.Email, u.ExternalCustomerID
-		}
-		matched = append(matched, ev)
-	}
-	s.mu.Unlock()
-
-	var page pageJSON
-	page.Events = []eventJSON{}
-	if offset < len(matched) {
-		end := min(offset+size, len(matched))
-		page.Events = matched[offset:end]
-		if end < len(matched) {
-			page.PageInfo.HasMore = true
-			page.PageInfo.Cursor = encodeCursor(end)
-		}
-	}
-	writeJSON(w, http.StatusOK, page)
-}
-
-// Cursors are opaque to clients, as TI's are; only this server reads them.
-func encodeCursor(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(offset)))
-}
-
-func decodeCursor(c string) (int, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, err
-	}
-	n, ok := strings.CutPrefix(string(b), "offset:")
-	if !ok {
-		return 0, errors.New("not a cursor")
-	}
-	off, err := strconv.Atoi(n)
-	if err != nil || off < 0 {
-		return 0, errors.New("not a cursor")
-	}
-	return off, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	type message struct {
-		Message string `json:"message"`
-	}
-	writeJSON(w, status, struct {
-		Errors []message `json:"errors"`
-	}{[]message{{msg}}})
 }
 
 // newID returns a random version 4 UUID string, the shape TI ids have.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,14 +34,21 @@ func get(t *testing.T, h http.Handler, path, bearer string) (*http.Response, map
 	return resp, body
 }
 
+// errorMessage reads {"errors":["…"]}, the documented error body.
 func errorMessage(body map[string]any) string {
 	errs, _ := body["errors"].([]any)
 	if len(errs) != 1 {
 		return ""
 	}
-	m, _ := errs[0].(map[string]any)
-	s, _ := m["message"].(string)
+	s, _ := errs[0].(string)
 	return s
+}
+
+// data returns body.data[op], or nil when body is not enveloped so.
+func data(body map[string]any, op string) map[string]any {
+	d, _ := body["data"].(map[string]any)
+	v, _ := d[op].(map[string]any)
+	return v
 }
 
 func TestUsers(t *testing.T) {
@@ -49,12 +57,18 @@ func TestUsers(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(u.ID) {
 		t.Fatalf("generated ID %q is not a UUID", u.ID)
 	}
-	for _, idOrEmail := range []string{u.ID, "ada@example.com", url.PathEscape("Ada@Example.com")} {
+	for _, idOrEmail := range []string{u.ID, "ada@example.com", url.PathEscape("Ada@Example.com"), "ext-1"} {
 		resp, body := get(t, s, "/incoming/v2/users/"+idOrEmail, key)
-		if resp.StatusCode != 200 || body["id"] != u.ID || body["email"] != "Ada@Example.com" || body["externalCustomerId"] != "ext-1" {
+		user := data(body, "UserById")
+		if resp.StatusCode != 200 || user["id"] != u.ID || user["email"] != "Ada@Example.com" || user["externalCustomerId"] != "ext-1" || user["name"] != "Ada" {
 			t.Fatalf("GET user %s = %d %v", idOrEmail, resp.StatusCode, body)
 		}
 	}
+	s.SetShape(titest.Bare)
+	if resp, body := get(t, s, "/incoming/v2/users/"+u.ID, key); resp.StatusCode != 200 || body["id"] != u.ID || body["data"] != nil {
+		t.Fatalf("bare user = %d %v", resp.StatusCode, body)
+	}
+	s.SetShape(titest.Enveloped)
 	resp, body := get(t, s, "/incoming/v2/users/nobody@example.com", key)
 	if resp.StatusCode != 404 || errorMessage(body) == "" {
 		t.Fatalf("unknown user = %d %v, want 404 with an error message", resp.StatusCode, body)
@@ -76,10 +90,19 @@ func TestUsers(t *testing.T) {
 func TestAuthAndUnknownRoutes(t *testing.T) {
 	s := titest.New(key)
 	for _, bearer := range []string{"", "wrong"} {
-		resp, body := get(t, s, "/incoming/v2/users/x", bearer)
-		if resp.StatusCode != 401 || errorMessage(body) != "Unauthorized" {
-			t.Fatalf("bearer %q = %d %v, want 401 Unauthorized", bearer, resp.StatusCode, body)
+		req := httptest.NewRequest(http.MethodGet, "/incoming/v2/ping", nil)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
 		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		// docs/rest/: "Unauthenticated requests return 401 with an empty body."
+		if rec.Code != 401 || rec.Body.Len() != 0 {
+			t.Fatalf("bearer %q = %d %q, want 401 with an empty body", bearer, rec.Code, rec.Body)
+		}
+	}
+	if resp, body := get(t, s, "/incoming/v2/ping", key); resp.StatusCode != 200 || body["valid"] != true {
+		t.Fatalf("ping = %d %v", resp.StatusCode, body)
 	}
 	for _, path := range []string{"/", "/incoming/v2/nothing", "/incoming/v2/users/", "/incoming/v2/users/a/b"} {
 		if resp, body := get(t, s, path, key); resp.StatusCode != 404 || errorMessage(body) == "" {
@@ -103,19 +126,22 @@ func TestPurchasePaging(t *testing.T) {
 	var stamps []string
 	for pages := 1; ; pages++ {
 		resp, body := get(t, s, "/incoming/v2/events/coursePurchase?"+q.Encode(), key)
-		if resp.StatusCode != 200 {
+		page := data(body, "APIEvents")
+		if resp.StatusCode != 200 || page == nil {
 			t.Fatalf("page %d = %d %v", pages, resp.StatusCode, body)
 		}
-		events := body["events"].([]any)
+		events := page["events"].([]any)
 		for _, e := range events {
 			ev := e.(map[string]any)
-			ud := ev["userDetail"].(map[string]any)
-			if ev["purchasableId"] != "c1" || ev["purchasableType"] != "course" || ev["slug"] != "demo-course" || ud["id"] != u.ID || ud["email"] != "ada@example.com" || ud["externalCustomerId"] != "ext-1" {
+			if ev["notifiableId"] != "c1" || ev["userId"] != u.ID || ev["kind"] != "coursePurchase" || ev["slug"] != "demo-course" {
 				t.Fatalf("event = %v", ev)
 			}
 			stamps = append(stamps, ev["timestamp"].(string))
 		}
-		info := body["pageInfo"].(map[string]any)
+		info := page["pageInfo"].(map[string]any)
+		if info["perPage"] != 2.0 || info["total"] != 5.0 {
+			t.Fatalf("pageInfo = %v, want perPage 2 and total 5", info)
+		}
 		if info["hasMore"] != true {
 			if pages != 3 {
 				t.Fatalf("got %d pages, want 3", pages)
@@ -130,6 +156,73 @@ func TestPurchasePaging(t *testing.T) {
 
 	if resp, _ := get(t, s, "/incoming/v2/events/coursePurchase?cursor=bogus", key); resp.StatusCode != 400 {
 		t.Fatalf("bogus cursor = %d, want 400", resp.StatusCode)
+	}
+
+	// The pagination guide's bare layout, and date filters in either unit.
+	s.SetShape(titest.Bare)
+	s.PageSize = 10
+	from := base.Add(3 * time.Hour)
+	for _, start := range []string{from.Format(time.RFC3339), strconv.FormatInt(from.UnixMilli(), 10)} {
+		q := url.Values{"userId": {u.ID}, "notifiableId": {"c1"}, "startDate": {start}}
+		resp, body := get(t, s, "/incoming/v2/events/coursePurchase?"+q.Encode(), key)
+		events, _ := body["events"].([]any)
+		info, _ := body["pageInfo"].(map[string]any)
+		if resp.StatusCode != 200 || len(events) != 2 || info["hasMore"] != false || body["data"] != nil {
+			t.Fatalf("bare page from %s = %d %v", start, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestEventTimeVariants(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		et   titest.EventTime
+		key  string
+		want any
+	}{
+		{titest.TimestampISO, "timestamp", "2026-01-02T03:04:05.000Z"},
+		{titest.CreatedAtISO, "createdAt", "2026-01-02T03:04:05.000Z"},
+		{titest.TimestampMillis, "timestamp", float64(at.UnixMilli())},
+		{titest.NoTime, "timestamp", nil},
+	} {
+		s := titest.New(key)
+		s.SetEventTime(tc.et)
+		s.AddPurchase(titest.Purchase{UserID: "u1", CourseID: "c1", Time: at})
+		_, body := get(t, s, "/incoming/v2/events/coursePurchase", key)
+		ev := data(body, "APIEvents")["events"].([]any)[0].(map[string]any)
+		if ev[tc.key] != tc.want {
+			t.Errorf("event time %d: event = %v, want %s = %v", tc.et, ev, tc.key, tc.want)
+		}
+	}
+}
+
+func TestCourseStructureAndRateLimit(t *testing.T) {
+	s := titest.New(key)
+	clock := time.Date(2026, 1, 2, 3, 4, 30, 0, time.UTC)
+	s.Now = func() time.Time { return clock }
+	s.AddCourse(titest.Course{ID: "c1", Slug: "intro", Title: "Intro"})
+	if resp, body := get(t, s, "/incoming/v2/courses/c1/structure", key); resp.StatusCode != 200 || data(body, "APICourseStructure")["id"] != "c1" {
+		t.Fatalf("course = %d %v", resp.StatusCode, body)
+	}
+	if resp, body := get(t, s, "/incoming/v2/courses/c9/structure", key); resp.StatusCode != 404 || errorMessage(body) == "" {
+		t.Fatalf("unknown course = %d %v", resp.StatusCode, body)
+	}
+
+	s.SetRateLimit(2)
+	for i := range 2 {
+		resp, _ := get(t, s, "/incoming/v2/ping", key)
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") != "2" || resp.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(1-i) ||
+			resp.Header.Get("X-RateLimit-Reset") != strconv.FormatInt(clock.Truncate(time.Minute).Add(time.Minute).Unix(), 10) {
+			t.Fatalf("request %d = %d %v", i, resp.StatusCode, resp.Header)
+		}
+	}
+	resp, body := get(t, s, "/incoming/v2/ping", key)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "30" || body["error"] != "rate_limit_exceeded" || body["retryAfter"] != 30.0 {
+		t.Fatalf("over the limit = %d %v %v", resp.StatusCode, resp.Header, body)
+	}
+	clock = clock.Add(30 * time.Second)
+	if resp, _ := get(t, s, "/incoming/v2/ping", key); resp.StatusCode != 200 {
+		t.Fatalf("next window = %d", resp.StatusCode)
 	}
 }
 
@@ -189,7 +282,7 @@ func TestStripPrefix(t *testing.T) {
 	s := titest.New(key)
 	s.AddUser(titest.User{ID: "u1", Email: "ada@example.com"})
 	h := http.StripPrefix("/demo/ti", s)
-	if resp, body := get(t, h, "/demo/ti/incoming/v2/users/ada@example.com", key); resp.StatusCode != 200 || body["id"] != "u1" {
+	if resp, body := get(t, h, "/demo/ti/incoming/v2/users/ada@example.com", key); resp.StatusCode != 200 || data(body, "UserById")["id"] != "u1" {
 		t.Fatalf("behind prefix = %d %v", resp.StatusCode, body)
 	}
 	if c := s.Calls(); c[0].Path != "/incoming/v2/users/ada@example.com" {
