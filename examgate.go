@@ -6,6 +6,7 @@ package examgate
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -34,10 +35,20 @@ type Candidate struct {
 	Email      string
 	FirstName  string
 	LastName   string
+	Name       string // the whole name, when the launch sent one instead of first and last
 	TIUserID   string // TI's own user id, once known
 	TimeZone   string // IANA zone the learner chose or their browser reported
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// DisplayName is how the learner is named on pages and in emails: first
+// and last name when known, else the whole name the launch sent.
+func (c *Candidate) DisplayName() string {
+	if n := strings.TrimSpace(c.FirstName + " " + c.LastName); n != "" {
+		return n
+	}
+	return c.Name
 }
 
 // Eligibility is the window in which a candidate may sit an exam.
@@ -74,6 +85,7 @@ type LaunchClaims struct {
 	Email              string
 	FirstName          string
 	LastName           string
+	Name               string // one whole name, sent by some TI setups instead of first and last
 	ExternalCustomerID string
 	CourseID           string
 	AssignmentID       string

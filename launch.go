@@ -123,6 +123,7 @@ func (l *Launcher) Launch(ctx context.Context, c *LaunchClaims, examCode string)
 			Email:      c.Email,
 			FirstName:  c.FirstName,
 			LastName:   c.LastName,
+			Name:       c.Name,
 			TIUserID:   tiUserID,
 		},
 		Eligibility: *elig,

@@ -152,7 +152,7 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	}
 	row := candidateRow{
 		ExternalID: nullable(c.ExternalID), Email: email, FirstName: c.FirstName,
-		LastName: c.LastName, TIUserID: c.TIUserID, CreatedAt: now, UpdatedAt: now,
+		LastName: c.LastName, Name: c.Name, TIUserID: c.TIUserID, CreatedAt: now, UpdatedAt: now,
 	}
 	if match == nil {
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
@@ -168,7 +168,7 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 		row.TIUserID = match.TIUserID
 	}
 	if _, err := tx.NewUpdate().Model(&row).WherePK().
-		Column("external_id", "email", "first_name", "last_name", "ti_user_id", "updated_at").Exec(ctx); err != nil {
+		Column("external_id", "email", "first_name", "last_name", "name", "ti_user_id", "updated_at").Exec(ctx); err != nil {
 		return nil, err
 	}
 	return row.domain(), nil

@@ -15,6 +15,7 @@ type candidateRow struct {
 	Email      string  `bun:"email"`
 	FirstName  string  `bun:"first_name"`
 	LastName   string  `bun:"last_name"`
+	Name       string  `bun:"name"`
 	TIUserID   string  `bun:"ti_user_id"`
 	TimeZone   string  `bun:"time_zone"`
 	CreatedAt  time.Time
@@ -23,7 +24,7 @@ type candidateRow struct {
 
 func (r *candidateRow) domain() *examgate.Candidate {
 	c := &examgate.Candidate{
-		ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+		ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, Name: r.Name,
 		TIUserID: r.TIUserID, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if isNoEmail(c.Email) {

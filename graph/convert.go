@@ -12,7 +12,7 @@ import (
 )
 
 func toCandidate(c *examgate.Candidate) *model.Candidate {
-	m := &model.Candidate{ID: strconv.FormatInt(c.ID, 10), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
+	m := &model.Candidate{ID: strconv.FormatInt(c.ID, 10), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Name: c.DisplayName()}
 	if c.ExternalID != "" {
 		m.ExternalID = &c.ExternalID
 	}

@@ -102,6 +102,7 @@ type ComplexityRoot struct {
 		FirstName  func(childComplexity int) int
 		ID         func(childComplexity int) int
 		LastName   func(childComplexity int) int
+		Name       func(childComplexity int) int
 		TimeZone   func(childComplexity int) int
 	}
 
@@ -667,6 +668,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.LastName(childComplexity), true
+	case "Candidate.name":
+		if e.ComplexityRoot.Candidate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.Name(childComplexity), true
 	case "Candidate.timeZone":
 		if e.ComplexityRoot.Candidate.TimeZone == nil {
 			break
@@ -1951,6 +1958,8 @@ func (ec *executionContext) childFields_Candidate(ctx context.Context, field gra
 		return ec.fieldContext_Candidate_firstName(ctx, field)
 	case "lastName":
 		return ec.fieldContext_Candidate_lastName(ctx, field)
+	case "name":
+		return ec.fieldContext_Candidate_name(ctx, field)
 	case "externalId":
 		return ec.fieldContext_Candidate_externalId(ctx, field)
 	case "timeZone":
@@ -3978,6 +3987,29 @@ func (ec *executionContext) _Candidate_lastName(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_lastName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Candidate_name(ctx context.Context, field graphql.CollectedField, obj *model.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
 }
 
@@ -10202,6 +10234,11 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "lastName":
 			out.Values[i] = ec._Candidate_lastName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Candidate_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

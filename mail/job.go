@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,7 +41,7 @@ func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error
 		title = exam.Title
 	}
 	msg, err := BookingEmail(p.Event, BookingDetails{
-		To: cand.Email, FirstName: cand.FirstName, ExamTitle: title, ExamCode: p.Booking.ExamCode,
+		To: cand.Email, FirstName: cmp.Or(cand.FirstName, cand.Name), ExamTitle: title, ExamCode: p.Booking.ExamCode,
 		Booking: p.Booking, PreviousStart: p.PreviousStart, LearnerTimeZone: cand.TimeZone,
 		DashboardURL: DashboardURL(h.BaseURL, p.Booking.ExamCode),
 	})

@@ -238,6 +238,40 @@ func TestLaunch(t *testing.T) {
 	})
 }
 
+// The customer's document describes a token with email, name and
+// course_id: such a learner gets in and is shown by that name.
+func TestLaunchWithWholeNameAndCourseID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		b := e.browser()
+		tok := e.token(func(c *titest.LaunchToken) {
+			c.FirstName, c.LastName, c.Name, c.SnakeCourseID = "", "", "Aroha Te Whata Ngata", true
+			c.AssignmentID = "assignment-7" // not a UUID: TI would refuse results for it
+		})
+		if resp, body := e.launch(b, "DEMO-101", tok); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("launch = %d %s", resp.StatusCode, body)
+		}
+		got := e.graphql(b, `{ me { name firstName lastName } }`)
+		if len(got.Errors) > 0 || string(got.Data["me"]) != `{"name":"Aroha Te Whata Ngata","firstName":"","lastName":""}` {
+			t.Fatalf("me = %s %+v", got.Data["me"], got.Errors)
+		}
+		var assignment string
+		if err := store.Bun().QueryRow("SELECT assignment_id FROM eligibilities").Scan(&assignment); err != nil || assignment != "" {
+			t.Fatalf("stored assignment = %q, %v; want the catalog's to be used", assignment, err)
+		}
+		if !strings.Contains(e.logs.String(), "assignmentId is not a UUID") {
+			t.Fatalf("no warning about the assignment id in the logs:\n%s", e.logs.String())
+		}
+
+		// A later launch with first and last names shows those.
+		b2 := e.browser()
+		e.launch(b2, "DEMO-101", e.token(nil))
+		if got := e.graphql(b2, `{ me { name } }`); string(got.Data["me"]) != `{"name":"Ada Lovelace"}` {
+			t.Fatalf("me = %s", got.Data["me"])
+		}
+	})
+}
+
 func TestLaunchSecondSecretAndTIUserID(t *testing.T) {
 	e := newEnv(t, dbtest.OpenSQLite(t))
 	claims := jwt.MapClaims{"email": "ada@example.com", "course_id": course, "userId": e.tiUser.ID, "iat": now.Unix()}

@@ -211,6 +211,9 @@ func readClaims(c jwt.MapClaims, out *examgate.LaunchClaims) error {
 	email := str("email")
 	out.FirstName = str("firstName")
 	out.LastName = str("lastName")
+	// The customer's document lists "email, name": one whole name, kept as
+	// it is, since splitting names guesses wrong for many learners.
+	out.Name = str("name")
 	out.ExternalCustomerID = str("externalCustomerId")
 	out.CourseID = str("courseId", "course_id")
 	out.AssignmentID = str("assignmentId")

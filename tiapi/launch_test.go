@@ -272,7 +272,7 @@ func TestVerifyClaims(t *testing.T) {
 			wantRefused(t, signClaims(t, c), examgate.EINVALID, "")
 		})
 	}
-	for _, field := range []string{"firstName", "lastName", "externalCustomerId", "courseId", "assignmentId", "userId"} {
+	for _, field := range []string{"name", "firstName", "lastName", "externalCustomerId", "courseId", "assignmentId", "userId"} {
 		t.Run(field+" too long", func(t *testing.T) {
 			c := baseClaims()
 			c[field] = strings.Repeat("x", 257)
@@ -298,6 +298,16 @@ func TestVerifyClaims(t *testing.T) {
 		}
 		if got.CourseID != "12345" || got.TIUserID != "9876543210" {
 			t.Fatalf("CourseID = %q, TIUserID = %q", got.CourseID, got.TIUserID)
+		}
+	})
+	t.Run("the customer's claims: email, name, course_id", func(t *testing.T) {
+		c := jwt.MapClaims{"email": "aroha@example.com", "name": " Aroha Ngata ", "course_id": "c1", "iat": launchNow.Unix()}
+		got, err := newVerifier().Verify(signClaims(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Aroha Ngata" || got.FirstName != "" || got.LastName != "" || got.CourseID != "c1" {
+			t.Fatalf("claims = %+v", got)
 		}
 	})
 	t.Run("course_id string", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package tiapi
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,13 +20,20 @@ type SSOUser struct {
 	LastName           string
 }
 
-// ssoClaims fixes the claim order; the embedded registered claims add only
-// iat, which TI requires within 500 seconds of its own clock.
+// SSOLifetime is the exp of a sign-in token. TI's SSO page asks for a short
+// exp and a one-time jti, since the token travels in a URL
+// (docs/integrations/sso); TI itself refuses an iat more than 500 seconds
+// off its clock.
+const SSOLifetime = 2 * time.Minute
+
+// ssoClaims fixes the claim order; the embedded registered claims add iat,
+// exp and jti. Empty names are left out: TI updates the user's profile from
+// the names it is sent, and an empty one would erase the name TI has.
 type ssoClaims struct {
 	Email              string `json:"email"`
 	ExternalCustomerID string `json:"externalCustomerId,omitempty"`
-	FirstName          string `json:"firstName"`
-	LastName           string `json:"lastName"`
+	FirstName          string `json:"firstName,omitempty"`
+	LastName           string `json:"lastName,omitempty"`
 	jwt.RegisteredClaims
 	ReturnTo string `json:"returnTo,omitempty"`
 }
@@ -51,8 +59,12 @@ func SSOToken(apiKey string, u SSOUser, returnTo string, now time.Time) (string,
 		ExternalCustomerID: strings.TrimSpace(u.ExternalCustomerID),
 		FirstName:          strings.TrimSpace(u.FirstName),
 		LastName:           strings.TrimSpace(u.LastName),
-		RegisteredClaims:   jwt.RegisteredClaims{IssuedAt: jwt.NewNumericDate(now)},
-		ReturnTo:           returnTo,
+		RegisteredClaims: jwt.RegisteredClaims{
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(SSOLifetime)),
+			ID:        rand.Text(),
+		},
+		ReturnTo: returnTo,
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(apiKey))
 	if err != nil {

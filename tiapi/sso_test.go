@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,17 +45,30 @@ func TestSSOClaims(t *testing.T) {
 		want     string
 	}{
 		{"all", ada, "/learn/course/demo",
-			`{"email":"ada@example.com","externalCustomerId":"cust-1","firstName":"Ada","lastName":"Lovelace","iat":1772366400,"returnTo":"/learn/course/demo"}`},
-		{"no external id or returnTo", tiapi.SSOUser{Email: " bob@example.com ", FirstName: "Bob"}, "",
-			`{"email":"bob@example.com","firstName":"Bob","lastName":"","iat":1772366400}`},
+			`{"email":"ada@example.com","externalCustomerId":"cust-1","firstName":"Ada","lastName":"Lovelace","exp":1772366520,"iat":1772366400,"jti":"*","returnTo":"/learn/course/demo"}`},
+		// An empty name would erase the one TI has for the learner.
+		{"no external id, last name or returnTo", tiapi.SSOUser{Email: " bob@example.com ", FirstName: "Bob", LastName: " "}, "",
+			`{"email":"bob@example.com","firstName":"Bob","exp":1772366520,"iat":1772366400,"jti":"*"}`},
+		{"no names at all", tiapi.SSOUser{Email: "cy@example.com"}, "",
+			`{"email":"cy@example.com","exp":1772366520,"iat":1772366400,"jti":"*"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tok := ssoToken(t, apiKey, tc.user, tc.returnTo, now.Add(700*time.Millisecond))
-			parts := strings.Split(tok, ".")
-			header, _ := base64.RawURLEncoding.DecodeString(parts[0])
-			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-			if string(header) != `{"alg":"HS256","typ":"JWT"}` || string(payload) != tc.want {
-				t.Fatalf("token = %s.%s, want HS256 with %s", header, payload, tc.want)
+			seen := map[string]bool{}
+			for range 2 {
+				tok := ssoToken(t, apiKey, tc.user, tc.returnTo, now.Add(700*time.Millisecond))
+				parts := strings.Split(tok, ".")
+				header, _ := base64.RawURLEncoding.DecodeString(parts[0])
+				payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+				// Each token has its own jti; the rest is fixed.
+				jti := regexp.MustCompile(`"jti":"([A-Z2-7]{26})"`).FindSubmatch(payload)
+				if jti == nil || seen[string(jti[1])] {
+					t.Fatalf("token %s has no fresh jti", payload)
+				}
+				seen[string(jti[1])] = true
+				got := strings.Replace(string(payload), string(jti[1]), "*", 1)
+				if string(header) != `{"alg":"HS256","typ":"JWT"}` || got != tc.want {
+					t.Fatalf("token = %s.%s, want HS256 with %s", header, got, tc.want)
+				}
 			}
 		})
 	}
@@ -93,6 +107,22 @@ func TestSSORoundTrip(t *testing.T) {
 				t.Fatalf("login = %+v", l)
 			}
 		})
+	}
+}
+
+func TestSSOFakeRefusesReplayAndExpiry(t *testing.T) {
+	f := newFixture(t)
+	tok := ssoToken(t, apiKey, ada, "", time.Now())
+	if status, body := visit(t, tiapi.SSOURL(f.srv.URL, tok)); status != 200 {
+		t.Fatalf("first visit = %d %s", status, body)
+	}
+	if status, body := visit(t, tiapi.SSOURL(f.srv.URL, tok)); status != 401 || !strings.Contains(body, "jti was used before") {
+		t.Fatalf("replay = %d %s, want 401", status, body)
+	}
+	// Inside TI's 500 s iat window but past the token's own exp.
+	old := ssoToken(t, apiKey, ada, "", time.Now().Add(-tiapi.SSOLifetime-time.Second))
+	if status, body := visit(t, tiapi.SSOURL(f.srv.URL, old)); status != 401 || !strings.Contains(body, "expired") {
+		t.Fatalf("expired = %d %s, want 401", status, body)
 	}
 }
 

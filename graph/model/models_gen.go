@@ -102,6 +102,8 @@ type Candidate struct {
 	Email     string `json:"email"`
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
+	// The name to show: first and last name, or the whole name the learning platform sent when it sent no first and last name. Empty when it sent none.
+	Name string `json:"name"`
 	// The identifier the learning platform gave the learner (TI externalCustomerId), if any.
 	ExternalID *string `json:"externalId,omitempty"`
 	// The time zone the candidate chose or their browser reported (IANA name), if known.

@@ -113,6 +113,26 @@ func (s *Server) verifySSO(raw string, now time.Time) (SSOLogin, error) {
 	if skew := now.Sub(iat); skew > SSOMaxSkew || skew < -SSOMaxSkew {
 		return login, fmt.Errorf("token issued at %s, more than %s from the server time %s", iat.UTC().Format(time.RFC3339), SSOMaxSkew, now.UTC().Format(time.RFC3339))
 	}
+	// docs/integrations/sso asks issuers for a short exp and a one-time
+	// jti; the fake holds them to both when they are sent.
+	if e, ok := claims["exp"].(json.Number); ok {
+		if sec, err := e.Int64(); err != nil || !now.Before(time.Unix(sec, 0)) {
+			return login, errors.New("token has expired")
+		}
+	}
+	if jti, ok := claims["jti"].(string); ok && jti != "" {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.jtis == nil {
+			s.jtis = map[string]bool{}
+		}
+		if s.jtis[jti] {
+			return login, errors.New("token jti was used before")
+		}
+		if len(s.jtis) < 10000 {
+			s.jtis[jti] = true
+		}
+	}
 	return login, nil
 }
 

@@ -112,6 +112,7 @@ type Server struct {
 	calls       []Call
 	posted      []Posted
 	logins      []SSOLogin
+	jtis        map[string]bool // sign-in token ids seen
 }
 
 // New returns a fake TI that accepts only apiKey as its Bearer token.
@@ -516,15 +517,20 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// LaunchToken holds the claims TI puts in a launch JWT.
+// LaunchToken holds the claims TI puts in a launch JWT. TI does not publish
+// the claim set; the customer's document (shared/seeds, "Candidate Info:
+// email, name"; "Eligibility: course_id") and TI's JWT SSO attributes
+// (email, firstName, lastName, externalCustomerId) give these names.
 type LaunchToken struct {
 	Email              string
+	Name               string // one whole name, as the customer's document lists it
 	FirstName          string
 	LastName           string
 	ExternalCustomerID string
 	CourseID           string
 	AssignmentID       string
 	UserID             string
+	SnakeCourseID      bool      // send the course as course_id, the customer document's spelling
 	IssuedAt           time.Time // zero means now
 	ExpiresAt          time.Time // zero means no exp claim
 }
@@ -542,6 +548,7 @@ func SignLaunch(secret string, c LaunchToken) (string, error) {
 	claims := jwt.MapClaims{"iat": iat.Unix()}
 	for k, v := range map[string]string{
 		"email":              c.Email,
+		"name":               c.Name,
 		"firstName":          c.FirstName,
 		"lastName":           c.LastName,
 		"externalCustomerId": c.ExternalCustomerID,
@@ -552,6 +559,10 @@ func SignLaunch(secret string, c LaunchToken) (string, error) {
 		if v != "" {
 			claims[k] = v
 		}
+	}
+	if c.SnakeCourseID && c.CourseID != "" {
+		delete(claims, "courseId")
+		claims["course_id"] = c.CourseID
 	}
 	if !c.ExpiresAt.IsZero() {
 		claims["exp"] = c.ExpiresAt.Unix()

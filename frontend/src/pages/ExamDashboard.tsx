@@ -20,8 +20,7 @@ const ExamDashboardDocument = graphql(`
   query ExamDashboard($code: String!) {
     me {
       id
-      firstName
-      lastName
+      name
       email
       timeZone
     }
@@ -107,11 +106,8 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
       <header className="exam-header">
         <h1>{exam.title}</h1>
         <p className="signed-in">
-          Signed in as{' '}
-          <strong>
-            {me.firstName} {me.lastName}
-          </strong>{' '}
-          <span className="email">({me.email})</span>
+          Signed in as {me.name ? <strong>{me.name}</strong> : null}{' '}
+          <span className="email">{me.name ? `(${me.email})` : me.email}</span>
         </p>
         <TimeZonePicker />
       </header>

@@ -4,7 +4,7 @@ import type { BookingStatus, ExamDashboardQuery } from '../gql/graphql';
 import { bookingSummary, examView, withBooking } from './examView';
 
 const ready: ExamDashboardQuery = {
-  me: { id: '1', firstName: 'Aroha', lastName: 'Ngata', email: 'aroha@example.com', timeZone: null },
+  me: { id: '1', name: 'Aroha Ngata', email: 'aroha@example.com', timeZone: null },
   exam: { code: 'DEMO-101', title: 'Demo Certification Exam', bookable: true, timeZone: 'Europe/Amsterdam', onDemand: false },
   eligibility: { endsAt: '2027-02-27T12:00:00Z', active: true },
   bookings: [],
