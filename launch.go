@@ -45,7 +45,15 @@ type Launcher struct {
 	// ReplayWindow is how long a used token must be remembered: at least as
 	// long as the token would otherwise be accepted.
 	ReplayWindow time.Duration
+	// TIBudget bounds all TI calls of one launch together, retries and
+	// waits for TI's rate limit included, well under the server's write
+	// timeout: past it the learner gets "try again" while the browser is
+	// still listening. Zero means DefaultLaunchTIBudget.
+	TIBudget time.Duration
 }
+
+// DefaultLaunchTIBudget is Launcher.TIBudget when it is zero.
+const DefaultLaunchTIBudget = 8 * time.Second
 
 // Launched is the outcome of a launch.
 type Launched struct {
@@ -97,7 +105,15 @@ func (l *Launcher) Launch(ctx context.Context, c *LaunchClaims, examCode string)
 	if tiUserID == "" && existing != nil {
 		tiUserID = existing.TIUserID
 	}
-	elig, tiUserID, err := l.checkPurchase(ctx, c, exam, tiUserID, now)
+	// The token is consumed only by CompleteLaunch below, so a launch that
+	// runs out of time here leaves the learner's link usable.
+	budget := l.TIBudget
+	if budget <= 0 {
+		budget = DefaultLaunchTIBudget
+	}
+	tiCtx, cancel := context.WithTimeout(ctx, budget)
+	elig, tiUserID, err := l.checkPurchase(tiCtx, c, exam, tiUserID, now)
+	cancel()
 	if err != nil {
 		if ErrorCode(err) != EUNAVAILABLE || stored == nil {
 			return nil, err

@@ -313,6 +313,51 @@ func TestLaunchRateLimitedThenServed(t *testing.T) {
 	}
 }
 
+// A TI that does not answer costs the learner the launch's TI budget, not
+// the browser's patience, and does not use up their link: once TI answers,
+// the same link gets them in.
+func TestLaunchTIBudgetKeepsTheLink(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		const budget = 300 * time.Millisecond
+		e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) {
+			d.Launcher.TIBudget = budget
+			d.Launcher.TI.(*tiapi.Client).HTTP.Timeout = 0 // only the budget ends the wait
+		})
+		tok := e.token(nil)
+		release := e.ti.Hold()
+		start := time.Now()
+		resp, body := e.launch(e.browser(), "DEMO-101", tok)
+		took := time.Since(start)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "try again in a minute") {
+			t.Fatalf("launch while TI hangs = %d %s", resp.StatusCode, body)
+		}
+		if took < budget {
+			t.Fatalf("answered after %s, before the budget ran out", took)
+		}
+		if rows := e.rows(); rows["used_launch_tokens"] != 0 || rows["sessions"] != 0 || rows["candidates"] != 0 {
+			t.Fatalf("a launch that timed out wrote %v", rows)
+		}
+		release()
+		if resp, body := e.launch(e.browser(), "DEMO-101", tok); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("same link after TI recovered = %d %s", resp.StatusCode, body)
+		}
+	})
+}
+
+// Rate limited for longer than the budget: "try again" at once, without
+// waiting out a Retry-After the browser would not outlive.
+func TestLaunchLongRetryAfterFailsFast(t *testing.T) {
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), catalogYAML, func(d *server.Deps) { d.Launcher.TIBudget = 2 * time.Second })
+	e.ti.FailNext(1, http.StatusTooManyRequests, "5")
+	tok := e.token(nil)
+	if resp, body := e.launch(e.browser(), "DEMO-101", tok); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("launch = %d %s", resp.StatusCode, body)
+	}
+	if resp, body := e.launch(e.browser(), "DEMO-101", tok); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same link afterwards = %d %s", resp.StatusCode, body)
+	}
+}
+
 func rs256Token(t *testing.T) string {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
