@@ -41,8 +41,12 @@ type Client struct {
 	MaxRetryAfter time.Duration
 	Logger        *slog.Logger // optional
 	// Pace, when set, spaces every request to TI, launch-time GETs and
-	// result POSTs alike, to stay within the key's rate limit.
-	Pace *Pacer
+	// result POSTs alike, to stay within the key's rate limit. EventPace
+	// and UserWritePace, when set, also space event reads and user writes,
+	// which TI limits lower. UsePlan sets all three.
+	Pace          *Pacer
+	EventPace     *Pacer
+	UserWritePace *Pacer
 	// ConfigRetry is how long a result job waits after TI refused the API
 	// key or the endpoint: the operator has to fix the configuration, and
 	// hammering TI meanwhile only fills the logs. Zero means
@@ -242,8 +246,12 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values) (*an
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
+	var category *Pacer
+	if strings.HasPrefix(path, "/incoming/v2/events/") {
+		category = c.EventPace
+	}
 	for attempt := 0; ; attempt++ {
-		if err := c.Pace.Wait(ctx); err != nil {
+		if err := waitSlot(ctx, category, c.Pace); err != nil {
 			return nil, unavailable(fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err))
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -268,6 +276,7 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values) (*an
 		}
 		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 		resp.Body.Close()
+		c.observe(resp.Header)
 
 		switch s := resp.StatusCode; {
 		case s >= 200 && s < 300:
@@ -283,6 +292,7 @@ func (c *Client) get(ctx context.Context, path, label string, q url.Values) (*an
 				return nil, unavailable(fmt.Errorf("thought industries still rate limited %s after %d retries", label, maxRetries))
 			}
 			d := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			c.Pace.Block(min(d, maxBlock)) // the whole key waits, not only this request
 			if d > c.MaxRetryAfter {
 				return nil, unavailable(fmt.Errorf("thought industries asked us to wait %s before retrying %s, more than the %s we allow", d, label, c.MaxRetryAfter))
 			}

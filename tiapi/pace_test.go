@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,9 +225,11 @@ func TestClientPacesEveryRequest(t *testing.T) {
 	if n := len(f.ti.Calls()); n != 5 {
 		t.Fatalf("TI got %d requests, want 5", n)
 	}
-	want := []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}
+	// The 429's Retry-After of 1s holds every request of the key, then
+	// one slot per request follows.
+	want := []time.Duration{time.Second, 1500 * time.Millisecond, 2 * time.Second, 2500 * time.Millisecond}
 	if !slices.Equal(waits, want) {
-		t.Fatalf("pacer waits = %v, want %v (one slot per request after the first)", waits, want)
+		t.Fatalf("pacer waits = %v, want %v (the Retry-After, then one slot per request)", waits, want)
 	}
 
 	// A wait cut short fails the request before it is sent.
@@ -272,4 +276,132 @@ func TestBurstPacer(t *testing.T) {
 		sent = append(sent, clock.Now())
 	}
 	checkWindows(t, sent, 120)
+}
+
+// A launch's request that arrives while a result post waits for a slot
+// goes first.
+func TestPacerInteractiveBeforeBackground(t *testing.T) {
+	clock := &virtualTime{now: paceStart}
+	var order []string
+	var p *tiapi.Pacer
+	hooked := false
+	p = tiapi.NewPacer(60, clock, func(ctx context.Context, d time.Duration) error {
+		if !hooked {
+			hooked = true
+			// While the background request sleeps, a learner launches.
+			if err := p.Wait(context.Background()); err != nil {
+				return err
+			}
+			order = append(order, "interactive at +"+clock.Now().Sub(paceStart).String())
+		}
+		clock.advance(d)
+		return nil
+	})
+	if err := p.Wait(context.Background()); err != nil { // takes the free slot
+		t.Fatal(err)
+	}
+	if err := p.Wait(tiapi.WithPriority(context.Background(), tiapi.Background)); err != nil {
+		t.Fatal(err)
+	}
+	order = append(order, "background at +"+clock.Now().Sub(paceStart).String())
+	if want := []string{"interactive at +1s", "background at +2s"}; !slices.Equal(order, want) {
+		t.Fatalf("order = %v, want %v", order, want)
+	}
+}
+
+// A slot beyond the caller's deadline is refused at once and stays free.
+func TestPacerDeadline(t *testing.T) {
+	clock := &virtualTime{now: paceStart}
+	p := tiapi.NewPacer(60, clock, clock.sleep)
+	_ = p.Wait(context.Background())
+	for _, prio := range []tiapi.Priority{tiapi.Interactive, tiapi.Background} {
+		ctx, cancel := context.WithTimeout(tiapi.WithPriority(context.Background(), prio), 500*time.Millisecond)
+		err := p.Wait(ctx)
+		cancel()
+		if !errors.Is(err, tiapi.ErrNoSlotInTime) || !clock.Now().Equal(paceStart) {
+			t.Fatalf("priority %d: Wait = %v at +%s, want ErrNoSlotInTime at once", prio, err, clock.Now().Sub(paceStart))
+		}
+	}
+	if err := p.Wait(context.Background()); err != nil || !clock.Now().Equal(paceStart.Add(time.Second)) {
+		t.Fatalf("next Wait = %v at +%s, want the slot at +1s", err, clock.Now().Sub(paceStart))
+	}
+}
+
+// TI's X-RateLimit-Remaining 0 holds every request until X-RateLimit-Reset.
+func TestClientHonoursRateLimitHeaders(t *testing.T) {
+	reset := time.Now().Add(30 * time.Second).Unix()
+	url := docServer(t, 200, map[string]string{
+		"X-RateLimit-Limit": "120", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(reset, 10),
+	}, docPing)
+	clock := &virtualTime{now: paceStart}
+	var waits []time.Duration
+	c := tiapi.NewClient(url, apiKey)
+	c.Pace = tiapi.NewBurstPacer(120, 20, clock, func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		clock.advance(d)
+		return nil
+	})
+	if _, err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 0 {
+		t.Fatalf("first request waited %v", waits)
+	}
+	if _, err := c.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(waits) != 1 || waits[0] <= 25*time.Second || waits[0] > 30*time.Second {
+		t.Fatalf("waits = %v, want one until the window's reset, about 30s", waits)
+	}
+}
+
+// Event reads and user writes also wait for their category's allowance.
+func TestClientCategoryPacing(t *testing.T) {
+	f := newFixture(t)
+	u := f.ti.AddUser(titest.User{Email: "ada@example.com"})
+	f.ti.AddPurchase(titest.Purchase{UserID: u.ID, CourseID: "c1"})
+	var waited []string
+	pacer := func(name string) *tiapi.Pacer {
+		p := tiapi.NewPacer(1, examgate.ClockFunc(func() time.Time { return paceStart }), func(context.Context, time.Duration) error {
+			waited = append(waited, name)
+			return nil
+		})
+		_ = p.Wait(context.Background()) // spend the free slot: the next request waits
+		return p
+	}
+	f.c.EventPace, f.c.UserWritePace = pacer("events"), pacer("user writes")
+	ctx := context.Background()
+	if _, err := f.c.UserID(ctx, "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.LatestPurchase(ctx, u.ID, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.PostResult(ctx, tiapi.ResultPost{Status: "completed", AssignmentID: "123e4567-e89b-12d3-a456-426614174000", LearnerID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.ResetProgress(ctx, u.ID, "slug"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"events", "user writes"}; !slices.Equal(waited, want) {
+		t.Fatalf("category waits = %v, want %v", waited, want)
+	}
+}
+
+func TestPlans(t *testing.T) {
+	for in, want := range map[string]tiapi.Plan{"": tiapi.PlanStandard, "Standard": tiapi.PlanStandard, "enterprise": tiapi.PlanEnterprise} {
+		if got, err := tiapi.ParsePlan(in); err != nil || got != want {
+			t.Errorf("ParsePlan(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := tiapi.ParsePlan("gold"); err == nil || !strings.Contains(err.Error(), "enterprise") {
+		t.Errorf("ParsePlan(gold) = %v", err)
+	}
+	c := tiapi.NewClient("http://ti.invalid", apiKey)
+	c.UsePlan(tiapi.PlanStandard)
+	// Event reads (100 a minute) and user writes (60) are paced slower
+	// than the key's 120.
+	if c.Pace == nil || !(c.Pace.Interval() < c.EventPace.Interval() && c.EventPace.Interval() < c.UserWritePace.Interval()) {
+		t.Fatalf("intervals = %s, %s, %s", c.Pace.Interval(), c.EventPace.Interval(), c.UserWritePace.Interval())
+	}
 }

@@ -138,7 +138,11 @@ func (c *Client) post(ctx context.Context, path, label string, body any) ([]byte
 	}
 	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 
-	if err := c.Pace.Wait(ctx); err != nil {
+	var category *Pacer
+	if strings.HasPrefix(path, "/incoming/v2/users/") {
+		category = c.UserWritePace
+	}
+	if err := waitSlot(ctx, category, c.Pace); err != nil {
 		return nil, fmt.Errorf("waiting for a free TI request slot for %s: %w", label, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(payload))
@@ -157,6 +161,9 @@ func (c *Client) post(ctx context.Context, path, label string, body any) ([]byte
 	nr := *hc
 	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := nr.Do(req)
+	if err == nil {
+		c.observe(resp.Header)
+	}
 	return c.classify(ctx, label, req.URL, resp, err)
 }
 
@@ -228,6 +235,7 @@ func (c *Client) classifyRefusal(ctx context.Context, label string, reqURL *url.
 		return c.configError(ctx, label, s, fmt.Errorf("thought industries answered 404 on %s (%s); check EXAMGATE_TI_BASE_URL", label, detail))
 	case s == http.StatusTooManyRequests:
 		d := retryAfterOr(resp.Header.Get("Retry-After"), time.Now(), defaultRateWait)
+		c.Pace.Block(min(d, maxBlock))
 		return examgate.RetryAfter(d, fmt.Errorf("thought industries rate limited %s (HTTP 429); if this persists, lower the request rate", label))
 	default:
 		return fmt.Errorf("thought industries answered HTTP %d on %s: %s", s, label, detail)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/examgate/examgate/tiapi"
 )
 
 // config is examgate's configuration, read from EXAMGATE_* variables; flags
@@ -26,7 +28,7 @@ type config struct {
 	SMTPURL     string
 	MailFrom    string
 	AdminKey    string
-	TIRate      int           // TI requests per minute; 0 means unpaced
+	TIPlan      tiapi.Plan    // TI's rate-limit plan; PerMinute 0 means unpaced
 	JobLease    time.Duration // how long a worker owns a job before another may take it
 	Demo        bool
 	Playground  bool
@@ -61,7 +63,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
 		SMTPURL:     getenv("EXAMGATE_SMTP_URL"),
 		AdminKey:    getenv("EXAMGATE_ADMIN_API_KEY"),
-		TIRate:      120,
+		TIPlan:      tiapi.PlanStandard,
 		JobLease:    2 * time.Minute,
 		MailFrom:    getenv("EXAMGATE_MAIL_FROM"),
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
@@ -106,13 +108,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c.CORSOrigins = origins
 	c.LTIPlatforms = getenv("EXAMGATE_LTI_PLATFORMS")
 	secrets := getenv("EXAMGATE_TI_SECRETS")
-	rateSet := getenv("EXAMGATE_TI_RATE") != ""
+	rateSet := getenv("EXAMGATE_TI_RATE") != "" || getenv("EXAMGATE_TI_PLAN") != ""
+	if v := getenv("EXAMGATE_TI_PLAN"); v != "" {
+		plan, err := tiapi.ParsePlan(v)
+		if err != nil {
+			return nil, fmt.Errorf("EXAMGATE_TI_PLAN: %w", err)
+		}
+		c.TIPlan = plan
+	}
 	if v := getenv("EXAMGATE_TI_RATE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 6000 {
 			return nil, fmt.Errorf("EXAMGATE_TI_RATE=%q: give TI's request limit per minute, such as 120", v)
 		}
-		c.TIRate = n
+		// A limit agreed with TI outside its two plans: a sixth at once.
+		c.TIPlan = tiapi.Plan{Name: "custom", PerMinute: n, Burst: max(n/6, 1)}
 	}
 	if v := getenv("EXAMGATE_JOB_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -174,7 +184,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if c.Demo {
 		if !rateSet {
-			c.TIRate = 0 // the built-in simulator is not TI: no limit unless asked for
+			c.TIPlan = tiapi.Plan{Name: "unpaced"} // the built-in simulator is not TI: no limit unless asked for
 		}
 		c.Playground = true
 		if c.AdminKey == "" {

@@ -119,8 +119,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	clock := examgate.SystemClock{}
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
 	ti.Logger = logger
-	if cfg.TIRate > 0 {
-		ti.Pace = tiapi.NewBurstPacer(cfg.TIRate, cfg.TIRate/6, nil, nil) // TI counts requests per API key
+	if cfg.TIPlan.PerMinute > 0 {
+		ti.UsePlan(cfg.TIPlan) // TI counts requests per API key
 	}
 
 	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Lease: cfg.JobLease}

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/examgate/examgate/tiapi"
 )
 
 func env(m map[string]string) func(string) string {
@@ -45,6 +48,29 @@ func TestConfigDemoDefaults(t *testing.T) {
 	}
 	if c.BaseURL != "http://127.0.0.1:9999" || c.TIBaseURL != "http://127.0.0.1:9999/ti-sim" || !c.Playground || len(c.TISecrets) != 1 {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestConfigTIPlan(t *testing.T) {
+	real := map[string]string{"EXAMGATE_EXAMS": "x.yaml", "EXAMGATE_TI_API_KEY": "k", "EXAMGATE_TI_BASE_URL": "https://ti.example.com", "EXAMGATE_TI_SECRETS": "a"}
+	for _, tc := range []struct {
+		plan, rate string
+		want       tiapi.Plan
+	}{
+		{"", "", tiapi.PlanStandard},
+		{"enterprise", "", tiapi.PlanEnterprise},
+		{"", "300", tiapi.Plan{Name: "custom", PerMinute: 300, Burst: 50}},
+	} {
+		m := maps.Clone(real)
+		m["EXAMGATE_TI_PLAN"], m["EXAMGATE_TI_RATE"] = tc.plan, tc.rate
+		c, err := parseConfig(nil, env(m), io.Discard)
+		if err != nil || c.TIPlan != tc.want {
+			t.Errorf("plan %q rate %q: %+v, %v; want %+v", tc.plan, tc.rate, c.TIPlan, err, tc.want)
+		}
+	}
+	real["EXAMGATE_TI_PLAN"] = "gold"
+	if _, err := parseConfig(nil, env(real), io.Discard); err == nil || !strings.Contains(err.Error(), "EXAMGATE_TI_PLAN") {
+		t.Fatalf("unknown plan: %v", err)
 	}
 }
 

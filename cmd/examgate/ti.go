@@ -9,10 +9,21 @@ import (
 	"github.com/examgate/examgate/tiapi"
 )
 
-// tiResults adapts the TI client to what result delivery needs.
+// tiResults adapts the TI client to what result delivery needs. Its
+// requests are background work: a learner's launch goes before them when
+// both wait for TI's rate limit.
 type tiResults struct{ *tiapi.Client }
 
+func (t tiResults) UserID(ctx context.Context, email string) (string, error) {
+	return t.Client.UserID(tiapi.WithPriority(ctx, tiapi.Background), email)
+}
+
+func (t tiResults) ResetProgress(ctx context.Context, learnerID, slug string) error {
+	return t.Client.ResetProgress(tiapi.WithPriority(ctx, tiapi.Background), learnerID, slug)
+}
+
 func (t tiResults) PostResult(ctx context.Context, p examgate.TIResultPost) error {
+	ctx = tiapi.WithPriority(ctx, tiapi.Background)
 	return t.Client.PostResult(ctx, tiapi.ResultPost{
 		Status: p.Status, AssignmentID: p.AssignmentID, LearnerID: p.LearnerID,
 		Grade: p.Grade, GradeFeedback: p.GradeFeedback,
