@@ -59,6 +59,25 @@ describe('examgate in a browser', { skip: skipReason }, () => {
     });
   });
 
+  it('runs examgate ti check against the simulator from the demo page', async () => {
+    await withPage('ti-check', {}, async (page) => {
+      await page.goto('/demo');
+      await page.getByRole('button', { name: 'Run the check' }).click();
+      const table = page.locator('[data-testid=ti-check]');
+      await table.waitFor();
+      const rows = await table.locator('tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => Array.from(tr.cells, (cell) => cell.textContent.trim())),
+      );
+      const verdict = (check) => rows.find((cells) => cells[0] === check)?.[1];
+      assert.equal(verdict('API key'), 'ok', JSON.stringify(rows, null, 1));
+      assert.equal(verdict('clock'), 'ok', JSON.stringify(rows, null, 1));
+      assert.equal(verdict('exam DEMO-101 course'), 'ok', JSON.stringify(rows, null, 1));
+      assert.equal(verdict('purchase events'), 'ok', JSON.stringify(rows, null, 1));
+      assert.ok(!rows.some((cells) => cells[1] === 'FAIL'), `no line may fail against the simulator:\n${JSON.stringify(rows, null, 1)}`);
+      assert.ok(!(await page.content()).includes('demo-ti-api-key'), 'the check must not show the API key');
+    });
+  });
+
   it('tells a visitor without a session to go back to their course', async () => {
     await withPage('no-session', {}, async (page) => {
       await page.goto('/exams/DEMO-101');

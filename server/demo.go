@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
 )
 
@@ -48,13 +49,23 @@ signs a launch link the way TI does, and sends your browser through it.</p>
 </form>
 </section>
 {{if .LTI}}{{template "demo-lti" .LTI}}{{end}}
+{{if .CanCheck}}<section aria-labelledby="check-h">
+<h2 id="check-h">Check the TI setup</h2>
+<p>Runs <code>examgate ti check</code> against the simulator, as an operator runs it against their TI after configuring it:
+the API key, the clock, the rate limit, each exam's course and assignment ids, and one page of purchase events.</p>
+<form method="get" action="/demo#check-h"><input type="hidden" name="check" value="1"><button type="submit">Run the check</button></form>
+{{if .Check}}<div class="wide"><table data-testid="ti-check"><thead><tr><th scope="col">Check</th><th scope="col">Verdict</th><th scope="col">Detail</th></tr></thead>
+<tbody>{{range .Check}}<tr><td>{{.Check}}</td><td>{{.Verdict}}</td><td>{{.Detail}}</td></tr>{{end}}</tbody></table></div>{{end}}
+</section>{{end}}
 <section aria-labelledby="mode-h">
 <h2 id="mode-h">Make the simulated TI misbehave</h2>
 <p>To watch result deliveries retry (see <code>examgate deliveries list</code> or the <code>deliveries</code> query with the admin key).</p>
 <form method="post" action="/demo/ti-mode">
 <label for="mode">TI answers</label>
 <select id="mode" name="mode">
-<option value="normal">normally</option>
+<option value="normal">normally, in the layouts of TI's endpoint pages</option>
+<option value="bare">normally, in the bare layouts of TI's guides, with error objects</option>
+<option value="feature-off">refusing results: External Activity feature not enabled</option>
 <option value="down">503 to everything until set back (down)</option>
 <option value="429">429 Too Many Requests, Retry-After 30, to the next 5 requests</option>
 <option value="500">500 to the next 5 requests</option>
@@ -80,6 +91,10 @@ signs a launch link the way TI does, and sends your browser through it.</p>
 `))
 
 func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
+	var check []tiapi.CheckLine
+	if r.URL.Query().Get("check") == "1" && s.Demo.Check != nil {
+		check = s.Demo.Check(r.Context())
+	}
 	calls := s.Demo.TI.Calls()
 	slices.Reverse(calls) // newest first
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -91,6 +106,8 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		"Mails":       s.Demo.Mail.Messages(),
 		"Mode":        demoModes[r.URL.Query().Get("mode")],
 		"LTI":         s.demoLTI(),
+		"CanCheck":    s.Demo.Check != nil,
+		"Check":       check,
 	})
 }
 
@@ -103,7 +120,7 @@ func (s *Server) demoLTI() map[string]any {
 }
 
 var demoModes = map[string]string{
-	"normal": "answering normally", "down": "down (503)", "429": "answering 429 to the next 5 requests",
+	"normal": "answering normally", "bare": "answering in bare layouts", "feature-off": "refusing results (feature not enabled)", "down": "down (503)", "429": "answering 429 to the next 5 requests",
 	"500": "answering 500 to the next 5 requests", "slow": "answering after 3 s",
 }
 
@@ -117,7 +134,17 @@ func (s *Server) handleDemoTIMode(w http.ResponseWriter, r *http.Request) {
 	ti.SetDown(false)
 	ti.SetLatency(0)
 	ti.FailNext(0, 0, "")
+	ti.SetShape(titest.Enveloped)
+	ti.SetErrorStyle(titest.StringErrors)
+	ti.SetExternalActivityEnabled(true)
 	switch mode {
+	case "bare":
+		// The layouts of TI's pagination guide and tutorials, which the
+		// client reads as well as the endpoint pages' envelopes.
+		ti.SetShape(titest.Bare)
+		ti.SetErrorStyle(titest.ObjectErrors)
+	case "feature-off":
+		ti.SetExternalActivityEnabled(false)
 	case "down":
 		ti.SetDown(true)
 	case "429":

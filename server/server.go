@@ -74,6 +74,8 @@ type Demo struct {
 	// LTICourseIDSource, when set, changes where the simulated platform's
 	// registration takes the course id from (lti.Registration.CourseIDSource).
 	LTICourseIDSource func(ctx context.Context, source string) error
+	// Check, when set, runs `examgate ti check` against the simulator.
+	Check func(ctx context.Context) []tiapi.CheckLine
 }
 
 // Server is the HTTP handler of examgate.

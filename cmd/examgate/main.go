@@ -7,6 +7,7 @@
 //	examgate lti add-platform|list-platforms|tool-urls|rotate-key|keys ...   LTI 1.3 platforms and tool keys
 //	examgate webhook add|list|remove|deliveries ...   partner webhooks
 //	examgate apikey create|list|revoke ... partner and staff API keys
+//	examgate ti check                     prove the Thought Industries setup
 package main
 
 import (
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 0 && args[0] == "webhook" {
 		return webhook(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "ti" {
+		return tiMain(ctx, args[1:], getenv, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "apikey" {
 		return apikey(ctx, args[1:], getenv, stdout, stderr)
@@ -134,6 +138,14 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	case cfg.Demo:
 		sink := &mail.Sink{From: cfg.MailFrom}
 		demo = &server.Demo{TI: titest.New(cfg.TIAPIKey), Secret: cfg.TISecrets[0], Mail: sink}
+		for _, e := range catalog.Exams() {
+			for _, id := range e.TI.CourseIDs {
+				demo.TI.AddCourse(titest.Course{ID: id, Slug: e.TI.CourseSlug, Title: e.Title})
+			}
+		}
+		demo.Check = func(ctx context.Context) []tiapi.CheckLine {
+			return tiapi.Check(ctx, tiapi.CheckSetup{Client: ti, Exams: catalog.Exams(), Secrets: len(cfg.TISecrets), Plan: cfg.TIPlan})
+		}
 		demo.LTI, demo.LTIScores, demo.LTICourseIDSource = demoLTIPlatform(ctx, cfg, store, clock, logger)
 		sender = sink
 		logger.Warn("demo mode: the built-in TI simulator is mounted at /ti-sim and emails stay on /demo; never use demo mode in production")

@@ -336,6 +336,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	start := s.now()
+	// The Date header tells TI's clock, which its sign-in checks use.
+	sw.Header().Set("Date", start.UTC().Format(http.TimeFormat))
 	var post *Posted
 	defer func() {
 		s.record(Call{Time: start, Method: r.Method, Path: r.URL.Path, Query: s.redact(r.URL.Query()), Status: sw.status})
