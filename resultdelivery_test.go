@@ -438,6 +438,38 @@ func TestResultDeliveryFailResetsAfterPost(t *testing.T) {
 	})
 }
 
+// A reset TI does not confirm with ResetUserCourseProgress true is not done:
+// it is retried with backoff until TI confirms it.
+func TestResultDeliveryResetMustBeConfirmed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newRDEnv(t, store, nil)
+		l := e.learner(t, true, "")
+		r := e.sit(t, l, false)
+		e.fake.SetResetAnswer(false)
+		if n := e.drain(t); n != 2 {
+			t.Fatalf("%d jobs ran, want the post and one reset", n)
+		}
+		reset := rdJob(t, store, r.ID, examgate.JobTIReset)
+		if reset.State != examgate.JobQueued || !reset.RunAt.After(e.clock.Now()) || !strings.Contains(reset.LastError, "ResetUserCourseProgress false") {
+			t.Fatalf("reset job after an unconfirmed reset = %+v", reset)
+		}
+		if s := e.state(t, r.ID); s == examgate.DeliverySent {
+			t.Fatal("an unconfirmed reset counts as delivered")
+		}
+		e.fake.SetResetAnswer(true)
+		e.clock.Set(reset.RunAt)
+		if !e.runOnce(t) {
+			t.Fatal("the reset was not retried")
+		}
+		if j := rdJob(t, store, r.ID, examgate.JobTIReset); j.State != examgate.JobDone || len(e.fake.Resets()) != 2 {
+			t.Fatalf("reset job = %+v after %d resets", j, len(e.fake.Resets()))
+		}
+		if s := e.state(t, r.ID); s != examgate.DeliverySent {
+			t.Fatalf("state = %s", s)
+		}
+	})
+}
+
 func TestResultDeliveryAssignmentAndLearner(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		e := newRDEnv(t, store, nil)
@@ -570,6 +602,19 @@ func TestResultDeliveryResponseClasses(t *testing.T) {
 			e.fake.FailNext(1, http.StatusUnauthorized, "")
 			e.runOnce(t)
 			retried(t, e, r, rdT0.Add(e.client.ConfigRetry), "EXAMGATE_TI_API_KEY")
+		})
+	})
+
+	t.Run("feature not enabled waits the client's ConfigRetry", func(t *testing.T) {
+		dbtest.Each(t, func(t *testing.T, store *db.DB) {
+			e, _, r := rdOneResult(t, store)
+			e.fake.SetExternalActivityEnabled(false)
+			e.runOnce(t)
+			if posts := e.fake.ResultPosts(); len(posts) != 1 || posts[0].Status != http.StatusBadRequest {
+				t.Fatalf("posts = %v", rdStatuses(posts))
+			}
+			e.fake.SetExternalActivityEnabled(true)
+			retried(t, e, r, rdT0.Add(e.client.ConfigRetry), "External Activity feature")
 		})
 	})
 
