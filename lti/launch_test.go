@@ -119,7 +119,7 @@ func TestLoginRedirect(t *testing.T) {
 	}
 	q := u.Query()
 	want := map[string]string{
-		"client_id": "client-1", "iss": f.platform.Issuer, "response_type": "id_token", "scope": "openid profile email",
+		"client_id": "client-1", "iss": f.platform.Issuer, "response_type": "id_token", "scope": "openid",
 		"redirect_uri": toolBase + "/lti/launch", "login_hint": "user-42", "prompt": "none", "response_mode": "form_post",
 		"lti_message_hint": `{"course_id":"x","test":false}`, "state": login.State,
 	}

@@ -98,8 +98,11 @@ func (t *Tool) StartLogin(ctx context.Context, req *LoginRequest) (*Login, error
 	}); err != nil {
 		return nil, err
 	}
+	// The LTI Security Framework (5.1.1.2) fixes the scope to openid, and
+	// platforms compare it exactly (Moodle's mod/lti/auth.php answers
+	// invalid_scope to anything else).
 	q := url.Values{
-		"scope":         {"openid profile email"},
+		"scope":         {"openid"},
 		"response_type": {"id_token"},
 		"response_mode": {"form_post"},
 		"prompt":        {"none"},

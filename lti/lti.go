@@ -187,6 +187,32 @@ const (
 	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
 )
 
+// PlatformError is the refusal shown when the platform answered the
+// authorization request with an OpenID Connect error (error,
+// error_description) instead of an id_token. The platform's words are
+// shown, bounded and stripped of control characters, with what to do.
+func PlatformError(issuer, code, description string) error {
+	code, description = Printable(code, 64), Printable(description, 300)
+	said := code
+	if description != "" {
+		said += ": " + description
+	}
+	return refuse(examgate.EFORBIDDEN,
+		fmt.Sprintf("The learning platform did not sign you in to examgate. It said: %q. Contact your course administrator: the examgate tool settings on the platform need checking.", said),
+		"platform %s answered the authorization request with error %q (%q)", truncate(issuer, 200), code, description)
+}
+
+// Printable keeps at most n bytes of s, without control characters.
+func Printable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	return truncate(s, n)
+}
+
 func refuse(code, msg string, format string, args ...any) error {
 	return examgate.Wrap(code, fmt.Errorf(format, args...), msg)
 }

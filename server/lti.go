@@ -87,6 +87,18 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	state := f.Get("state")
+	if f.Get("id_token") == "" && f.Get("error") != "" {
+		// The platform refused the authorization request (OpenID Connect
+		// Core 3.2.2.6): say what it said, and to whom to turn.
+		issuer := "an unknown platform"
+		if p, err := s.LTITool.Pending(r.Context(), state); err == nil {
+			issuer = p.Issuer
+		}
+		s.Logger.WarnContext(r.Context(), "lti platform refused the login", "issuer", issuer,
+			"error", lti.Printable(f.Get("error"), 64), "error_description", lti.Printable(f.Get("error_description"), 300))
+		s.ltiError(w, r, lti.PlatformError(issuer, f.Get("error"), f.Get("error_description")))
+		return
+	}
 	binding := ""
 	if state != "" && len(state) <= 128 {
 		if c, err := r.Cookie(lti.StateCookieName(state)); err == nil {

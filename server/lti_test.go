@@ -242,6 +242,27 @@ func TestLTIValidLaunchesOverHTTP(t *testing.T) {
 	}
 }
 
+// A platform that refuses the authorization request posts an OpenID
+// Connect error back; the learner is told what it said and whom to ask,
+// and the log names the platform.
+func TestLTIPlatformErrorPage(t *testing.T) {
+	e := newLTIEnv(t, dbtest.OpenSQLite(t))
+	e.platform.AuthError, e.platform.AuthErrorDescription = "unauthorized_client", "Tool disabled in this course"
+	p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101"))
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "unauthorized_client: Tool disabled in this course") || !strings.Contains(p.body, "course administrator") {
+		t.Fatalf("got %d:\n%s", p.status, p.body)
+	}
+	logged := e.logs.String()
+	if !strings.Contains(logged, "lti platform refused the login") || !strings.Contains(logged, e.platform.Issuer) || !strings.Contains(logged, "error=unauthorized_client") {
+		t.Fatalf("log lacks the platform and its error:\n%s", logged)
+	}
+	// A forged error post cannot smuggle markup or control characters.
+	p = postForm(t, e.browser(true), e.url+"/lti/launch", url.Values{"error": {"<b>x</b>\r\nX: y"}, "error_description": {strings.Repeat("d", 5000)}})
+	if p.status != http.StatusForbidden || strings.Contains(p.body, "<b>x</b>") || strings.Contains(p.body, strings.Repeat("d", 400)) {
+		t.Fatalf("forged error page: %d\n%s", p.status, p.body)
+	}
+}
+
 func TestLTIRefusalPages(t *testing.T) {
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

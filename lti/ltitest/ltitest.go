@@ -65,7 +65,21 @@ type Link struct {
 	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
 	// initiation, as some platforms do.
 	SendDeploymentClaimOnly bool
+	// Roles is the roles claim; nil sends the context Learner role.
+	Roles []string
+	// NoRoles leaves the roles claim out, which LTI Core requires.
+	NoRoles bool
 }
+
+// Role URIs of LTI Core 1.3 (A.2), for Link.Roles.
+const (
+	RoleLearner           = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+	RoleInstructor        = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+	RoleTeachingAssistant = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
+	RoleContentDeveloper  = "http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper"
+	RoleAdministrator     = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+	RoleStudent           = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"
+)
 
 // Launch is a launch in progress, found again by its lti_message_hint.
 type Launch struct {
@@ -92,6 +106,10 @@ type Platform struct {
 	SignWith *rsa.PrivateKey
 	// RawToken, when set, replaces the signed id_token entirely.
 	RawToken func(signed string) string
+	// AuthError, when set, answers every valid authorization request with
+	// this OpenID Connect error (and AuthErrorDescription), as a platform
+	// whose administrator turned the tool off would.
+	AuthError, AuthErrorDescription string
 	// Storage makes every start page offer lti_storage_target (postMessage
 	// storage in the course page); the course page always offers it.
 	Storage bool
@@ -240,8 +258,14 @@ func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
 		lti.ClaimDeploymentID:  l.Link.DeploymentID,
 		lti.ClaimTargetLinkURI: l.Link.TargetLinkURI,
 		lti.ClaimResourceLink:  map[string]any{"id": l.Link.ResourceLinkID, "title": "Exam"},
-		lti.ClaimRoles:         []string{"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"},
 		lti.ClaimContext:       map[string]any{"id": "ctx-1", "title": "Course"},
+	}
+	switch {
+	case l.Link.NoRoles:
+	case l.Link.Roles != nil:
+		c[lti.ClaimRoles] = l.Link.Roles
+	default:
+		c[lti.ClaimRoles] = []string{RoleLearner}
 	}
 	if l.User.Email != "" {
 		c["email"] = l.User.Email
@@ -373,39 +397,54 @@ func (p *Platform) serveJWKS(w http.ResponseWriter) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"keys": keys})
 }
 
-// serveAuth is the OIDC authorization endpoint: it checks the request as a
-// platform must and answers with a form_post of id_token and state.
+// serveAuth is the OIDC authorization endpoint. It checks the request the
+// way Moodle's mod/lti/auth.php does: a redirect_uri that is not the
+// registered one is refused on a page of its own (nothing can be posted to
+// it); any other problem is answered to the tool as OpenID Connect Core
+// 3.2.2.6 says, by a form_post of error, error_description and state to
+// the redirect_uri: invalid_request, invalid_scope (scope must be exactly
+// openid, LTI Security Framework 5.1.1.2), unsupported_response_type,
+// unauthorized_client or access_denied.
 func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	q := r.Form
-	problem := ""
-	switch {
-	case q.Get("response_type") != "id_token":
-		problem = "response_type must be id_token"
-	case q.Get("response_mode") != "form_post":
-		problem = "response_mode must be form_post"
-	case q.Get("scope") != "openid profile email" && !strings.Contains(q.Get("scope"), "openid"):
-		problem = "scope must contain openid"
-	case q.Get("prompt") != "none":
-		problem = "prompt must be none"
-	case q.Get("client_id") != p.ClientID:
-		problem = "unknown client_id"
-	case p.ToolRedirectURI != "" && q.Get("redirect_uri") != p.ToolRedirectURI:
-		problem = "redirect_uri is not the registered one"
-	case q.Get("state") == "" || q.Get("nonce") == "":
-		problem = "state and nonce are required"
+	if q.Get("redirect_uri") == "" || (p.ToolRedirectURI != "" && q.Get("redirect_uri") != p.ToolRedirectURI) {
+		http.Error(w, "invalid_request: redirect_uri is not the registered one", http.StatusBadRequest)
+		return
 	}
 	p.mu.Lock()
 	l := p.launches[q.Get("lti_message_hint")]
 	p.mu.Unlock()
-	if problem == "" && (l == nil || l.User.Sub != q.Get("login_hint")) {
-		problem = "login_hint and lti_message_hint do not match a launch"
+	code, desc := "", ""
+	switch {
+	case q.Get("scope") == "" || q.Get("response_type") == "" || q.Get("client_id") == "" || q.Get("login_hint") == "" || q.Get("nonce") == "":
+		code, desc = "invalid_request", "scope, response_type, client_id, login_hint and nonce are required"
+	case q.Get("scope") != "openid":
+		code = "invalid_scope"
+	case q.Get("response_type") != "id_token":
+		code = "unsupported_response_type"
+	case l == nil:
+		code, desc = "invalid_request", "lti_message_hint does not match a launch"
+	case q.Get("client_id") != p.ClientID:
+		code = "unauthorized_client"
+	case l.User.Sub != q.Get("login_hint"):
+		code = "access_denied"
+	case q.Get("response_mode") != "form_post":
+		code, desc = "invalid_request", "Invalid response_mode"
+	case q.Get("prompt") != "" && q.Get("prompt") != "none":
+		code, desc = "invalid_request", "Invalid prompt"
+	case p.AuthError != "":
+		code, desc = p.AuthError, p.AuthErrorDescription
 	}
-	if problem != "" {
-		http.Error(w, "invalid_request: "+problem, http.StatusBadRequest)
+	if code != "" {
+		v := url.Values{"error": {code}, "state": {q.Get("state")}}
+		if desc != "" {
+			v.Set("error_description", desc)
+		}
+		writeAutoForm(w, q.Get("redirect_uri"), v)
 		return
 	}
 	token, err := p.Sign(p.Claims(l, q.Get("nonce")))

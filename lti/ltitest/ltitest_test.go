@@ -12,13 +12,15 @@ import (
 	"github.com/examgate/examgate/lti/ltitest"
 )
 
-// The fake platform checks the authorization request as a platform does.
+// The fake platform checks the authorization request as Moodle's
+// mod/lti/auth.php does, and answers problems to the tool as OpenID Connect
+// errors, except a redirect_uri it cannot trust.
 func TestAuthorizationRequestChecks(t *testing.T) {
 	p := ltitest.New("https://platform.example.com", "client-1", "dep-1")
 	p.ToolRedirectURI = "https://exams.example.com/lti/launch"
 	hint := p.AddLaunch(ltitest.User{Sub: "u1"}, ltitest.Link{TargetLinkURI: "https://exams.example.com/lti/exams/X"})
 	good := url.Values{
-		"response_type": {"id_token"}, "response_mode": {"form_post"}, "scope": {"openid profile email"},
+		"response_type": {"id_token"}, "response_mode": {"form_post"}, "scope": {"openid"},
 		"prompt": {"none"}, "client_id": {"client-1"}, "redirect_uri": {p.ToolRedirectURI},
 		"state": {"s"}, "nonce": {"n"}, "login_hint": {"u1"}, "lti_message_hint": {hint},
 	}
@@ -33,23 +35,36 @@ func TestAuthorizationRequestChecks(t *testing.T) {
 	if code != 200 || err != nil || action != p.ToolRedirectURI || form.Get("state") != "s" || form.Get("id_token") == "" {
 		t.Fatalf("good request: %d %v %s", code, err, body)
 	}
-	for name, edit := range map[string]func(url.Values){
-		"response_type code":   func(v url.Values) { v.Set("response_type", "code") },
-		"no form_post":         func(v url.Values) { v.Del("response_mode") },
-		"prompt login":         func(v url.Values) { v.Set("prompt", "login") },
-		"other client":         func(v url.Values) { v.Set("client_id", "client-2") },
-		"other redirect":       func(v url.Values) { v.Set("redirect_uri", "https://evil.example.com/") },
-		"no nonce":             func(v url.Values) { v.Del("nonce") },
-		"hint of another user": func(v url.Values) { v.Set("login_hint", "u2") },
+	for name, tc := range map[string]struct {
+		edit func(url.Values)
+		err  string
+	}{
+		"scope with profile":   {func(v url.Values) { v.Set("scope", "openid profile email") }, "invalid_scope"},
+		"response_type code":   {func(v url.Values) { v.Set("response_type", "code") }, "unsupported_response_type"},
+		"no form_post":         {func(v url.Values) { v.Del("response_mode") }, "invalid_request"},
+		"prompt login":         {func(v url.Values) { v.Set("prompt", "login") }, "invalid_request"},
+		"other client":         {func(v url.Values) { v.Set("client_id", "client-2") }, "unauthorized_client"},
+		"no nonce":             {func(v url.Values) { v.Del("nonce") }, "invalid_request"},
+		"hint of another user": {func(v url.Values) { v.Set("login_hint", "u2") }, "access_denied"},
 	} {
 		v := url.Values{}
 		for k, vs := range good {
 			v[k] = append([]string(nil), vs...)
 		}
-		edit(v)
-		if code, body := get(v); code != 400 || !strings.Contains(body, "invalid_request") {
-			t.Errorf("%s: %d %s", name, code, body)
+		tc.edit(v)
+		code, body := get(v)
+		action, form, err := ltitest.ParseForm(body)
+		if code != 200 || err != nil || action != p.ToolRedirectURI || form.Get("error") != tc.err || form.Get("state") != "s" || form.Get("id_token") != "" {
+			t.Errorf("%s: %d %v %s, want a form_post of error %s", name, code, err, body, tc.err)
 		}
+	}
+	v := url.Values{}
+	for k, vs := range good {
+		v[k] = vs
+	}
+	v.Set("redirect_uri", "https://evil.example.com/")
+	if code, body := get(v); code != 400 || strings.Contains(body, "<form") {
+		t.Errorf("other redirect: %d %s, want a 400 page that posts nothing", code, body)
 	}
 }
 
