@@ -33,7 +33,9 @@ type Launch struct {
 	CourseID                       string
 	ExamCode                       string
 	ExpiresAt                      time.Time
-	ReturnURL                      string // launch_presentation.return_url, https only
+	ReturnURL                      string   // launch_presentation.return_url, https only
+	Roles                          []string // the roles claim, as sent
+	Audience                       string   // AudienceLearner or AudienceStaff
 }
 
 // GradeService is the launch's AGS endpoint claim.
@@ -223,9 +225,21 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	if sub == "" || len(sub) > 255 {
 		return nil, refuse(examgate.EUNAUTHORIZED, msgNoUser, "sub missing or too long")
 	}
+	// LTI Core 1.3 (5.3.7) requires the roles claim: without it examgate
+	// cannot tell a learner from an instructor previewing the activity.
+	rawRoles, ok := c[ClaimRoles].([]any)
+	if !ok || len(rawRoles) > 100 {
+		return nil, refuse(examgate.EINVALID, msgNoRoles, "roles claim missing or not a list")
+	}
+	var roles []string
+	for _, r := range rawRoles {
+		if s, ok := r.(string); ok && len(s) <= 255 {
+			roles = append(roles, s)
+		}
+	}
 	l := &Launch{
 		Issuer: reg.Issuer, ClientID: reg.ClientID, DeploymentID: dep, Subject: sub,
-		ResourceLinkID: rlID, ExpiresAt: exp,
+		ResourceLinkID: rlID, ExpiresAt: exp, Roles: roles, Audience: Audience(roles),
 	}
 	var err error
 	if l.GivenName, err = optionalString(c, "given_name"); err != nil {

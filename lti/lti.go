@@ -184,6 +184,7 @@ const (
 	msgNoResourceLink  = "The learning platform did not say which activity you opened. " + msgAskAdmin
 	msgNoExam          = "This link does not say which exam to open. " + msgAskAdmin
 	msgTargetMismatch  = "This exam link was changed on its way to examgate. " + msgRelaunch
+	msgNoRoles         = "The learning platform did not say what your role in this course is, so examgate cannot tell whether to open the exam or a preview. " + msgAskAdmin
 	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
 )
 

@@ -137,6 +137,10 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		s.ltiError(w, r, err)
 		return
 	}
+	if launch.Audience == lti.AudienceStaff {
+		s.ltiPreview(w, r, launch, state)
+		return
+	}
 	claims := &examgate.LTILaunchClaims{
 		Issuer: launch.Issuer, ClientID: launch.ClientID, DeploymentID: launch.DeploymentID, Subject: launch.Subject,
 		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
@@ -163,6 +167,22 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setSessionCookie(w, done.SessionToken)
 	http.Redirect(w, r, dashboard, http.StatusSeeOther)
+}
+
+// ltiPreview answers a launch by an instructor, teaching assistant,
+// content developer, administrator or mentor: a page with the exam's facts,
+// marked as a preview. Nothing is stored: no candidate, no eligibility
+// window, no seat, no score to the gradebook or to TI.
+func (s *Server) ltiPreview(w http.ResponseWriter, r *http.Request, launch *lti.Launch, state string) {
+	exam, err := s.Catalog.Exam(launch.ExamCode)
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.ltiStateCookie(state, "", -1))
+	s.Logger.InfoContext(r.Context(), "lti preview", "exam", exam.Code, "issuer", launch.Issuer, "roles", len(launch.Roles))
+	ltiFrameable(w)
+	s.ltiPage(w, "preview", map[string]any{"Exam": exam, "ReturnURL": launch.ReturnURL})
 }
 
 // fromStoragePage reports whether a launch post carrying the binding in its
@@ -299,6 +319,20 @@ button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 {{range $k, $vs := .Params}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">
 {{end}}{{end}}<button type="submit">Open the exam in a new window</button>
 </form>
+</main></body></html>{{end}}
+
+{{define "preview"}}{{template "head" "Preview"}}
+<p><strong>Preview for course staff.</strong> Your role in this course is not a learner's, so examgate shows what the activity holds and records nothing: no eligibility window starts, no seat is booked and no score goes to the gradebook.</p>
+<h1>{{.Exam.Title}}</h1>
+<dl>
+<dt>Exam code</dt><dd>{{.Exam.Code}}</dd>
+<dt>Learners may take it</dt><dd>within {{.Exam.EligibilityDays}} days of their first launch</dd>
+{{with .Exam.Delivery}}<dt>Length</dt><dd>{{.DurationMinutes}} minutes, {{.ItemCount}} questions, pass mark {{.PassMark}}%</dd>
+<dt>How learners start</dt><dd>{{if .OnDemand}}at once, from the activity (on demand){{else}}by booking a time slot first{{end}}</dd>
+<dt>Attempts</dt><dd>{{.Attempts}}</dd>{{else}}<dt>Delivery</dt><dd>not in the browser yet</dd>{{end}}
+</dl>
+<p>Learners who open this activity see their exam dashboard; their scores are sent to this activity's gradebook column.</p>
+{{if .ReturnURL}}<p><a href="{{.ReturnURL}}">Back to the course</a></p>{{end}}
 </main></body></html>{{end}}
 
 {{define "continue"}}{{template "head" "Your exam is ready"}}

@@ -206,6 +206,59 @@ func TestLTILaunchIntoDashboard(t *testing.T) {
 	})
 }
 
+// Course staff get a preview that stores nothing; learners, including a
+// learner who is also staff of the institution, get the dashboard; a launch
+// without roles is refused.
+func TestLTIRoles(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		count := func() (n int) {
+			for _, table := range []string{"candidates", "eligibilities", "sessions", "lti_identities", "jobs"} {
+				var k int
+				if err := store.Bun().QueryRow("SELECT count(*) FROM " + table).Scan(&k); err != nil {
+					t.Fatal(err)
+				}
+				n += k
+			}
+			return n
+		}
+		for _, roles := range [][]string{
+			{ltitest.RoleInstructor},
+			{ltitest.RoleTeachingAssistant},
+			{ltitest.RoleContentDeveloper, ltitest.RoleLearner},
+			{"Instructor"},
+			{ltitest.RoleAdministrator},
+		} {
+			link := e.link("DEMO-101")
+			link.Roles = roles
+			link.ReturnURL = e.platform.Issuer + "/course"
+			p := e.launch(e.browser(true), ltiGrace, link)
+			if p.status != http.StatusOK || !strings.Contains(p.body, "Preview for course staff") || !strings.Contains(p.body, "Demo Certification Exam") ||
+				!strings.Contains(p.body, "Back to the course") || !strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors") {
+				t.Fatalf("roles %v: %d\n%s", roles, p.status, p.body)
+			}
+			if n := count(); n != 0 {
+				t.Fatalf("roles %v: a preview stored %d rows", roles, n)
+			}
+		}
+		if !strings.Contains(e.logs.String(), "lti preview") {
+			t.Fatalf("previews are not logged:\n%s", e.logs.String())
+		}
+
+		link := e.link("DEMO-101")
+		link.NoRoles = true
+		p := e.launch(e.browser(true), ltiGrace, link)
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "did not say what your role") || count() != 0 {
+			t.Fatalf("no roles: %d\n%s", p.status, p.body)
+		}
+
+		link.NoRoles, link.Roles = false, []string{ltitest.RoleLearner, ltitest.RoleAdministrator}
+		if p := e.launch(e.browser(true), ltiGrace, link); p.status != http.StatusSeeOther || p.location != "/exams/DEMO-101" {
+			t.Fatalf("learner who is an institution administrator: %d %s", p.status, p.body)
+		}
+	})
+}
+
 func TestLTIValidLaunchesOverHTTP(t *testing.T) {
 	e := newLTIEnv(t, dbtest.OpenSQLite(t))
 	// Without email or names, the learner still reaches the dashboard.
