@@ -104,15 +104,13 @@ const (
 )
 
 // LTIStartedJob is the score job sent when an attempt starts: in progress,
-// nothing scored yet, on the scale the completed score will use.
+// nothing scored yet. It carries no scoreGiven and no scoreMaximum (AGS
+// 3.4.3 leaves both out until there is a score): some gradebooks show a
+// scoreGiven of 0 as a zero.
 func LTIStartedJob(lc *LTIContext, a *Attempt, exam *Exam) (Job, error) {
-	zero, maximum := 0.0, 100.0
-	if exam.Delivery != nil && exam.Delivery.MaxPoints() > 0 {
-		maximum = exam.Delivery.MaxPoints()
-	}
 	return ltiScoreJob(lc, LTIScoreJob{
 		AttemptID: a.ID, ActivityProgress: LTIInProgress, GradingProgress: LTIPending,
-		ScoreGiven: &zero, ScoreMaximum: maximum, Timestamp: a.StartedAt,
+		Timestamp: a.StartedAt,
 	})
 }
 
