@@ -13,6 +13,7 @@ const (
 	ENOTFOUND     = "NOT_FOUND"
 	ECONFLICT     = "CONFLICT"
 	EUNAVAILABLE  = "UNAVAILABLE"
+	ERATELIMITED  = "RATE_LIMITED" // a request budget is spent; retry later
 	EINTERNAL     = "INTERNAL"
 )
 

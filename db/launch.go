@@ -217,7 +217,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
 	if _, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
 		return err
 	}
-	return db.deleteExpiredLTI(ctx, now)
+	return db.DeleteExpiredLTI(ctx, now)
 }
 
 // isUniqueViolation recognises a unique-constraint failure on either database.

@@ -236,9 +236,10 @@ func (db *DB) UseNonce(ctx context.Context, issuer, nonce string, expiresAt time
 	return nil
 }
 
-// deleteExpiredLTI forgets logins never completed and nonces whose tokens
-// have expired.
-func (db *DB) deleteExpiredLTI(ctx context.Context, now time.Time) error {
+// DeleteExpiredLTI forgets logins never completed and nonces whose tokens
+// have expired. It is cheap enough to run every minute, so that a burst of
+// abandoned logins does not sit in the table for an hour.
+func (db *DB) DeleteExpiredLTI(ctx context.Context, now time.Time) error {
 	if _, err := db.bun.NewDelete().Model((*ltiLoginRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
 		return err
 	}

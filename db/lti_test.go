@@ -112,6 +112,14 @@ func TestLTILoginsAndNonces(t *testing.T) {
 			t.Fatalf("same nonce, other platform: %v", err)
 		}
 		_ = store.SaveLogin(ctx, &lti.PendingLogin{StateHash: "s2", ExpiresAt: t0.Add(time.Minute)})
+		_ = store.SaveLogin(ctx, &lti.PendingLogin{StateHash: "s3", ExpiresAt: t0.Add(10 * time.Minute)})
+		// The minute sweep forgets expired logins only.
+		if err := store.DeleteExpiredLTI(ctx, t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, store, "lti_logins"); n != 1 {
+			t.Errorf("%d logins left after the sweep, want the live one", n)
+		}
 		if err := store.DeleteExpired(ctx, t0.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}

@@ -14,9 +14,10 @@ import (
 //go:embed lti.js
 var ltiScript []byte
 
-// ltiFrameable lets the platform show an LTI page in its iframe, and lets
-// forms on it go to examgate and to the platform's authorization URL.
-func ltiFrameable(w http.ResponseWriter, formTargets ...string) {
+// ltiFrameable lets registered platforms show an LTI page in their iframe
+// (and no one else: a page framed by any site could be clickjacked), and
+// lets forms on it go to examgate and to the platform's authorization URL.
+func (s *Server) ltiFrameable(w http.ResponseWriter, r *http.Request, formTargets ...string) {
 	h := w.Header()
 	h.Del("X-Frame-Options")
 	actions := "'self'"
@@ -25,13 +26,13 @@ func ltiFrameable(w http.ResponseWriter, formTargets ...string) {
 			actions += " " + u.Scheme + "://" + u.Host
 		}
 	}
-	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action "+actions)
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors "+s.ltiAncestors.get(r.Context(), s.LTITool.Registrations)+"; base-uri 'none'; form-action "+actions)
 	h.Set("Cache-Control", "no-store")
 }
 
 // ltiError answers an LTI request with the learner error page, frameable.
 func (s *Server) ltiError(w http.ResponseWriter, r *http.Request, err error) {
-	ltiFrameable(w)
+	s.ltiFrameable(w, r)
 	s.errorPage(w, r, err)
 }
 
@@ -51,7 +52,7 @@ func (s *Server) handleLTILogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.ltiStateCookie(login.State, login.Binding, int(lti.LoginLifetime.Seconds())))
-	ltiFrameable(w, login.AuthURL)
+	s.ltiFrameable(w, r, login.AuthURL)
 	if login.StorageTarget == "" {
 		http.Redirect(w, r, login.AuthURL, http.StatusFound)
 		return
@@ -121,7 +122,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 				s.ltiError(w, r, err)
 				return
 			}
-			ltiFrameable(w)
+			s.ltiFrameable(w, r)
 			s.ltiPage(w, "storage-get", map[string]any{
 				"Target": pending.StorageTarget, "Origin": origin(reg.AuthURL), "Key": ltiStorageKey(state),
 				"IDToken": f.Get("id_token"), "State": state,
@@ -161,7 +162,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Sec-Fetch-Dest") == "iframe" {
 		// Inside the platform's frame our cookies may be dropped and the
 		// dashboard may not be framed: continue in a window of its own.
-		ltiFrameable(w)
+		s.ltiFrameable(w, r)
 		s.ltiPage(w, "continue", map[string]any{"Exam": done.Exam, "Token": done.SessionToken})
 		return
 	}
@@ -181,7 +182,7 @@ func (s *Server) ltiPreview(w http.ResponseWriter, r *http.Request, launch *lti.
 	}
 	http.SetCookie(w, s.ltiStateCookie(state, "", -1))
 	s.Logger.InfoContext(r.Context(), "lti preview", "exam", exam.Code, "issuer", launch.Issuer, "roles", len(launch.Roles))
-	ltiFrameable(w)
+	s.ltiFrameable(w, r)
 	s.ltiPage(w, "preview", map[string]any{"Exam": exam, "ReturnURL": launch.ReturnURL})
 }
 
@@ -211,7 +212,7 @@ func (s *Server) ltiNewWindow(w http.ResponseWriter, r *http.Request, p *lti.Pen
 		s.ltiError(w, r, err)
 		return
 	}
-	ltiFrameable(w, reg.AuthURL)
+	s.ltiFrameable(w, r, reg.AuthURL)
 	params := url.Values{
 		"iss": {p.Issuer}, "client_id": {p.ClientID}, "login_hint": {p.LoginHint},
 		"target_link_uri": {p.TargetLinkURI},

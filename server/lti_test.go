@@ -37,6 +37,13 @@ type ltiEnv struct {
 
 func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
 	t.Helper()
+	return newLTIEnvWith(t, store, nil)
+}
+
+// newLTIEnvWith is newLTIEnv with set, when not nil, adjusting the
+// server's Deps first.
+func newLTIEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *ltiEnv {
+	t.Helper()
 	e := &ltiEnv{t: t, store: store, now: time.Now().UTC().Truncate(time.Second), logs: &syncBuffer{}}
 	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
 	if err != nil {
@@ -60,11 +67,15 @@ func newLTIEnv(t *testing.T, store *db.DB) *ltiEnv {
 	}
 	tool := &lti.Tool{BaseURL: base, Registrations: store, Store: store, Clock: clock, Keys: &lti.JWKSCache{Clock: clock}}
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, LTI: store}
-	handler = server.New(server.Deps{
+	deps := server.Deps{
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Attempts: attempts, Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: attempts},
 		LTITool: tool, LTILaunch: &examgate.LTILauncher{Store: store, Catalog: catalog, Clock: clock, Logger: logger},
-	})
+	}
+	if set != nil {
+		set(&deps)
+	}
+	handler = server.New(deps)
 	return e
 }
 
@@ -316,6 +327,32 @@ func TestLTIPlatformErrorPage(t *testing.T) {
 	}
 }
 
+// /lti/login stores a pending login for anyone: each address has a budget.
+func TestLTILoginBudget(t *testing.T) {
+	e := newLTIEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {
+		d.RateLimits.LTILogin = server.Budget{Rate: 1.0 / 3600, Burst: 2}
+	})
+	hint := e.platform.AddLaunch(ltiGrace, e.link("DEMO-101"))
+	for i := range 3 {
+		p := postForm(t, &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+			e.url+"/lti/login", e.platform.LoginParams(hint))
+		if i < 2 {
+			if p.status != http.StatusFound {
+				t.Fatalf("login %d: %d %s", i, p.status, p.body)
+			}
+			continue
+		}
+		if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "Too many exam sign-ins") ||
+			!strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors 'self' "+e.platform.Issuer) {
+			t.Fatalf("login over budget: %d %v\n%s", p.status, p.header, p.body)
+		}
+	}
+	var n int
+	if err := e.store.Bun().QueryRow("SELECT count(*) FROM lti_logins").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d pending logins stored (%v), want 2", n, err)
+	}
+}
+
 func TestLTIRefusalPages(t *testing.T) {
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -367,8 +404,10 @@ func TestLTIRefusalPages(t *testing.T) {
 			if logged := e.logs.String()[before:]; !strings.Contains(logged, c.why) {
 				t.Errorf("log lacks the reason %q:\n%s", c.why, logged)
 			}
-			if p.header.Get("X-Frame-Options") != "" || !strings.Contains(p.header.Get("Content-Security-Policy"), "frame-ancestors *") {
-				t.Errorf("refusal page not frameable by the platform: %v", p.header)
+			// Frameable by the registered platform, and by no one else.
+			if csp := p.header.Get("Content-Security-Policy"); p.header.Get("X-Frame-Options") != "" ||
+				!strings.Contains(csp, "frame-ancestors 'self' "+e.platform.Issuer+";") {
+				t.Errorf("refusal page not frameable by the platform alone: %v", p.header)
 			}
 		})
 	}

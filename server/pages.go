@@ -24,6 +24,8 @@ func StatusFor(code string) int {
 		return http.StatusForbidden
 	case examgate.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case examgate.ERATELIMITED:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
@@ -58,6 +60,8 @@ func titleFor(status int) string {
 		return "Your account needs attention"
 	case http.StatusServiceUnavailable:
 		return "Please try again in a minute"
+	case http.StatusTooManyRequests:
+		return "Too many requests just now"
 	case http.StatusBadRequest:
 		return "This link is not valid"
 	default:

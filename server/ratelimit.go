@@ -34,6 +34,9 @@ type RateLimits struct {
 	// neither a key nor a session, of each client IP address. The SPA's
 	// autosave sends a request per answer, so this one is more generous.
 	Learner Budget
+	// LTILogin is the budget of each client address at /lti/login, where
+	// every request stores a pending login (0: DefaultLTILoginBudget).
+	LTILogin Budget
 	// MaxClients bounds how many buckets are kept (0: DefaultMaxClients).
 	MaxClients int
 	// Now is the clock; nil is time.Now. Budgets are about wall-clock
@@ -307,19 +310,51 @@ func (s *Server) rateKey(r *http.Request, authenticated, sessionLive func(string
 	// Not X-Forwarded-For: a client could name any address there. Behind a
 	// proxy every anonymous request shares the proxy's budget, which only
 	// affects requests that can read nothing but public fields.
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	// One IPv6 client commonly has a whole /64 to pick addresses from.
-	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
-		p, _ := ip.WithZone("").Prefix(64)
-		host = p.String()
-	}
+	host := addressKey(r)
 	if hasAuth {
 		return "a" + host, &s.RateLimits.Learner, "a client whose API key is not accepted (yet)"
 	}
 	return "a" + host, &s.RateLimits.Learner, "a client without a session"
+}
+
+// addressKey is the client address a budget is kept for: the peer's IP,
+// or for IPv6 its /64, since one client commonly has a whole /64 to pick
+// addresses from.
+func addressKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.WithZone("").Prefix(64)
+		host = p.String()
+	}
+	return host
+}
+
+// DefaultLTILoginBudget is RateLimits.LTILogin when it is zero: a class
+// behind one address can launch together, while a flood of made-up login
+// initiations (each stores a pending login) is cut off.
+var DefaultLTILoginBudget = Budget{Rate: 2, Burst: 60}
+
+// withLoginBudget spends the client address's LTI login budget, and
+// answers a frameable page with Retry-After when it is spent.
+func (s *Server) withLoginBudget(next http.HandlerFunc) http.HandlerFunc {
+	budget := s.RateLimits.LTILogin
+	if budget.Rate <= 0 {
+		budget = DefaultLTILoginBudget
+	}
+	limiter := newRateLimiter(RateLimits{MaxClients: s.RateLimits.MaxClients, Now: s.RateLimits.Now})
+	return func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := limiter.take(addressKey(r), &budget)
+		if ok {
+			next(w, r)
+			return
+		}
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.ltiError(w, r, examgate.Errorf(examgate.ERATELIMITED, "Too many exam sign-ins came from your network just now. Wait %d seconds, then open the exam again from your course.", secs))
+	}
 }
 
 // bearerToken returns the API key of an Authorization: Bearer header, as

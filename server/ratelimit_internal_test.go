@@ -310,3 +310,19 @@ func BenchmarkRateLimiter(b *testing.B) {
 		}
 	})
 }
+
+func TestPlatformFrameSources(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://canvas.instructure.com":                  "https://canvas.instructure.com https://*.instructure.com",
+		"https://account.onlineacademy.nl/connect/auth":   "https://account.onlineacademy.nl https://*.onlineacademy.nl",
+		"https://moodle.school.example:8443/mod/lti/auth": "https://moodle.school.example:8443 https://*.school.example:8443",
+		"https://example.com":                             "https://example.com",
+		"http://127.0.0.1:8080/lti-sim":                   "http://127.0.0.1:8080",
+		"javascript:alert(1)":                             "",
+		"https://a.b.c; script-src *":                     "",
+	} {
+		if got := strings.Join(platformSources(raw), " "); got != want {
+			t.Errorf("platformSources(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

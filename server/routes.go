@@ -23,8 +23,9 @@ func (s *Server) routes() {
 	if s.LTITool != nil {
 		// Platforms call these cross-site: they carry their own checks (state,
 		// browser binding, signed id_token) instead of the CSRF middleware.
-		s.mux.HandleFunc("GET /lti/login", s.handleLTILogin)
-		s.mux.HandleFunc("POST /lti/login", s.handleLTILogin)
+		login := s.withLoginBudget(s.handleLTILogin)
+		s.mux.HandleFunc("GET /lti/login", login)
+		s.mux.HandleFunc("POST /lti/login", login)
 		s.mux.HandleFunc("POST /lti/launch", s.handleLTILaunch)
 		s.mux.Handle("POST /lti/continue", csrf.Handler(http.HandlerFunc(s.handleLTIContinue)))
 		s.mux.HandleFunc("GET /lti/storage.js", s.handleLTIScript)

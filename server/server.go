@@ -84,6 +84,7 @@ type Server struct {
 	secureCookie bool
 	mux          *http.ServeMux
 	handler      http.Handler
+	ltiAncestors frameAncestors
 }
 
 // New returns the examgate HTTP handler.

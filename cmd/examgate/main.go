@@ -255,8 +255,9 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	return nil
 }
 
-// sweep marks no-shows and closes abandoned attempts every minute, and
-// deletes expired sessions and replay records every hour. Both are idempotent, so several processes may sweep.
+// sweep marks no-shows, closes abandoned attempts and forgets expired LTI
+// logins every minute, and deletes expired sessions and replay records
+// every hour. Both are idempotent, so several processes may sweep.
 func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, attempts *examgate.Attempts, clock examgate.Clock, logger *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -267,6 +268,9 @@ func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, attem
 		}
 		if _, err := attempts.SweepOverdue(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("closing overdue attempts failed", "err", err)
+		}
+		if err := store.DeleteExpiredLTI(ctx, clock.Now()); err != nil && ctx.Err() == nil {
+			logger.Error("deleting expired LTI logins failed", "err", err)
 		}
 		if now := clock.Now(); now.Sub(lastCleanup) >= time.Hour {
 			if err := store.DeleteExpired(ctx, now); err != nil && ctx.Err() == nil {
