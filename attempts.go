@@ -242,7 +242,7 @@ func (s *Attempts) ltiStarted(ctx context.Context, built, started *Attempt, exam
 // or nil when they did not come from an LTI platform that takes scores.
 func (s *Attempts) ltiContext(ctx context.Context, a *Attempt) (*LTIContext, error) {
 	lc, err := s.LTI.LTIAttempt(ctx, a.ID)
-	if ErrorCode(err) == ENOTFOUND || (err == nil && lc.LineItemURL == "") {
+	if ErrorCode(err) == ENOTFOUND || (err == nil && !lc.TakesScores()) {
 		return nil, nil
 	}
 	return lc, err
@@ -426,10 +426,10 @@ func (s *Attempts) close(ctx context.Context, a *Attempt, exam *Exam, status Att
 	case lti != nil:
 		// A candidate from an LTI platform: the result goes there, not to TI.
 		deliver = func(r *Result) ([]Job, error) {
-			if lti.LineItemURL == "" {
+			if !lti.TakesScores() {
 				return nil, nil // the platform takes no scores
 			}
-			j, err := LTICompletedJob(lti, r, endedAt)
+			j, err := LTICompletedJob(lti, exam, r, endedAt)
 			return []Job{j}, err
 		}
 	case s.ResultJobs != nil:

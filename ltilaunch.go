@@ -17,6 +17,10 @@ type LTILaunchClaims struct {
 	CourseID                       string
 	ResourceLinkID                 string
 	LineItemURL                    string // where scores go; empty when the platform takes none
+	// LineItemsURL is the line items container, when the platform sent no
+	// line item (AGS: a link with none, or with several) but lets the tool
+	// find or create it; scores then go to the one found for the link.
+	LineItemsURL string
 	ReturnURL                      string // back to the course on the platform, when it said
 }
 
@@ -33,9 +37,13 @@ type LTIContext struct {
 	ResourceLinkID string
 	CourseID       string
 	LineItemURL    string
+	LineItemsURL   string // the container, when there is no LineItemURL
 	ReturnURL      string
 	UpdatedAt      time.Time
 }
+
+// TakesScores reports whether the platform takes this context's scores.
+func (lc *LTIContext) TakesScores() bool { return lc.LineItemURL != "" || lc.LineItemsURL != "" }
 
 // LTILaunchRecord is everything a successful LTI launch writes.
 type LTILaunchRecord struct {
@@ -108,7 +116,7 @@ const (
 // 3.4.3 leaves both out until there is a score): some gradebooks show a
 // scoreGiven of 0 as a zero.
 func LTIStartedJob(lc *LTIContext, a *Attempt, exam *Exam) (Job, error) {
-	return ltiScoreJob(lc, LTIScoreJob{
+	return ltiScoreJob(lc, exam, LTIScoreJob{
 		AttemptID: a.ID, ActivityProgress: LTIInProgress, GradingProgress: LTIPending,
 		Timestamp: a.StartedAt,
 	})
@@ -116,7 +124,7 @@ func LTIStartedJob(lc *LTIContext, a *Attempt, exam *Exam) (Job, error) {
 
 // LTICompletedJob is the score job of a result: completed and fully graded,
 // in points.
-func LTICompletedJob(lc *LTIContext, r *Result, endedAt time.Time) (Job, error) {
+func LTICompletedJob(lc *LTIContext, exam *Exam, r *Result, endedAt time.Time) (Job, error) {
 	given, maximum := r.Points, r.MaxPoints
 	if maximum <= 0 { // an exam without points: report the percentage
 		given, maximum = r.Percent, 100
@@ -125,14 +133,23 @@ func LTICompletedJob(lc *LTIContext, r *Result, endedAt time.Time) (Job, error) 
 	if r.Passed {
 		comment = fmt.Sprintf("Passed: %.4g%%", r.Percent)
 	}
-	return ltiScoreJob(lc, LTIScoreJob{
+	return ltiScoreJob(lc, exam, LTIScoreJob{
 		AttemptID: r.AttemptID, ActivityProgress: LTICompleted, GradingProgress: LTIFullyGraded,
 		ScoreGiven: &given, ScoreMaximum: maximum, Timestamp: endedAt, Comment: comment,
 	})
 }
 
-func ltiScoreJob(lc *LTIContext, p LTIScoreJob) (Job, error) {
+func ltiScoreJob(lc *LTIContext, exam *Exam, p LTIScoreJob) (Job, error) {
 	p.Issuer, p.ClientID, p.LineItemURL, p.UserID = lc.Issuer, lc.ClientID, lc.LineItemURL, lc.Subject
+	if lc.LineItemURL == "" && lc.LineItemsURL != "" {
+		// Found or created when the score is sent: what to look for, and
+		// what a new line item says.
+		p.LineItemsURL, p.ResourceLinkID, p.ResourceID = lc.LineItemsURL, lc.ResourceLinkID, exam.Code
+		p.Label, p.LineItemMaximum = exam.Title, 100
+		if exam.Delivery != nil && exam.Delivery.MaxPoints() > 0 {
+			p.LineItemMaximum = exam.Delivery.MaxPoints()
+		}
+	}
 	p.Timestamp = p.Timestamp.UTC()
 	return NewLTIScoreJob(p)
 }

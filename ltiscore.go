@@ -17,10 +17,19 @@ const JobLTIScore = "lti.score"
 
 // LTIScoreJob is one score to send to a platform's line item (AGS).
 type LTIScoreJob struct {
-	AttemptID        int64     `json:"attemptId"`
-	Issuer           string    `json:"issuer"`
-	ClientID         string    `json:"clientId"`
-	LineItemURL      string    `json:"lineItemUrl"`
+	AttemptID   int64  `json:"attemptId"`
+	Issuer      string `json:"issuer"`
+	ClientID    string `json:"clientId"`
+	LineItemURL string `json:"lineItemUrl"`
+	// Without LineItemURL, the line item is found in (or added to) the
+	// container LineItemsURL when the score is sent: by ResourceLinkID,
+	// then by ResourceID (the exam code); a new one has Label and
+	// LineItemMaximum.
+	LineItemsURL     string    `json:"lineItemsUrl,omitempty"`
+	ResourceLinkID   string    `json:"resourceLinkId,omitempty"`
+	ResourceID       string    `json:"resourceId,omitempty"`
+	Label            string    `json:"label,omitempty"`
+	LineItemMaximum  float64   `json:"lineItemMaximum,omitempty"`
 	UserID           string    `json:"userId"`
 	ActivityProgress string    `json:"activityProgress"` // "InProgress" or "Completed"
 	GradingProgress  string    `json:"gradingProgress"`  // "Pending" or "FullyGraded"
@@ -72,8 +81,14 @@ func (p LTIScoreJob) Check() error {
 		return errors.New("no platform issuer, or one longer than 2048 bytes")
 	case strings.TrimSpace(p.ClientID) == "" || len(p.ClientID) > maxLTIIDLen:
 		return errors.New("no client id, or one longer than 255 bytes")
-	case strings.TrimSpace(p.LineItemURL) == "" || len(p.LineItemURL) > maxLTIURLLen:
-		return errors.New("no line item URL, or one longer than 2048 bytes: the launch had no AGS lineitem claim")
+	case len(p.LineItemURL) > maxLTIURLLen || len(p.LineItemsURL) > maxLTIURLLen:
+		return errors.New("a line item URL longer than 2048 bytes")
+	case strings.TrimSpace(p.LineItemURL) == "" && (strings.TrimSpace(p.LineItemsURL) == "" || strings.TrimSpace(p.ResourceLinkID) == ""):
+		return errors.New("no line item URL, nor a line items container and resource link to find it by: the launch had no usable AGS claim")
+	case len(p.ResourceLinkID) > maxLTIIDLen || len(p.ResourceID) > maxLTIIDLen || len(p.Label) > maxLTICommentLen:
+		return errors.New("a resource link id, resource id or label over its bound")
+	case math.IsNaN(p.LineItemMaximum) || math.IsInf(p.LineItemMaximum, 0) || p.LineItemMaximum < 0:
+		return fmt.Errorf("lineItemMaximum %v is not a number of zero or more", p.LineItemMaximum)
 	case strings.TrimSpace(p.UserID) == "" || len(p.UserID) > maxLTIIDLen:
 		return errors.New("no user id, or one longer than 255 bytes")
 	case !validActivity(p.ActivityProgress):
@@ -136,15 +151,29 @@ func (f LTITokenURLFunc) TokenURL(ctx context.Context, issuer, clientID string) 
 
 // LTIScorePoster sends a score to a line item, getting an access token from
 // tokenURL. Its errors are already classified for the worker (RetryAfter,
-// Permanent or plain).
+// Permanent or plain). LineItem finds the line item of s's resource link in
+// s.LineItemsURL (by resourceLinkId, then by resourceId), or creates it,
+// and returns its URL.
 type LTIScorePoster interface {
 	PostScore(ctx context.Context, tokenURL string, s LTIScoreJob) error
+	LineItem(ctx context.Context, tokenURL string, s LTIScoreJob) (string, error)
+}
+
+// LTILineItems remembers the line item examgate found or created for a
+// resource link, so that every score of the link goes to the same one.
+type LTILineItems interface {
+	LTILineItem(ctx context.Context, issuer, clientID, resourceLinkID string) (string, error)
+	// SaveLTILineItem stores url unless one is stored already, and returns
+	// the one stored.
+	SaveLTILineItem(ctx context.Context, issuer, clientID, resourceLinkID, url string, now time.Time) (string, error)
 }
 
 // LTIScores works the lti.score jobs.
 type LTIScores struct {
 	Platforms LTIPlatforms
 	AGS       LTIScorePoster
+	LineItems LTILineItems // needed for launches that sent only a line items container
+	Clock     Clock
 	Logger    *slog.Logger
 	// ConfigRetry is how long a job waits when no platform registrations
 	// are wired in; zero means an hour.
@@ -191,12 +220,46 @@ func (s *LTIScores) Handle(ctx context.Context, job *QueuedJob) error {
 		}
 		return err
 	}
+	if p.LineItemURL == "" {
+		if p.LineItemURL, err = s.lineItem(ctx, tokenURL, p); err != nil {
+			return err
+		}
+	}
 	if err := s.AGS.PostScore(ctx, tokenURL, p); err != nil {
 		return err
 	}
 	s.logger().InfoContext(ctx, "score sent to LTI platform", "attempt_id", p.AttemptID,
 		"issuer", p.Issuer, "activity", p.ActivityProgress, "grading", p.GradingProgress)
 	return nil
+}
+
+// lineItem returns the line item of p's resource link: the one remembered,
+// else the one the platform has or creates, remembered for next time.
+func (s *LTIScores) lineItem(ctx context.Context, tokenURL string, p LTIScoreJob) (string, error) {
+	if s.LineItems == nil {
+		return "", Permanent(errors.New("the launch sent only a line items container and no line item store is wired in"))
+	}
+	url, err := s.LineItems.LTILineItem(ctx, p.Issuer, p.ClientID, p.ResourceLinkID)
+	if err == nil {
+		return url, nil
+	}
+	if ErrorCode(err) != ENOTFOUND {
+		return "", err
+	}
+	found, err := s.AGS.LineItem(ctx, tokenURL, p)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	if s.Clock != nil {
+		now = s.Clock.Now()
+	}
+	url, err = s.LineItems.SaveLTILineItem(ctx, p.Issuer, p.ClientID, p.ResourceLinkID, found, now)
+	if err != nil {
+		return "", err
+	}
+	s.logger().InfoContext(ctx, "LTI line item found for the resource link", "issuer", p.Issuer, "resource_link_id", clip(p.ResourceLinkID))
+	return url, nil
 }
 
 func (s *LTIScores) logger() *slog.Logger {

@@ -51,7 +51,7 @@ func newLSEnv(t *testing.T, store *db.DB) *lsEnv {
 		return "", examgate.Errorf(examgate.ENOTFOUND, "no such platform")
 	})
 	client := ags.NewClient(keys, clock)
-	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, Logger: logger}
+	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, LineItems: store, Clock: clock, Logger: logger}
 	w := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Backoff: rdBackoff}
 	w.Handle(examgate.JobLTIScore, scores.Handle)
 	return &lsEnv{store: store, clock: clock, platform: platform, worker: w, scores: scores}
@@ -144,6 +144,50 @@ func TestLTIScoreDelivery(t *testing.T) {
 			if !j.GiveUpAt.Equal(j.RunAt.Add(examgate.DefaultJobMaxAge)) {
 				t.Errorf("job %d gives up at %s, want as TI results, %s after it was due", j.ID, j.GiveUpAt, examgate.DefaultJobMaxAge)
 			}
+		}
+	})
+}
+
+// A launch with only the line items container: the first score finds or
+// creates the link's line item, which every later score of the link
+// reuses without asking again.
+func TestLTIScoreFindsOrCreatesTheLineItem(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLSEnv(t, store)
+		viaContainer := func(attempt int64, link string, completed bool) examgate.LTIScoreJob {
+			p := lsScore(attempt, "", completed, rdT0)
+			p.LineItemsURL, p.ResourceLinkID, p.ResourceID, p.Label, p.LineItemMaximum = e.platform.LineItemsURL(), link, "DEMO-101", "Demo exam", 20
+			return p
+		}
+		e.enqueue(t, viaContainer(1, "rl-1", false))
+		e.enqueue(t, viaContainer(1, "rl-1", true))
+		e.enqueue(t, viaContainer(2, "rl-1", true))
+		e.drain(t)
+		items := e.platform.LineItems()
+		if len(items) != 1 || items[0].ResourceLinkID != "rl-1" || items[0].Label != "Demo exam" || items[0].ScoreMaximum != 20 {
+			t.Fatalf("line items %+v, want one created for rl-1", items)
+		}
+		got := e.platform.Scores()
+		if len(got) != 3 {
+			t.Fatalf("%d scores, want 3", len(got))
+		}
+		for _, sc := range got {
+			if !strings.HasSuffix(items[0].ID, "/"+sc.LineItem) {
+				t.Errorf("score went to %q, not the created line item %q", sc.LineItem, items[0].ID)
+			}
+		}
+		if url, err := store.LTILineItem(context.Background(), lsIssuer, lsClient, "rl-1"); err != nil || url != items[0].ID {
+			t.Fatalf("remembered line item %q, %v", url, err)
+		}
+		// A line item the teacher made for another link is found, not duplicated.
+		teacher := e.platform.AddLineItem(ltitest.AGSLineItem{ScoreMaximum: 5, Label: "Quiz", ResourceLinkID: "rl-2"})
+		e.enqueue(t, viaContainer(3, "rl-2", true))
+		e.drain(t)
+		if n := len(e.platform.LineItems()); n != 2 {
+			t.Fatalf("%d line items after a link that had one, want 2", n)
+		}
+		if last := e.platform.Scores()[3]; !strings.HasSuffix(teacher.ID, "/"+last.LineItem) {
+			t.Fatalf("score went to %q, want the teacher's %q", last.LineItem, teacher.ID)
 		}
 	})
 }

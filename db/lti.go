@@ -90,6 +90,7 @@ type ltiContextRow struct {
 	ResourceLinkID string `bun:"resource_link_id"`
 	CourseID       string `bun:"course_id"`
 	LineitemURL    string `bun:"lineitem_url"`
+	LineitemsURL   string `bun:"lineitems_url"`
 	ReturnURL      string `bun:"return_url"`
 	UpdatedAt      time.Time
 }
@@ -287,19 +288,27 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 		// A launch from a link without a line item (no AGS claim) keeps the
 		// line item stored, with the client id its token needs: that launch
 		// must not silently drop the scores of the learner's next attempt.
+		// The line items container and the resource link it is searched by
+		// are kept together with the line item, for the same reason.
 		if _, err := tx.NewRaw(`INSERT INTO lti_contexts (candidate_id, exam_code, issuer, client_id, deployment_id, sub,
-				resource_link_id, course_id, lineitem_url, return_url, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				resource_link_id, course_id, lineitem_url, lineitems_url, return_url, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (candidate_id, exam_code) DO UPDATE SET
 				issuer = EXCLUDED.issuer, sub = EXCLUDED.sub,
-				client_id = CASE WHEN EXCLUDED.lineitem_url = '' AND lti_contexts.lineitem_url <> ''
+				client_id = CASE WHEN EXCLUDED.lineitem_url = '' AND EXCLUDED.lineitems_url = ''
+						AND (lti_contexts.lineitem_url <> '' OR lti_contexts.lineitems_url <> '')
 					THEN lti_contexts.client_id ELSE EXCLUDED.client_id END,
-				lineitem_url = CASE WHEN EXCLUDED.lineitem_url = ''
+				resource_link_id = CASE WHEN EXCLUDED.lineitem_url = '' AND EXCLUDED.lineitems_url = ''
+						AND (lti_contexts.lineitem_url <> '' OR lti_contexts.lineitems_url <> '')
+					THEN lti_contexts.resource_link_id ELSE EXCLUDED.resource_link_id END,
+				lineitem_url = CASE WHEN EXCLUDED.lineitem_url = '' AND EXCLUDED.lineitems_url = ''
 					THEN lti_contexts.lineitem_url ELSE EXCLUDED.lineitem_url END,
-				deployment_id = EXCLUDED.deployment_id, resource_link_id = EXCLUDED.resource_link_id,
+				lineitems_url = CASE WHEN EXCLUDED.lineitem_url = '' AND EXCLUDED.lineitems_url = ''
+					THEN lti_contexts.lineitems_url ELSE EXCLUDED.lineitems_url END,
+				deployment_id = EXCLUDED.deployment_id,
 				course_id = EXCLUDED.course_id, return_url = EXCLUDED.return_url, updated_at = EXCLUDED.updated_at`,
 			cand.ID, r.ExamCode, c.Issuer, c.ClientID, c.DeploymentID, c.Subject,
-			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.ReturnURL, now).Exec(ctx); err != nil {
+			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.LineItemsURL, c.ReturnURL, now).Exec(ctx); err != nil {
 			return err
 		}
 		s := r.Session
@@ -381,7 +390,7 @@ func (db *DB) LTIContext(ctx context.Context, candidateID int64, examCode string
 	return &examgate.LTIContext{
 		CandidateID: r.CandidateID, ExamCode: r.ExamCode, Issuer: r.Issuer, ClientID: r.ClientID,
 		DeploymentID: r.DeploymentID, Subject: r.Sub, ResourceLinkID: r.ResourceLinkID,
-		CourseID: r.CourseID, LineItemURL: r.LineitemURL, ReturnURL: r.ReturnURL, UpdatedAt: r.UpdatedAt.UTC(),
+		CourseID: r.CourseID, LineItemURL: r.LineitemURL, LineItemsURL: r.LineitemsURL, ReturnURL: r.ReturnURL, UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }
 
@@ -396,6 +405,7 @@ type ltiAttemptRow struct {
 	ResourceLinkID string `bun:"resource_link_id"`
 	CourseID       string `bun:"course_id"`
 	LineitemURL    string `bun:"lineitem_url"`
+	LineitemsURL   string `bun:"lineitems_url"`
 	CreatedAt      time.Time
 }
 
@@ -403,8 +413,8 @@ type ltiAttemptRow struct {
 // its scores go: the candidate's latest launch of the exam, if any.
 func fixLTIAttempt(ctx context.Context, tx bun.Tx, a *examgate.Attempt, attemptID int64) error {
 	_, err := tx.NewRaw(`INSERT INTO lti_attempts (attempt_id, issuer, client_id, deployment_id, sub, resource_link_id,
-			course_id, lineitem_url, created_at)
-		SELECT ?, issuer, client_id, deployment_id, sub, resource_link_id, course_id, lineitem_url, ?
+			course_id, lineitem_url, lineitems_url, created_at)
+		SELECT ?, issuer, client_id, deployment_id, sub, resource_link_id, course_id, lineitem_url, lineitems_url, ?
 		FROM lti_contexts WHERE candidate_id = ? AND exam_code = ?`,
 		attemptID, a.StartedAt, a.CandidateID, a.ExamCode).Exec(ctx)
 	return err
@@ -420,8 +430,41 @@ func (db *DB) LTIAttempt(ctx context.Context, attemptID int64) (*examgate.LTICon
 	}
 	return &examgate.LTIContext{
 		Issuer: r.Issuer, ClientID: r.ClientID, DeploymentID: r.DeploymentID, Subject: r.Sub,
-		ResourceLinkID: r.ResourceLinkID, CourseID: r.CourseID, LineItemURL: r.LineitemURL, UpdatedAt: r.CreatedAt.UTC(),
+		ResourceLinkID: r.ResourceLinkID, CourseID: r.CourseID, LineItemURL: r.LineitemURL, LineItemsURL: r.LineitemsURL,
+		UpdatedAt: r.CreatedAt.UTC(),
 	}, nil
 }
 
 func isNoEmail(email string) bool { return strings.HasPrefix(email, noEmailPrefix) }
+
+type ltiLineItemRow struct {
+	bun.BaseModel `bun:"table:lti_lineitems"`
+
+	Issuer         string `bun:"issuer,pk"`
+	ClientID       string `bun:"client_id,pk"`
+	ResourceLinkID string `bun:"resource_link_id,pk"`
+	LineitemURL    string `bun:"lineitem_url"`
+	CreatedAt      time.Time
+}
+
+// LTILineItem returns the line item examgate found or created for a
+// resource link, or NotFound.
+func (db *DB) LTILineItem(ctx context.Context, issuer, clientID, resourceLinkID string) (string, error) {
+	var r ltiLineItemRow
+	err := db.bun.NewSelect().Model(&r).
+		Where("issuer = ? AND client_id = ? AND resource_link_id = ?", issuer, clientID, resourceLinkID).Scan(ctx)
+	if err != nil {
+		return "", notFound(err, "LTI line item")
+	}
+	return r.LineitemURL, nil
+}
+
+// SaveLTILineItem remembers the line item of a resource link. The first one
+// stored wins, so that two workers that created one each agree afterwards.
+func (db *DB) SaveLTILineItem(ctx context.Context, issuer, clientID, resourceLinkID, lineItemURL string, now time.Time) (string, error) {
+	if _, err := db.bun.NewInsert().Model(&ltiLineItemRow{Issuer: issuer, ClientID: clientID, ResourceLinkID: resourceLinkID,
+		LineitemURL: lineItemURL, CreatedAt: now}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return "", err
+	}
+	return db.LTILineItem(ctx, issuer, clientID, resourceLinkID)
+}

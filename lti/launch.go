@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,15 +48,14 @@ type GradeService struct {
 
 // CanPostScores reports whether the platform gave a line item and the score scope.
 func (g *GradeService) CanPostScores() bool {
-	if g == nil || g.LineItem == "" {
-		return false
-	}
-	for _, s := range g.Scope {
-		if s == ScopeScore {
-			return true
-		}
-	}
-	return false
+	return g != nil && g.LineItem != "" && slices.Contains(g.Scope, ScopeScore)
+}
+
+// CanFindLineItem reports whether, without a line item, the platform gave
+// the line items container with the scopes to find or create the line item
+// and to post scores to it (AGS 2.0: a link with no line item, or several).
+func (g *GradeService) CanFindLineItem() bool {
+	return g != nil && g.LineItem == "" && g.LineItems != "" && slices.Contains(g.Scope, ScopeScore) && slices.Contains(g.Scope, ScopeLineItem)
 }
 
 // LaunchRequest is what the platform posted to the redirect URI, with the

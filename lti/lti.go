@@ -34,6 +34,8 @@ const (
 
 	// ScopeScore is the AGS scope that lets a tool post scores.
 	ScopeScore = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+	// ScopeLineItem lets a tool find and create line items.
+	ScopeLineItem = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 )
 
 // Paths examgate serves as a tool, relative to its base URL. A platform admin

@@ -147,8 +147,16 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
 		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID, ReturnURL: launch.ReturnURL,
 	}
-	if launch.Grades.CanPostScores() {
-		claims.LineItemURL = launch.Grades.LineItem
+	switch g := launch.Grades; {
+	case g.CanPostScores():
+		claims.LineItemURL = g.LineItem
+	case g.CanFindLineItem():
+		claims.LineItemsURL = g.LineItems
+	case g != nil:
+		// The platform offers AGS but nothing examgate can post to: say so
+		// where an operator looks, not only in the absence of grades.
+		s.Logger.WarnContext(r.Context(), "lti launch offers AGS without a usable line item; scores will not be sent",
+			"issuer", launch.Issuer, "has_lineitem", g.LineItem != "", "has_lineitems", g.LineItems != "", "scopes", len(g.Scope))
 	}
 	done, err := s.LTILaunch.Launch(r.Context(), claims, launch.ExamCode)
 	if err != nil {
@@ -157,7 +165,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, s.ltiStateCookie(state, "", -1))
 	s.Logger.InfoContext(r.Context(), "lti launch", "candidate_id", done.Candidate.ID, "exam", done.Exam.Code,
-		"issuer", launch.Issuer, "eligible_until", done.Eligibility.EndsAt, "scores", claims.LineItemURL != "")
+		"issuer", launch.Issuer, "eligible_until", done.Eligibility.EndsAt, "scores", claims.LineItemURL != "" || claims.LineItemsURL != "")
 	dashboard := "/exams/" + url.PathEscape(done.Exam.Code)
 	if r.Header.Get("Sec-Fetch-Dest") == "iframe" {
 		// Inside the platform's frame our cookies may be dropped and the

@@ -327,6 +327,37 @@ func TestLTIPlatformErrorPage(t *testing.T) {
 	}
 }
 
+// A link with only the line items container (AGS 2.0) is remembered with
+// the launch, so that the scores find or create the line item; a later
+// launch from a link without AGS keeps it.
+func TestLTILineItemsOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		link := e.link("DEMO-101")
+		link.LineItem, link.LineItems = "", e.platform.Issuer+"/lineitems"
+		if p := e.launch(e.browser(true), ltiGrace, link); p.status != http.StatusSeeOther {
+			t.Fatalf("launch: %d %s", p.status, p.body)
+		}
+		cand, err := store.CandidateByEmail(context.Background(), "grace@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) {
+			lc, err := store.LTIContext(context.Background(), cand.ID, "DEMO-101")
+			if err != nil || lc.LineItemURL != "" || lc.LineItemsURL != link.LineItems || lc.ResourceLinkID != "rl-1" || !lc.TakesScores() {
+				t.Fatalf("%s: context %+v %v", when, lc, err)
+			}
+		}
+		check("after the launch")
+		bare := e.link("DEMO-101")
+		bare.LineItem, bare.ResourceLinkID = "", "rl-without-ags"
+		if p := e.launch(e.browser(true), ltiGrace, bare); p.status != http.StatusSeeOther {
+			t.Fatalf("relaunch: %d %s", p.status, p.body)
+		}
+		check("after a launch without AGS")
+	})
+}
+
 // /lti/login stores a pending login for anyone: each address has a budget.
 func TestLTILoginBudget(t *testing.T) {
 	e := newLTIEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {

@@ -114,6 +114,6 @@ func ltiListKeys(ctx context.Context, args []string, getenv func(string) string,
 func ltiScoreHandler(store *db.DB, platforms examgate.LTIPlatforms, clock examgate.Clock, logger *slog.Logger) examgate.JobHandler {
 	client := ags.NewClient(ags.NewKeys(store, clock), clock)
 	client.Logger = logger
-	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, Logger: logger, Results: store}
+	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, LineItems: store, Clock: clock, Logger: logger, Results: store}
 	return scores.Handle
 }

@@ -454,3 +454,42 @@ func permanent(msg string) func(*testing.T, error) {
 		}
 	}
 }
+
+// With only the line items container, the line item is the resource
+// link's, else an unowned one of the exam, else a new one.
+func TestLineItemFoundOrCreated(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	job := func(link string) examgate.LTIScoreJob {
+		s := score("")
+		s.LineItemsURL, s.ResourceLinkID, s.ResourceID, s.Label, s.LineItemMaximum = e.platform.LineItemsURL(), link, "DEMO-101", "Demo exam", 12
+		return s
+	}
+	mine := e.platform.AddLineItem(ltitest.AGSLineItem{ScoreMaximum: 10, Label: "Made by the teacher", ResourceLinkID: "rl-1"})
+	e.platform.AddLineItem(ltitest.AGSLineItem{ScoreMaximum: 10, Label: "Another link's", ResourceID: "DEMO-101", ResourceLinkID: "rl-9"})
+	if got, err := e.client.LineItem(ctx, e.platform.TokenURL(), job("rl-1")); err != nil || got != mine.ID {
+		t.Fatalf("by resource link: %q, %v; want %q", got, err, mine.ID)
+	}
+	unowned := e.platform.AddLineItem(ltitest.AGSLineItem{ScoreMaximum: 10, Label: "For the exam", ResourceID: "DEMO-101"})
+	if got, err := e.client.LineItem(ctx, e.platform.TokenURL(), job("rl-2")); err != nil || got != unowned.ID {
+		t.Fatalf("by resource id: %q, %v; want %q", got, err, unowned.ID)
+	}
+	e.platform.AddLineItem(ltitest.AGSLineItem{}) // noise
+	j := job("rl-3")
+	j.ResourceID = "OTHER"
+	got, err := e.client.LineItem(ctx, e.platform.TokenURL(), j)
+	items := e.platform.LineItems()
+	last := items[len(items)-1]
+	if err != nil || got != last.ID || last.ScoreMaximum != 12 || last.Label != "Demo exam" || last.ResourceLinkID != "rl-3" ||
+		last.ResourceID != "OTHER" || last.Tag != ags.LineItemTag {
+		t.Fatalf("created: %q, %v; line items %+v", got, err, items)
+	}
+	// The score then goes to it.
+	j.LineItemURL = got
+	if err := e.client.PostScore(ctx, e.platform.TokenURL(), j); err != nil {
+		t.Fatal(err)
+	}
+	if sc := e.platform.Scores(); len(sc) != 1 || !strings.HasSuffix(got, "/"+sc[0].LineItem) {
+		t.Fatalf("score went to %+v, want %s", sc, got)
+	}
+}

@@ -69,6 +69,7 @@ type AGSService struct {
 	tokenRequests int
 	scoreRequests int
 	scores        []AGSScore
+	lineItems     []AGSLineItem
 	tokenFails    []agsFailure
 	scoreFails    []agsFailure
 }
@@ -221,6 +222,8 @@ func (s *AGSService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveToken(w, r)
+	case r.URL.Path == LineItemsContainerPath:
+		s.serveLineItems(w, r)
 	case strings.HasPrefix(r.URL.Path, LineItemsPath) && strings.HasSuffix(r.URL.Path, "/scores"):
 		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, LineItemsPath), "/scores")
 		if id == "" || strings.Contains(id, "/") {

@@ -59,7 +59,10 @@ type Link struct {
 	ResourceLinkID string         // default "rl-1"
 	DeploymentID   string         // default the platform's
 	Custom         map[string]any // values may be numbers, as platforms send them
-	LineItem       string         // AGS lineitem URL; empty offers no AGS
+	LineItem       string         // AGS lineitem URL; empty offers no AGS unless LineItems is set
+	// LineItems is the AGS lineitems container; empty sends LineItem in
+	// its place. Alone, it is a link with no line item (AGS 2.0).
+	LineItems string
 	// ReturnURL is sent as launch_presentation.return_url.
 	ReturnURL string
 	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
@@ -285,16 +288,22 @@ func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
 	if len(l.Link.Custom) > 0 {
 		c[lti.ClaimCustom] = l.Link.Custom
 	}
-	if l.Link.LineItem != "" {
-		c[lti.ClaimAGSEndpoint] = map[string]any{
+	if l.Link.LineItem != "" || l.Link.LineItems != "" {
+		ags := map[string]any{
 			"scope": []string{
 				"https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
 				"https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
 				lti.ScopeScore,
 			},
-			"lineitem":  l.Link.LineItem,
-			"lineitems": l.Link.LineItem,
+			"lineitems": l.Link.LineItems,
 		}
+		if l.Link.LineItems == "" {
+			ags["lineitems"] = l.Link.LineItem
+		}
+		if l.Link.LineItem != "" {
+			ags["lineitem"] = l.Link.LineItem
+		}
+		c[lti.ClaimAGSEndpoint] = ags
 	}
 	return c
 }
@@ -368,7 +377,7 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	ags := p.ags
 	p.mu.Unlock()
-	if ags != nil && (r.URL.Path == TokenPath || strings.HasPrefix(r.URL.Path, LineItemsPath)) {
+	if ags != nil && (r.URL.Path == TokenPath || r.URL.Path == LineItemsContainerPath || strings.HasPrefix(r.URL.Path, LineItemsPath)) {
 		ags.ServeHTTP(w, r)
 		return
 	}
