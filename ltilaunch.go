@@ -21,7 +21,7 @@ type LTILaunchClaims struct {
 	// line item (AGS: a link with none, or with several) but lets the tool
 	// find or create it; scores then go to the one found for the link.
 	LineItemsURL string
-	ReturnURL                      string // back to the course on the platform, when it said
+	ReturnURL    string // back to the course on the platform, when it said
 }
 
 // LTIContext is what examgate remembers of a candidate's latest LTI launch
