@@ -37,6 +37,10 @@ type Launch struct {
 	ReturnURL                      string   // launch_presentation.return_url, https only
 	Roles                          []string // the roles claim, as sent
 	Audience                       string   // AudienceLearner or AudienceStaff
+	// DeepLinking is set for an LtiDeepLinkingRequest (an instructor adding
+	// the tool in the platform's activity picker); such a launch has no
+	// resource link, course or exam.
+	DeepLinking *DeepLinkingSettings
 }
 
 // GradeService is the launch's AGS endpoint claim.
@@ -206,7 +210,8 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	if nonce, _ := c["nonce"].(string); nonce == "" || subtle.ConstantTimeCompare([]byte(nonce), []byte(login.Nonce)) != 1 {
 		return nil, refuse(examgate.EUNAUTHORIZED, msgExpiredLogin, "nonce does not match the login")
 	}
-	if mt, _ := c[ClaimMessageType].(string); mt != MessageTypeResourceLink {
+	mt, _ := c[ClaimMessageType].(string)
+	if mt != MessageTypeResourceLink && mt != MessageTypeDeepLinking {
 		return nil, refuse(examgate.EINVALID, msgWrongMessage, "message_type %q", truncate(mt, 100))
 	}
 	if v, _ := c[ClaimVersion].(string); v != Version {
@@ -218,7 +223,7 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	}
 	rl, _ := c[ClaimResourceLink].(map[string]any)
 	rlID, _ := rl["id"].(string)
-	if rlID == "" || len(rlID) > 255 {
+	if mt == MessageTypeResourceLink && (rlID == "" || len(rlID) > 255) {
 		return nil, refuse(examgate.EINVALID, msgNoResourceLink, "resource_link.id missing or too long")
 	}
 	sub, _ := c["sub"].(string)
@@ -277,6 +282,12 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 			return nil, refuse(examgate.EINVALID, msgTargetMismatch, "target_link_uri claim %q differs from the login's %q", truncate(tl, 200), truncate(login.TargetLinkURI, 200))
 		}
 		l.TargetLinkURI = tl
+	}
+	if mt == MessageTypeDeepLinking {
+		if l.DeepLinking, err = deepLinkingSettings(c[ClaimDeepLinkingSettings]); err != nil {
+			return nil, err
+		}
+		return l, nil // no resource link, course or exam yet: the instructor picks one
 	}
 	l.Grades = gradeService(c[ClaimAGSEndpoint])
 	if lp, ok := c[ClaimPresentation].(map[string]any); ok {

@@ -354,16 +354,17 @@ func TestBadLaunches(t *testing.T) {
 				return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
 			}
 		}, examgate.EUNAUTHORIZED, "could not be verified", "signing method none is invalid"},
-		"not a JWT":                  {func(f *fixture) { f.platform.RawToken = func(string) string { return "this-is-not-a-jwt" } }, examgate.EINVALID, "could not be verified", "is not a JWT"},
-		"wrong version":              {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimVersion] = "1.1.0" }), examgate.EINVALID, "not supported", `version "1.1.0"`},
-		"missing version":            {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimVersion) }), examgate.EINVALID, "not supported", `version ""`},
-		"missing message_type":       {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimMessageType) }), examgate.EINVALID, "not supported", `message_type ""`},
-		"deep linking message":       {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiDeepLinkingRequest" }), examgate.EINVALID, "not supported", `message_type "LtiDeepLinkingRequest"`},
-		"missing deployment_id":      {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimDeploymentID) }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id ""`},
-		"deployment not the login's": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimDeploymentID] = "dep-2" }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id "dep-2" (login sent "dep-1")`},
-		"missing resource_link.id":   {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimResourceLink] = map[string]any{"title": "x"} }), examgate.EINVALID, "which activity", "resource_link.id missing"},
-		"missing sub":                {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "sub") }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
-		"empty sub":                  {tamper(func(c, h map[string]any, _ *fixture) { c["sub"] = "" }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
+		"not a JWT":                     {func(f *fixture) { f.platform.RawToken = func(string) string { return "this-is-not-a-jwt" } }, examgate.EINVALID, "could not be verified", "is not a JWT"},
+		"wrong version":                 {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimVersion] = "1.1.0" }), examgate.EINVALID, "not supported", `version "1.1.0"`},
+		"missing version":               {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimVersion) }), examgate.EINVALID, "not supported", `version ""`},
+		"missing message_type":          {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimMessageType) }), examgate.EINVALID, "not supported", `message_type ""`},
+		"other message type":            {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiSubmissionReviewRequest" }), examgate.EINVALID, "not supported", `message_type "LtiSubmissionReviewRequest"`},
+		"deep linking without settings": {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimMessageType] = "LtiDeepLinkingRequest" }), examgate.EINVALID, "did not say where to send", "without deep_linking_settings"},
+		"missing deployment_id":         {tamper(func(c, h map[string]any, _ *fixture) { delete(c, lti.ClaimDeploymentID) }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id ""`},
+		"deployment not the login's":    {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimDeploymentID] = "dep-2" }), examgate.EFORBIDDEN, "unknown deployment", `deployment_id "dep-2" (login sent "dep-1")`},
+		"missing resource_link.id":      {tamper(func(c, h map[string]any, _ *fixture) { c[lti.ClaimResourceLink] = map[string]any{"title": "x"} }), examgate.EINVALID, "which activity", "resource_link.id missing"},
+		"missing sub":                   {tamper(func(c, h map[string]any, _ *fixture) { delete(c, "sub") }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
+		"empty sub":                     {tamper(func(c, h map[string]any, _ *fixture) { c["sub"] = "" }), examgate.EUNAUTHORIZED, "did not say who you are", "sub missing"},
 		"expired": {tamper(func(c, h map[string]any, f *fixture) {
 			c["exp"] = f.now.Add(-5 * time.Minute).Unix()
 			c["iat"] = f.now.Add(-10 * time.Minute).Unix()

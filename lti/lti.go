@@ -30,6 +30,7 @@ const (
 	ClaimPresentation  = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 	MessageTypeResourceLink = "LtiResourceLinkRequest"
+	MessageTypeDeepLinking  = "LtiDeepLinkingRequest"
 	Version                 = "1.3.0"
 
 	// ScopeScore is the AGS scope that lets a tool post scores.
@@ -187,7 +188,7 @@ const (
 	msgNoExam          = "This link does not say which exam to open. " + msgAskAdmin
 	msgTargetMismatch  = "This exam link was changed on its way to examgate. " + msgRelaunch
 	msgNoRoles         = "The learning platform did not say what your role in this course is, so examgate cannot tell whether to open the exam or a preview. " + msgAskAdmin
-	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link launches (LTI 1.3). " + msgAskAdmin
+	msgWrongMessage    = "This kind of LTI launch is not supported: examgate accepts resource link and deep linking launches (LTI 1.3). " + msgAskAdmin
 )
 
 // PlatformError is the refusal shown when the platform answered the

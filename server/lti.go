@@ -2,6 +2,7 @@ package server
 
 import (
 	_ "embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/lti"
+	"github.com/examgate/examgate/lti/ags"
 )
 
 //go:embed lti.js
@@ -138,6 +140,11 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		s.ltiError(w, r, err)
 		return
 	}
+	if launch.DeepLinking != nil {
+		http.SetCookie(w, s.ltiStateCookie(state, "", -1))
+		s.ltiDeepLinkPicker(w, r, launch)
+		return
+	}
 	if launch.Audience == lti.AudienceStaff {
 		s.ltiPreview(w, r, launch, state)
 		return
@@ -192,6 +199,75 @@ func (s *Server) ltiPreview(w http.ResponseWriter, r *http.Request, launch *lti.
 	s.Logger.InfoContext(r.Context(), "lti preview", "exam", exam.Code, "issuer", launch.Issuer, "roles", len(launch.Roles))
 	s.ltiFrameable(w, r)
 	s.ltiPage(w, "preview", map[string]any{"Exam": exam, "ReturnURL": launch.ReturnURL})
+}
+
+// maxPickerExams bounds how many exams the picker signs a response for.
+const maxPickerExams = 200
+
+// ltiDeepLinkPicker answers an LtiDeepLinkingRequest with examgate's
+// catalog: each exam is a form that posts its signed LtiDeepLinkingResponse
+// (one ltiResourceLink with the exam's target link, custom exam_code and a
+// line item) to the platform's deep_link_return_url, and Cancel posts one
+// without items. Nothing is stored: the responses are signed up front.
+func (s *Server) ltiDeepLinkPicker(w http.ResponseWriter, r *http.Request, launch *lti.Launch) {
+	ks, ok := s.Store.(ags.KeyStore)
+	if !ok {
+		s.ltiError(w, r, examgate.Errorf(examgate.EINTERNAL, "examgate cannot sign its answer to the activity picker. Contact support."))
+		return
+	}
+	key, err := ags.NewKeys(ks, s.Clock).Signing(r.Context())
+	if err != nil {
+		s.ltiError(w, r, err)
+		return
+	}
+	now := s.Clock.Now()
+	sign := func(items []lti.ResourceLinkItem, errorMsg string) (string, error) {
+		return lti.DeepLinkingResponse(key.Key, key.KID, launch, items, errorMsg, now)
+	}
+	dl := launch.DeepLinking
+	type choice struct {
+		Title, Facts, JWT string
+	}
+	var choices []choice
+	var problem string
+	if dl.AcceptsResourceLinks() {
+		for _, exam := range s.Catalog.Exams() {
+			if len(choices) == maxPickerExams {
+				break
+			}
+			facts, maximum := "not yet deliverable in the browser", 100.0
+			if d := exam.Delivery; d != nil {
+				how := "booked in a time slot"
+				if d.OnDemand {
+					how = "on demand"
+				}
+				facts = fmt.Sprintf("%d minutes, %d questions, %s", d.DurationMinutes, d.ItemCount(), how)
+				if d.MaxPoints() > 0 {
+					maximum = d.MaxPoints()
+				}
+			}
+			tok, err := sign([]lti.ResourceLinkItem{{
+				Title: exam.Title, Text: facts, URL: s.LTITool.TargetLink(exam.Code),
+				Custom:   map[string]string{"exam_code": exam.Code},
+				LineItem: &lti.ItemLineItem{ScoreMaximum: maximum, Label: exam.Title, ResourceID: exam.Code, Tag: ags.LineItemTag},
+			}}, "")
+			if err != nil {
+				s.ltiError(w, r, examgate.Wrap(examgate.EINTERNAL, err, "examgate could not sign its answer to the activity picker. Try again, or contact support."))
+				return
+			}
+			choices = append(choices, choice{exam.Title, facts, tok})
+		}
+	} else {
+		problem = "This activity picker does not accept LTI resource links, which is what examgate adds."
+	}
+	cancel, err := sign(nil, problem)
+	if err != nil {
+		s.ltiError(w, r, examgate.Wrap(examgate.EINTERNAL, err, "examgate could not sign its answer to the activity picker. Try again, or contact support."))
+		return
+	}
+	s.Logger.InfoContext(r.Context(), "lti deep linking picker", "issuer", launch.Issuer, "exams", len(choices))
+	s.ltiFrameable(w, r, dl.ReturnURL)
+	s.ltiPage(w, "picker", map[string]any{"ReturnURL": dl.ReturnURL, "Choices": choices, "Cancel": cancel, "Problem": problem})
 }
 
 // fromStoragePage reports whether a launch post carrying the binding in its
@@ -342,6 +418,17 @@ button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 </dl>
 <p>Learners who open this activity see their exam dashboard; their scores are sent to this activity's gradebook column.</p>
 {{if .ReturnURL}}<p><a href="{{.ReturnURL}}">Back to the course</a></p>{{end}}
+</main></body></html>{{end}}
+
+{{define "picker"}}{{template "head" "Add an exam"}}
+<h1>Add an exam from examgate</h1>
+{{if .Problem}}<p role="alert">{{.Problem}}</p>{{else}}<p>Choose the exam this activity opens. Learners who open it book or start that exam; their scores go to the activity's gradebook column.</p>
+<ul style="list-style:none;padding:0">{{range .Choices}}<li style="margin:0 0 1rem">
+<form method="post" action="{{$.ReturnURL}}"><input type="hidden" name="JWT" value="{{.JWT}}">
+<button type="submit">Add “{{.Title}}”</button> <span>{{.Facts}}</span></form></li>
+{{else}}<li>The catalog has no exams.</li>{{end}}</ul>{{end}}
+<form method="post" action="{{.ReturnURL}}"><input type="hidden" name="JWT" value="{{.Cancel}}">
+<button type="submit" style="background:#555">{{if .Problem}}Back to the course{{else}}Cancel{{end}}</button></form>
 </main></body></html>{{end}}
 
 {{define "continue"}}{{template "head" "Your exam is ready"}}

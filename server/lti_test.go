@@ -61,6 +61,7 @@ func newLTIEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *ltiEnv {
 	e.platform.Now = func() time.Time { return e.now }
 	e.platform.ToolLoginURL = hs.URL + "/lti/login"
 	e.platform.ToolRedirectURI = hs.URL + "/lti/launch"
+	e.platform.ToolJWKSURL = hs.URL + "/lti/jwks"
 	reg := e.platform.Registration()
 	if err := store.SaveRegistration(context.Background(), &reg, e.now); err != nil {
 		t.Fatal(err)
@@ -325,6 +326,62 @@ func TestLTIPlatformErrorPage(t *testing.T) {
 	if p.status != http.StatusForbidden || strings.Contains(p.body, "<b>x</b>") || strings.Contains(p.body, strings.Repeat("d", 400)) {
 		t.Fatalf("forged error page: %d\n%s", p.status, p.body)
 	}
+}
+
+// An instructor adding examgate in the platform's activity picker sees the
+// catalog, picks an exam, and the platform receives a signed Deep Linking
+// response it accepts; Cancel sends none, and a picker that takes no
+// resource links gets an error message.
+func TestLTIDeepLinking(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		link := ltitest.Link{TargetLinkURI: e.url + "/lti/launch", DeepLinking: true, Roles: []string{ltitest.RoleInstructor}}
+		picker := e.launch(e.browser(true), ltiGrace, link)
+		if picker.status != http.StatusOK || !strings.Contains(picker.body, "Add an exam from examgate") ||
+			!strings.Contains(picker.body, "Demo Certification Exam") || !strings.Contains(picker.header.Get("Content-Security-Policy"), "form-action 'self' "+e.platform.Issuer) {
+			t.Fatalf("picker: %d %v\n%s", picker.status, picker.header, picker.body)
+		}
+		// The first form adds the first exam of the catalog.
+		action, form, err := ltitest.ParseForm(picker.body)
+		if err != nil || action != e.platform.Issuer+ltitest.DeepLinkReturnPath {
+			t.Fatalf("form to %q: %v", action, err)
+		}
+		if p := postForm(t, e.browser(false), action, form); p.status != http.StatusOK || !strings.Contains(p.body, "Activity added") {
+			t.Fatalf("platform answered %d: %s", p.status, p.body)
+		}
+		got := e.platform.DeepLinkResponses()
+		if len(got) != 1 || !got[0].Valid || len(got[0].ContentItems) != 1 {
+			t.Fatalf("responses %+v", got)
+		}
+		item := got[0].ContentItems[0]
+		custom, _ := item["custom"].(map[string]any)
+		li, _ := item["lineItem"].(map[string]any)
+		if item["url"] != e.url+"/lti/exams/DEMO-101" || custom["exam_code"] != "DEMO-101" || li["resourceId"] != "DEMO-101" || li["scoreMaximum"] == nil {
+			t.Fatalf("content item %v", item)
+		}
+		var n int
+		if err := store.Bun().QueryRow("SELECT count(*) FROM candidates").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the picker stored %d candidates", n)
+		}
+
+		// Cancel: the last form of the page, with no items.
+		forms := regexp.MustCompile(`(?s)<form method="post" action="[^"]*"><input type="hidden" name="JWT" value="([^"]*)">`).FindAllStringSubmatch(picker.body, -1)
+		cancel := url.Values{"JWT": {htmlUnescape(forms[len(forms)-1][1])}}
+		if p := postForm(t, e.browser(false), action, cancel); p.status != http.StatusOK || !strings.Contains(p.body, "Nothing was added") {
+			t.Fatalf("cancel: %d %s", p.status, p.body)
+		}
+
+		link.AcceptTypes = []string{"file"}
+		refused := e.launch(e.browser(true), ltiGrace, link)
+		if refused.status != http.StatusOK || !strings.Contains(refused.body, "does not accept LTI resource links") {
+			t.Fatalf("picker without ltiResourceLink: %d %s", refused.status, refused.body)
+		}
+		_, back, _ := ltitest.ParseForm(refused.body)
+		postForm(t, e.browser(false), action, back)
+		if last := e.platform.DeepLinkResponses(); !last[len(last)-1].Valid || !strings.Contains(last[len(last)-1].ErrorMsg, "does not accept") {
+			t.Fatalf("responses %+v", last)
+		}
+	})
 }
 
 // A link with only the line items container (AGS 2.0) is remembered with

@@ -72,6 +72,11 @@ type Link struct {
 	Roles []string
 	// NoRoles leaves the roles claim out, which LTI Core requires.
 	NoRoles bool
+	// DeepLinking launches an LtiDeepLinkingRequest (the activity picker)
+	// instead of a resource link; AcceptTypes are its accept_types (nil:
+	// ltiResourceLink).
+	DeepLinking bool
+	AcceptTypes []string
 }
 
 // Role URIs of LTI Core 1.3 (A.2), for Link.Roles.
@@ -96,8 +101,9 @@ type Platform struct {
 	Issuer       string
 	ClientID     string
 	DeploymentID string
-	// Tool is where the tool lives: its login initiation and redirect URIs.
-	ToolLoginURL, ToolRedirectURI string
+	// Tool is where the tool lives: its login initiation and redirect URIs,
+	// and the JWKS that verifies its Deep Linking responses.
+	ToolLoginURL, ToolRedirectURI, ToolJWKSURL string
 	// Now is the platform's clock; default time.Now.
 	Now func() time.Time
 	// Tamper, when set, changes the claims and header of the next id_tokens
@@ -122,6 +128,8 @@ type Platform struct {
 	launches map[string]*Launch
 	issued   []string
 	ags      *AGSService
+
+	dlResponses []DeepLinkResponse
 }
 
 type signingKey struct {
@@ -263,6 +271,11 @@ func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
 		lti.ClaimResourceLink:  map[string]any{"id": l.Link.ResourceLinkID, "title": "Exam"},
 		lti.ClaimContext:       map[string]any{"id": "ctx-1", "title": "Course"},
 	}
+	if l.Link.DeepLinking {
+		c[lti.ClaimMessageType] = "LtiDeepLinkingRequest"
+		delete(c, lti.ClaimResourceLink)
+		c[dlSettingsClaim] = p.deepLinkingSettings(l)
+	}
 	switch {
 	case l.Link.NoRoles:
 	case l.Link.Roles != nil:
@@ -390,6 +403,8 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveStart(w, r)
 	case CoursePath:
 		p.serveCourse(w, r)
+	case DeepLinkReturnPath:
+		p.serveDeepLinkReturn(w, r)
 	default:
 		http.NotFound(w, r)
 	}
