@@ -51,7 +51,7 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 </form>
 <h3>Scores the platform received</h3>
 {{if .ScoresConnected}}<div class="wide"><table data-testid="lti-scores"><thead><tr><th scope="col">Received (UTC)</th><th scope="col">User</th><th scope="col">Line item</th><th scope="col">Progress</th><th scope="col">Grading</th><th scope="col">Score</th><th scope="col">Timestamp</th></tr></thead>
-<tbody>{{range .Scores}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.UserID}}</td><td>{{.LineItem}}</td><td>{{.ActivityProgress}}</td><td>{{.GradingProgress}}</td><td>{{if .ScoreGiven}}{{.ScoreGiven}}{{end}} / {{.ScoreMaximum}}</td><td>{{.Timestamp}}</td></tr>
+<tbody>{{range .Scores}}<tr><td>{{.Time.Format "15:04:05"}}</td><td>{{.UserID}}</td><td>{{.LineItem}}</td><td>{{.ActivityProgress}}</td><td>{{.GradingProgress}}</td><td>{{if .ScoreGiven}}{{.ScoreGiven}} / {{.ScoreMaximum}}{{else}}no score yet{{end}}</td><td>{{.Timestamp}}</td></tr>
 {{else}}<tr><td colspan="7">No scores yet.</td></tr>{{end}}</tbody></table></div>
 {{else}}<p data-testid="lti-scores">The simulated platform's score service is not connected in this build.</p>{{end}}
 </section>
