@@ -468,3 +468,39 @@ func (db *DB) SaveLTILineItem(ctx context.Context, issuer, clientID, resourceLin
 	}
 	return db.LTILineItem(ctx, issuer, clientID, resourceLinkID)
 }
+
+type ltiRegistrationLinkRow struct {
+	bun.BaseModel `bun:"table:lti_registration_links"`
+
+	SecretHash string `bun:"secret_hash,pk"`
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// SaveRegistrationLink stores the hash of a Dynamic Registration secret.
+func (db *DB) SaveRegistrationLink(ctx context.Context, secretHash string, now, expiresAt time.Time) error {
+	_, err := db.bun.NewInsert().Model(&ltiRegistrationLinkRow{SecretHash: secretHash, CreatedAt: now, ExpiresAt: expiresAt}).Exec(ctx)
+	return err
+}
+
+// RegistrationLinkLive reports whether a registration secret may still be
+// used, without using it.
+func (db *DB) RegistrationLinkLive(ctx context.Context, secretHash string, now time.Time) (bool, error) {
+	n, err := db.bun.NewSelect().Model((*ltiRegistrationLinkRow)(nil)).
+		Where("secret_hash = ? AND expires_at > ?", secretHash, now).Count(ctx)
+	return n > 0, err
+}
+
+// TakeRegistrationLink uses a registration secret up: NotFound when it is
+// unknown, expired or used already.
+func (db *DB) TakeRegistrationLink(ctx context.Context, secretHash string, now time.Time) error {
+	res, err := db.bun.NewDelete().Model((*ltiRegistrationLinkRow)(nil)).
+		Where("secret_hash = ? AND expires_at > ?", secretHash, now).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return examgate.Errorf(examgate.ENOTFOUND, "registration link unknown, expired or used")
+	}
+	return nil
+}

@@ -431,6 +431,30 @@ button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 <button type="submit" style="background:#555">{{if .Problem}}Back to the course{{else}}Cancel{{end}}</button></form>
 </main></body></html>{{end}}
 
+{{define "register"}}{{template "head" "Register examgate"}}
+<h1>Register examgate with this platform</h1>
+<dl>
+<dt>Platform</dt><dd>{{.Platform.Issuer}}{{with .Platform.LTI.ProductFamilyCode}} ({{.}}{{with $.Platform.LTI.Version}} {{.}}{{end}}){{end}}</dd>
+<dt>examgate asks to be registered with</dt><dd>login URL {{.Tool.LoginURL}}, launch URL {{.Tool.RedirectURI}}, public keys {{.Tool.JWKSURL}}</dd>
+<dt>Launches</dt><dd>resource links (learners open an exam) and deep linking (instructors add an exam in the activity picker)</dd>
+<dt>Grades</dt><dd>posting scores and managing the exam's line item (LTI Assignment and Grade Services)</dd>
+<dt>About learners</dt><dd>their platform id, name and email</dd>
+</dl>
+<form method="post" action="/lti/register">
+<input type="hidden" name="secret" value="{{.Secret}}">
+<input type="hidden" name="openid_configuration" value="{{.Config}}">
+<input type="hidden" name="registration_token" value="{{.Token}}">
+<button type="submit">Register examgate</button>
+</form>
+</main></body></html>{{end}}
+
+{{define "registered"}}{{template "head" "examgate registered"}}
+<h1>examgate is registered</h1>
+<p>The platform {{.Registration.Issuer}} gave examgate the client id {{.Registration.ClientID}} and the deployment {{index .Registration.DeploymentIDs 0}}. Enable the tool on the platform; learners can then open exams from their courses.</p>
+<div id="lti-close"></div>
+<script src="/lti/storage.js"></script>
+</main></body></html>{{end}}
+
 {{define "continue"}}{{template "head" "Your exam is ready"}}
 <h1>{{.Exam.Title}}</h1>
 <p>The exam opens in a window of its own, so that nothing in the course page can get in its way.</p>

@@ -2,6 +2,12 @@
 // platforms that offer it through lti_storage_target: it keeps the login's
 // browser binding in the platform's window when examgate's cookie is
 // dropped inside the platform's iframe.
+// After Dynamic Registration, the platform closes its registration frame
+// when told to (LTI Dynamic Registration 1.0, 3.7).
+(function () {
+  if (!document.getElementById('lti-close')) return;
+  (window.opener || window.parent).postMessage({ subject: 'org.imsglobal.lti.close' }, '*');
+})();
 (function () {
   var el = document.getElementById('lti-storage');
   if (!el) return;

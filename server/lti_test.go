@@ -384,6 +384,65 @@ func TestLTIDeepLinking(t *testing.T) {
 	})
 }
 
+// A platform admin pastes the registration link: examgate reads the
+// platform's configuration, shows what it will register, posts its client
+// registration with the token, stores the platform, and a learner can
+// launch through the new registration. The link works once, and only with
+// its secret.
+func TestLTIDynamicRegistration(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		const secret = "one-time-registration-secret"
+		if err := store.SaveRegistrationLink(context.Background(), lti.Hash(secret), e.now, e.now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser(false)
+		link := e.url + "/lti/register?secret=" + secret
+
+		// Without the secret, or with a wrong one, nothing is read or shown.
+		for _, bad := range []string{e.url + "/lti/register", e.url + "/lti/register?secret=guess"} {
+			if p := do(t, b, mustGet(e.platform.RegistrationStartURL(bad))); p.status != http.StatusForbidden || !strings.Contains(p.body, "registration-link") {
+				t.Fatalf("%s: %d %s", bad, p.status, p.body)
+			}
+		}
+
+		confirm := do(t, b, mustGet(e.platform.RegistrationStartURL(link)))
+		if confirm.status != http.StatusOK || !strings.Contains(confirm.body, "Register examgate with this platform") ||
+			!strings.Contains(confirm.body, e.platform.Issuer) || !strings.Contains(confirm.body, "examgate-ltitest") ||
+			!strings.Contains(confirm.header.Get("Content-Security-Policy"), "frame-ancestors 'self' "+e.platform.Issuer) {
+			t.Fatalf("confirmation: %d %v\n%s", confirm.status, confirm.header, confirm.body)
+		}
+		action, form, err := ltitest.ParseForm(confirm.body)
+		if err != nil || action != "/lti/register" {
+			t.Fatalf("confirmation form to %q: %v", action, err)
+		}
+		done := postForm(t, b, e.url+action, form)
+		if done.status != http.StatusOK || !strings.Contains(done.body, "examgate is registered") || !strings.Contains(done.body, `id="lti-close"`) {
+			t.Fatalf("registration: %d\n%s", done.status, done.body)
+		}
+		var stored *lti.Registration
+		regs := e.platform.DynamicRegistrations()
+		if len(regs) != 1 || regs[0].LoginURL != e.url+"/lti/login" || regs[0].RedirectURI != e.url+"/lti/launch" || regs[0].JWKSURL != e.url+"/lti/jwks" {
+			t.Fatalf("platform registrations %+v", regs)
+		}
+		stored, err = store.Registration(context.Background(), e.platform.Issuer, regs[0].ClientID)
+		if err != nil || !stored.HasDeployment(regs[0].DeploymentID) || stored.AuthURL != e.platform.Issuer+ltitest.AuthPath || stored.Name != "examgate-ltitest" {
+			t.Fatalf("stored %+v %v", stored, err)
+		}
+
+		// The link is used up.
+		if p := do(t, b, mustGet(e.platform.RegistrationStartURL(link))); p.status != http.StatusForbidden {
+			t.Fatalf("second use: %d %s", p.status, p.body)
+		}
+
+		// The platform launches through the new registration.
+		e.platform.UseRegistration(regs[0])
+		if p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101")); p.status != http.StatusSeeOther {
+			t.Fatalf("launch after registration: %d %s", p.status, p.body)
+		}
+	})
+}
+
 // A link with only the line items container (AGS 2.0) is remembered with
 // the launch, so that the scores find or create the line item; a later
 // launch from a link without AGS keeps it.

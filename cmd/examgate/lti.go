@@ -162,8 +162,9 @@ func printToolURLs(w io.Writer, base, exam string) error {
 	if exam == "" {
 		exam = "{exam code}"
 	}
-	fmt.Fprintf(w, "Login (OIDC initiation) URL: %s\nRedirect (launch) URL:       %s\nPublic keys (JWKS) URL:      %s\nTarget link URI:             %s\n",
-		t.LoginURL(), t.RedirectURI(), t.JWKSURL(), strings.ReplaceAll(t.TargetLink(exam), "%7Bexam%20code%7D", "{exam code}"))
+	fmt.Fprintf(w, "Dynamic registration URL:    %s (with the secret of `examgate lti registration-link`, which prints it whole)\n", strings.TrimRight(u.String(), "/")+lti.RegisterPath)
+	fmt.Fprintf(w, "Login (OIDC initiation) URL: %s\nRedirect (launch) URL:       %s\nDeep linking URL:            %s\nPublic keys (JWKS) URL:      %s\nTarget link URI:             %s\n",
+		t.LoginURL(), t.RedirectURI(), t.RedirectURI(), t.JWKSURL(), strings.ReplaceAll(t.TargetLink(exam), "%7Bexam%20code%7D", "{exam code}"))
 	return nil
 }
 

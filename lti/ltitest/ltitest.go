@@ -130,6 +130,8 @@ type Platform struct {
 	ags      *AGSService
 
 	dlResponses []DeepLinkResponse
+	regTokens   map[string]bool
+	dynRegs     []DynamicRegistration
 }
 
 type signingKey struct {
@@ -405,6 +407,10 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveCourse(w, r)
 	case DeepLinkReturnPath:
 		p.serveDeepLinkReturn(w, r)
+	case OpenIDConfigPath:
+		p.serveOpenIDConfig(w)
+	case RegistrationPath:
+		p.serveRegistration(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -1,0 +1,7 @@
+-- One-time secrets of Dynamic Registration links (examgate lti
+-- registration-link): only their SHA-256 is kept.
+CREATE TABLE lti_registration_links (
+    secret_hash TEXT PRIMARY KEY,
+    created_at  TIMESTAMPTZ NOT NULL,
+    expires_at  TIMESTAMPTZ NOT NULL
+);
