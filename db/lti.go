@@ -34,6 +34,7 @@ type ltiPlatformRow struct {
 	JWKSURL  string `bun:"jwks_url"`
 	// CourseIDSource is lti.Registration.CourseIDSource.
 	CourseIDSource string `bun:"course_id_source"`
+	LoginScope     string `bun:"login_scope"`
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -103,12 +104,12 @@ func (db *DB) SaveRegistration(ctx context.Context, r *lti.Registration, now tim
 	}
 	return db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row := ltiPlatformRow{Issuer: r.Issuer, ClientID: r.ClientID, Name: r.Name, AuthURL: r.AuthURL,
-			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource, CreatedAt: now, UpdatedAt: now}
+			TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource, LoginScope: r.LoginScope, CreatedAt: now, UpdatedAt: now}
 		if _, err := tx.NewInsert().Model(&row).
 			On("CONFLICT (issuer, client_id) DO UPDATE").
 			Set("name = EXCLUDED.name").Set("auth_url = EXCLUDED.auth_url").
 			Set("token_url = EXCLUDED.token_url").Set("jwks_url = EXCLUDED.jwks_url").
-			Set("course_id_source = EXCLUDED.course_id_source").
+			Set("course_id_source = EXCLUDED.course_id_source").Set("login_scope = EXCLUDED.login_scope").
 			Set("updated_at = EXCLUDED.updated_at").
 			Returning("id").Exec(ctx); err != nil {
 			return err
@@ -175,7 +176,7 @@ func (db *DB) registrations(ctx context.Context, where string, args ...any) ([]*
 			return nil, notFound(err, "LTI deployments")
 		}
 		reg := &lti.Registration{Name: r.Name, Issuer: r.Issuer, ClientID: r.ClientID,
-			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource}
+			AuthURL: r.AuthURL, TokenURL: r.TokenURL, JWKSURL: r.JWKSURL, CourseIDSource: r.CourseIDSource, LoginScope: r.LoginScope}
 		for _, d := range deps {
 			reg.DeploymentIDs = append(reg.DeploymentIDs, d.DeploymentID)
 		}

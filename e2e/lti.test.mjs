@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipReason, useExamgate, watchCSP } from './harness.mjs';
 
-async function launchFromPlatform(page, { sub, givenName = '', familyName = '', email = '', exam = 'DEMO-101', courseSource = 'course_id', where = 'window' }) {
+async function launchFromPlatform(page, { sub, givenName = '', familyName = '', email = '', exam = 'DEMO-101', courseSource = 'course_id', where = 'window', as = 'learner' }) {
   await page.goto('/demo');
   // By id: the TI form on the same page has fields of the same names.
   await page.fill('#lti-sub', sub);
@@ -17,6 +17,7 @@ async function launchFromPlatform(page, { sub, givenName = '', familyName = '', 
   await page.fill('#lti-email', email);
   await page.selectOption('#lti-exam', exam);
   await page.selectOption('#lti-course', courseSource);
+  await page.selectOption('#lti-as', as);
   await page.selectOption('#lti-where', where);
   await page.getByRole('button', { name: 'Launch from the LTI platform' }).click();
 }
@@ -37,6 +38,30 @@ describe('LTI 1.3 launches in a browser', { skip: skipReason }, () => {
       await page.locator('[data-testid=eligibility-end]').waitFor();
       assert.match(await page.locator('[data-testid=eligibility-end]').innerText(), /^Book before /);
       assert.deepEqual(csp, [], 'the LTI pages and the dashboard must run under their CSP');
+    });
+  });
+
+  it('shows an instructor a preview that records nothing', async () => {
+    await withPage('lti-preview', {}, async (page) => {
+      const csp = watchCSP(page);
+      await launchFromPlatform(page, { sub: 'e2e-lti-teacher', givenName: 'Tia', familyName: 'Teacher', as: 'instructor' });
+      await page.getByText('Preview for course staff').waitFor();
+      await page.getByRole('heading', { name: 'Demo Certification Exam' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /no eligibility window starts, no seat is booked and no score goes to the gradebook/);
+      assert.ok(!page.url().includes('/exams/'), `a preview does not open the dashboard: ${page.url()}`);
+      assert.deepEqual(csp, [], 'the preview must run under its CSP');
+    });
+  });
+
+  it('lets an instructor add an exam through the Deep Linking picker', async () => {
+    await withPage('lti-picker', {}, async (page) => {
+      const csp = watchCSP(page);
+      await launchFromPlatform(page, { sub: 'e2e-lti-author', as: 'picker' });
+      await page.getByRole('heading', { name: 'Add an exam from examgate' }).waitFor();
+      await page.getByRole('button', { name: 'Add “One-Minute Practice Quiz”' }).click();
+      // The simulated platform verifies the signed response with examgate's JWKS.
+      await page.getByText('Activity added to the course: One-Minute Practice Quiz').waitFor();
+      assert.deepEqual(csp, [], 'the picker must run under its CSP');
     });
   });
 

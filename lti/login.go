@@ -100,9 +100,10 @@ func (t *Tool) StartLogin(ctx context.Context, req *LoginRequest) (*Login, error
 	}
 	// The LTI Security Framework (5.1.1.2) fixes the scope to openid, and
 	// platforms compare it exactly (Moodle's mod/lti/auth.php answers
-	// invalid_scope to anything else).
+	// invalid_scope to anything else); a registration may ask for more, as
+	// SkillsTown's guide shows.
 	q := url.Values{
-		"scope":         {"openid"},
+		"scope":         {reg.Scope()},
 		"response_type": {"id_token"},
 		"response_mode": {"form_post"},
 		"prompt":        {"none"},

@@ -66,6 +66,18 @@ type Registration struct {
 	// platform's admin chose it (SkillsTown Inspire asks): one of
 	// CourseIDSources. Empty takes the first of them the launch carries.
 	CourseIDSource string `json:"courseIdSource,omitempty" yaml:"courseIdSource,omitempty"`
+	// LoginScope is the scope of the authorization request. Empty is
+	// "openid", which the LTI Security Framework fixes and Moodle requires
+	// exactly; SkillsTown's guide shows "openid profile email".
+	LoginScope string `json:"loginScope,omitempty" yaml:"loginScope,omitempty"`
+}
+
+// Scope is the scope to ask the platform for.
+func (r *Registration) Scope() string {
+	if r.LoginScope == "" {
+		return "openid"
+	}
+	return r.LoginScope
 }
 
 // Where a launch carries the course id (Registration.CourseIDSource).
@@ -107,6 +119,10 @@ func (r *Registration) Validate() error {
 	}
 	if r.CourseIDSource != "" && !slices.Contains(CourseIDSources, r.CourseIDSource) {
 		return bad("courseIdSource %q: use one of %s, or leave it empty for that order of preference", truncate(r.CourseIDSource, 40), strings.Join(CourseIDSources, ", "))
+	}
+	if r.LoginScope != "" && (len(r.LoginScope) > 200 || !slices.Contains(strings.Fields(r.LoginScope), "openid") ||
+		strings.IndexFunc(r.LoginScope, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0) {
+		return bad("loginScope %q: give space-separated scopes that include openid, or leave it empty for openid", truncate(r.LoginScope, 40))
 	}
 	for name, u := range map[string]string{"authUrl": r.AuthURL, "tokenUrl": r.TokenURL, "jwksUrl": r.JWKSURL} {
 		if err := checkPlatformURL(u); err != nil {

@@ -170,7 +170,10 @@ func (t *Tool) RegisterWith(ctx context.Context, hc *http.Client, pc *PlatformCo
 		return nil, refuse(examgate.EINVALID, msgRegistration+"The platform's answer has no client_id.", "dynamic registration: answer without client_id: %v", err)
 	}
 	if out.Tool.DeploymentID == "" {
-		return nil, refuse(examgate.EINVALID, msgRegistration+"The platform's answer has no deployment_id; register examgate by hand (see the README).", "dynamic registration: answer without deployment_id")
+		// Brightspace, for one, makes deployments separately.
+		return nil, refuse(examgate.EINVALID, fmt.Sprintf("The platform registered examgate as client %s but named no deployment. Create the deployment on the platform, then add it with: examgate lti add-platform --issuer %s --client-id %s --deployment <deployment id> --auth-url %s --token-url %s --jwks-url %s",
+			Printable(out.ClientID, 255), pc.Issuer, Printable(out.ClientID, 255), pc.AuthorizationEndpoint, pc.TokenEndpoint, pc.JWKSURI),
+			"dynamic registration: answer without deployment_id")
 	}
 	reg := &Registration{
 		Name: pc.LTI.ProductFamilyCode, Issuer: pc.Issuer, ClientID: out.ClientID, DeploymentIDs: []string{out.Tool.DeploymentID},

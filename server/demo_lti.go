@@ -42,6 +42,12 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 <option value="course_id">custom course_id</option><option value="id">custom id</option>
 <option value="deployment_id">deployment_id</option><option value="target_link_uri">target link, exam as custom exam_code</option>
 </select>
+<label for="lti-as">Launch as</label>
+<select id="lti-as" name="as">
+<option value="learner">a learner (the Learner role)</option>
+<option value="instructor">an instructor opening the activity (preview)</option>
+<option value="picker">an instructor adding an activity (Deep Linking picker)</option>
+</select>
 <label for="lti-where">Open the tool</label>
 <select id="lti-where" name="where">
 <option value="window">in this window</option>
@@ -115,6 +121,14 @@ func (s *Server) handleDemoLTILaunch(w http.ResponseWriter, r *http.Request) {
 			s.errorPage(w, r, err)
 			return
 		}
+	}
+	switch field("as") {
+	case "instructor":
+		link.Roles = []string{ltitest.RoleInstructor}
+	case "picker":
+		link.Roles = []string{ltitest.RoleInstructor}
+		link.DeepLinking = true
+		link.TargetLinkURI = base + lti.LaunchPath
 	}
 	hint := p.AddLaunch(ltitest.User{Sub: sub, Email: field("email"), GivenName: field("givenName"), FamilyName: field("familyName")}, link)
 	to := "/lti-sim" + ltitest.StartPath + "?hint=" + url.QueryEscape(hint)

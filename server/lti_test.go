@@ -500,6 +500,33 @@ func TestLTILoginBudget(t *testing.T) {
 	}
 }
 
+// Moodle requires the scope openid exactly; SkillsTown's guide shows
+// "openid profile email". The registration says which a platform gets.
+func TestLTILoginScopePerPlatform(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newLTIEnv(t, store)
+		e.platform.Scope = "openid profile email"
+		if p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101")); p.status != http.StatusForbidden || !strings.Contains(p.body, "invalid_scope") {
+			t.Fatalf("default scope against a platform that wants more: %d %s", p.status, p.body)
+		}
+		reg := e.platform.Registration()
+		if reg.LoginScope != "openid profile email" {
+			t.Fatalf("registration scope %q", reg.LoginScope)
+		}
+		if err := store.SaveRegistration(context.Background(), &reg, e.now); err != nil {
+			t.Fatal(err)
+		}
+		if p := e.launch(e.browser(true), ltiGrace, e.link("DEMO-101")); p.status != http.StatusSeeOther {
+			t.Fatalf("with the registration's scope: %d %s", p.status, p.body)
+		}
+		bad := reg
+		bad.LoginScope = "profile email"
+		if err := store.SaveRegistration(context.Background(), &bad, e.now); err == nil || !strings.Contains(err.Error(), "include openid") {
+			t.Fatalf("a scope without openid was stored: %v", err)
+		}
+	})
+}
+
 func TestLTIRefusalPages(t *testing.T) {
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

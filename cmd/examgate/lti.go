@@ -105,6 +105,7 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&reg.AuthURL, "auth-url", "", "the platform's OIDC authorization URL")
 	fs.StringVar(&reg.TokenURL, "token-url", "", "the platform's OAuth2 token URL")
 	fs.StringVar(&reg.JWKSURL, "jwks-url", "", "the platform's public key set URL")
+	fs.StringVar(&reg.LoginScope, "login-scope", "", "the scope of the authorization request (default openid; SkillsTown Inspire: \"openid profile email\")")
 	fs.StringVar(&reg.CourseIDSource, "course-id-source", "", "the launch value carrying the course id: "+strings.Join(lti.CourseIDSources, ", ")+" (default: the first present, in that order)")
 	baseURL := fs.String("base-url", getenv("EXAMGATE_BASE_URL"), "examgate's public URL")
 	exam := fs.String("exam", "", "exam code for the target link")
@@ -195,6 +196,7 @@ func demoLTIPlatform(ctx context.Context, cfg *config, store *db.DB, clock examg
 	p = ltitest.New(cfg.BaseURL+"/lti-sim", "examgate-demo", "demo-deployment")
 	p.ToolLoginURL = cfg.BaseURL + lti.LoginPath
 	p.ToolRedirectURI = cfg.BaseURL + lti.LaunchPath
+	p.ToolJWKSURL = cfg.BaseURL + lti.JWKSPath // verifies Deep Linking responses
 	p.Now = func() time.Time { return clock.Now() }
 	reg := p.Registration()
 	reg.Name = "LTI platform simulator (demo)"

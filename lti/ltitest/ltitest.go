@@ -8,6 +8,7 @@
 package ltitest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -115,6 +116,10 @@ type Platform struct {
 	SignWith *rsa.PrivateKey
 	// RawToken, when set, replaces the signed id_token entirely.
 	RawToken func(signed string) string
+	// Scope is the scope the authorization endpoint requires, exactly:
+	// empty is "openid", as Moodle requires; SkillsTown's guide shows
+	// "openid profile email".
+	Scope string
 	// AuthError, when set, answers every valid authorization request with
 	// this OpenID Connect error (and AuthErrorDescription), as a platform
 	// whose administrator turned the tool off would.
@@ -172,9 +177,13 @@ func randomID() string {
 
 // Registration is what an admin enters in examgate for this platform.
 func (p *Platform) Registration() lti.Registration {
+	scope := ""
+	if p.Scope != "" && p.Scope != "openid" {
+		scope = p.Scope
+	}
 	return lti.Registration{
 		Name: "Test platform", Issuer: p.Issuer, ClientID: p.ClientID, DeploymentIDs: []string{p.DeploymentID},
-		AuthURL: p.Issuer + AuthPath, TokenURL: p.Issuer + TokenPath, JWKSURL: p.Issuer + JWKSPath,
+		AuthURL: p.Issuer + AuthPath, TokenURL: p.Issuer + TokenPath, JWKSURL: p.Issuer + JWKSPath, LoginScope: scope,
 	}
 }
 
@@ -452,7 +461,7 @@ func (p *Platform) serveAuth(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case q.Get("scope") == "" || q.Get("response_type") == "" || q.Get("client_id") == "" || q.Get("login_hint") == "" || q.Get("nonce") == "":
 		code, desc = "invalid_request", "scope, response_type, client_id, login_hint and nonce are required"
-	case q.Get("scope") != "openid":
+	case q.Get("scope") != cmp.Or(p.Scope, "openid"):
 		code = "invalid_scope"
 	case q.Get("response_type") != "id_token":
 		code = "unsupported_response_type"
