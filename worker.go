@@ -111,12 +111,15 @@ func Permanent(err error) error {
 // in one process or many, may share a store. Register handlers with Handle
 // before calling Run or RunOnce.
 type Worker struct {
-	Store   JobStore
-	Clock   Clock        // default SystemClock
-	Logger  *slog.Logger // default slog.Default()
-	Lease   time.Duration
-	Idle    time.Duration                   // poll interval when nothing is due; default 1s
-	Backoff func(attempt int) time.Duration // delay after a failed attempt; default DefaultBackoff
+	Store  JobStore
+	Clock  Clock        // default SystemClock
+	Logger *slog.Logger // default slog.Default()
+	Lease  time.Duration
+	// StoreTimeout bounds the write of a job's outcome once its handler has
+	// returned; zero means DefaultStoreTimeout.
+	StoreTimeout time.Duration
+	Idle         time.Duration                   // poll interval when nothing is due; default 1s
+	Backoff      func(attempt int) time.Duration // delay after a failed attempt; default DefaultBackoff
 
 	mu       sync.RWMutex
 	handlers map[string]JobHandler
@@ -133,10 +136,18 @@ const DefaultLease = 2 * time.Minute
 // and retry: a job that crashes its process fails in minutes, not days.
 const MaxLostLeases = 5
 
-// storeTimeout bounds the write of a job's result, which is made even when
-// the worker's context was cancelled so that a stopped worker does not leave
-// the job waiting for its lease to expire.
-const storeTimeout = 10 * time.Second
+// DefaultStoreTimeout bounds the write of a job's result, which is made
+// even when the worker's context was cancelled so that a stopped worker does
+// not leave the job waiting for its lease to expire. It starts when the
+// handler has returned.
+const DefaultStoreTimeout = 10 * time.Second
+
+func (w *Worker) storeTimeout() time.Duration {
+	if w.StoreTimeout <= 0 {
+		return DefaultStoreTimeout
+	}
+	return w.StoreTimeout
+}
 
 // Handle registers the handler of a kind. It panics on an empty kind, a nil
 // handler or a second handler for the same kind, which are wiring mistakes.
@@ -212,9 +223,22 @@ func (w *Worker) RunOnce(ctx context.Context) (worked bool, err error) {
 	if err != nil || job == nil {
 		return false, err
 	}
-	// Results are written even if ctx was cancelled meanwhile.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
+	// Results are written even if ctx was cancelled meanwhile, and the time
+	// to write them starts when there is something to write: a handler
+	// that took long must not leave no time to record that it did.
+	var sctx context.Context
+	var cancels []context.CancelFunc
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	storeCtx := func() {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), w.storeTimeout())
+		cancels = append(cancels, cancel)
+	}
+	storeCtx()
 
 	if job.LostLeases >= MaxLostLeases {
 		// Its workers died (or hung) while running it, again and again:
@@ -242,6 +266,8 @@ func (w *Worker) RunOnce(ctx context.Context) (worked bool, err error) {
 
 	herr := w.call(ctx, job)
 	now = w.now()
+	storeCtx()
+
 	if herr == nil {
 		return true, w.settle(w.Store.FinishJob(sctx, job.ID, job.Lease, now), job)
 	}
@@ -290,7 +316,13 @@ func (w *Worker) call(ctx context.Context, job *QueuedJob) (err error) {
 				"attempt", job.Attempts, "error", err, "stack", string(debug.Stack()))
 		}
 	}()
-	return h(hctx, job)
+	err = h(hctx, job)
+	if err != nil && ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded) {
+		// The handler's own time ran out (a receiver that does not
+		// answer): a retryable failure, with the receiver in err.
+		err = fmt.Errorf("did not finish within %s, the time a job may take: %w", w.lease()*4/5, err)
+	}
+	return err
 }
 
 func attempts(n int) string {

@@ -123,6 +123,27 @@ func TestWorkerSuccess(t *testing.T) {
 	})
 }
 
+// A handler that uses up its whole time (a receiver answering in 10 s or
+// more) still gets its outcome recorded: the store's time starts when the
+// handler returns. The job is retried, not left running until its lease
+// runs out and then counted as a crash.
+func TestWorkerRecordsASlowHandler(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		f := newWorker(t, store, examgate.Job{}, func(ctx context.Context, job *examgate.QueuedJob) error {
+			<-ctx.Done() // the receiver never answers: the handler's own deadline ends it
+			return fmt.Errorf("POST to receiver.example.com: %w", ctx.Err())
+		})
+		f.w.Lease = 250 * time.Millisecond // the handler gets 200 ms
+		f.w.StoreTimeout = 100 * time.Millisecond
+		f.runOnce(t, true)
+		j := f.job(t)
+		if j.State != examgate.JobQueued || j.LostLeases != 0 || !strings.Contains(j.LastError, "receiver.example.com") ||
+			!strings.Contains(j.LastError, "did not finish within 200ms") {
+			t.Fatalf("job after a handler that timed out = %+v", j)
+		}
+	})
+}
+
 func TestWorkerRetriesWithBackoff(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		f := newWorker(t, store, examgate.Job{}, func(ctx context.Context, job *examgate.QueuedJob) error {
