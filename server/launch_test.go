@@ -358,6 +358,31 @@ func TestLaunchLongRetryAfterFailsFast(t *testing.T) {
 	}
 }
 
+// GraphQL answers can hold a learner's email: no cache keeps them, GET
+// queries included; over https, browsers are told to stay on https.
+func TestGraphQLNoStoreAndHSTS(t *testing.T) {
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), catalogYAML, func(d *server.Deps) {
+		d.BaseURL, _ = url.Parse("https://exams.example.com")
+	})
+	resp, err := http.Get(e.url + "/graphql?query=" + url.QueryEscape("{ __typename }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Strict-Transport-Security") != "max-age=31536000" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	plain := newEnv(t, dbtest.OpenSQLite(t))
+	resp, err = http.Get(plain.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS over plain http")
+	}
+}
+
 func rs256Token(t *testing.T) string {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

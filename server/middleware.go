@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -64,8 +65,14 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 // withSecurityHeaders sets headers every response needs. The referrer policy
 // matters most: the launch URL carries the token.
 func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
+	// Browsers that once reached examgate over https keep to it: no
+	// downgrade on a later visit from a hostile network.
+	hsts := s.BaseURL != nil && strings.EqualFold(s.BaseURL.Scheme, "https")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -97,5 +104,14 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 			return sess, err
 		})
 		next.ServeHTTP(w, r.WithContext(examgate.NewContextWithSessionRef(reqCtx, ref)))
+	})
+}
+
+// noStore keeps GraphQL answers, which can hold a learner's email and
+// results, out of every cache, GET queries included.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
 	})
 }
