@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -123,6 +124,7 @@ type Worker struct {
 
 	mu       sync.RWMutex
 	handlers map[string]JobHandler
+	lastLoop atomic.Int64 // Unix nanoseconds of Run's latest turn, for readiness
 	wakeOnce sync.Once
 	wake     chan struct{}
 }
@@ -166,6 +168,14 @@ func (w *Worker) Handle(kind string, h JobHandler) {
 	w.handlers[kind] = h
 }
 
+// Alive reports whether Run has turned recently enough: within two leases,
+// the longest a job may legitimately hold it, plus its idle wait. A worker
+// that never ran, or stopped, is not alive.
+func (w *Worker) Alive(now time.Time) bool {
+	last := w.lastLoop.Load()
+	return last != 0 && now.Sub(time.Unix(0, last)) <= 2*w.lease()+w.idle()
+}
+
 // Wake makes a waiting Run look for jobs now. Call it after committing a
 // transaction that enqueued jobs in this process; other processes still find
 // them by polling.
@@ -191,6 +201,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		w.lastLoop.Store(time.Now().UnixNano())
 		worked, err := w.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.logger().Error("job queue", "error", err)

@@ -144,6 +144,31 @@ func TestWorkerRecordsASlowHandler(t *testing.T) {
 	})
 }
 
+// Alive tells a turning loop from one that never ran or stopped.
+func TestWorkerAlive(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	ran := make(chan struct{})
+	f := newWorker(t, store, examgate.Job{}, func(ctx context.Context, job *examgate.QueuedJob) error {
+		close(ran)
+		return nil
+	})
+	if f.w.Alive(time.Now()) {
+		t.Fatal("alive before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.w.Run(ctx) }()
+	<-ran
+	now := time.Now()
+	if !f.w.Alive(now) || f.w.Alive(now.Add(3*examgate.DefaultLease)) {
+		t.Fatal("Alive does not follow the loop")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestWorkerRetriesWithBackoff(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
 		f := newWorker(t, store, examgate.Job{}, func(ctx context.Context, job *examgate.QueuedJob) error {

@@ -1,8 +1,13 @@
 package server
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/examgate/examgate"
 )
@@ -53,6 +58,60 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookie, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// pinger is a store that can say whether its database answers.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// readyTimeout bounds the database check of /readyz: a load balancer asks
+// often and must get an answer before its own timeout.
+const readyTimeout = 2 * time.Second
+
+// handleReady is readiness, for a load balancer: the migrations are
+// applied, the database answers within readyTimeout, and the job worker's
+// loop is turning. It lists each check and answers 503 when one fails.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var lines []string
+	failed := false
+	check := func(name string, err error) {
+		if err != nil {
+			failed = true
+			lines = append(lines, name+": FAIL ("+err.Error()+")")
+			return
+		}
+		lines = append(lines, name+": ok")
+	}
+	if s.Ready() {
+		check("migrations", nil)
+	} else {
+		check("migrations", errors.New("not applied yet"))
+	}
+	if p, ok := s.Store.(pinger); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		err := p.Ping(ctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("no answer within %s", readyTimeout)
+		}
+		check("database", err)
+	}
+	if s.WorkerAlive != nil {
+		if s.WorkerAlive() {
+			check("job worker", nil)
+		} else {
+			check("job worker", errors.New("its loop has not turned lately"))
+		}
+	}
+	if failed {
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		s.Logger.WarnContext(r.Context(), "not ready", "checks", strings.Join(lines, "; "))
+	}
+	_, _ = w.Write([]byte(strings.Join(lines, "\n") + "\n"))
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

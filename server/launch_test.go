@@ -383,6 +383,38 @@ func TestGraphQLNoStoreAndHSTS(t *testing.T) {
 	}
 }
 
+// /readyz says which check failed: the database, or a job worker whose
+// loop stopped turning; /healthz stays liveness.
+func TestReadiness(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	var workerStopped atomic.Bool
+	e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) { d.WorkerAlive = func() bool { return !workerStopped.Load() } })
+	get := func(path string) (int, string) {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != 200 || body != "migrations: ok\ndatabase: ok\njob worker: ok\n" {
+		t.Fatalf("ready: %d %q", code, body)
+	}
+	workerStopped.Store(true)
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "job worker: FAIL") || !strings.Contains(body, "database: ok") {
+		t.Fatalf("worker stopped: %d %q", code, body)
+	}
+	workerStopped.Store(false)
+	_ = store.Close()
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database: FAIL") {
+		t.Fatalf("database closed: %d %q", code, body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("liveness failed with the database: %d", code)
+	}
+}
+
 func rs256Token(t *testing.T) string {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -10,6 +10,7 @@ func (s *Server) routes() {
 	gql := s.withCORS(s.withRateLimit(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler())))))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /lti/jwks", s.ltiJWKS())
 	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
 	s.mux.Handle("GET /graphql", gql)

@@ -53,6 +53,9 @@ type Deps struct {
 	CORSOrigins []string
 	// Ready reports whether the server may take traffic (migrations ran).
 	Ready func() bool
+	// WorkerAlive, when set, reports whether the job worker's loop is
+	// turning; /readyz checks it.
+	WorkerAlive func() bool
 	// App is the built SPA; nil serves a page that says how to build it.
 	App fs.FS
 	// Demo, when set, mounts the TI simulator at /ti-sim and the demo page.
