@@ -161,9 +161,36 @@ func (db *DB) Close() error { return db.bun.Close() }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.bun.PingContext(ctx) }
 
+// migrationConn returns the connection that migrates. On a new SQLite file
+// several processes opening their first connection at once race to switch
+// it to WAL, which SQLite answers SQLITE_BUSY without waiting: that is
+// tried again for a few seconds.
+func (db *DB) migrationConn(ctx context.Context) (bun.Conn, error) {
+	wait := 20 * time.Millisecond
+	for try := 0; ; try++ {
+		conn, err := db.bun.Conn(ctx)
+		if err == nil || db.postgres || try == 8 || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return conn, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return conn, ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// migrationLock is the PostgreSQL advisory lock key of migrations.
+const migrationLock = 7366201
+
 // Migrate applies the embedded migrations not yet applied, in name order, each
-// in its own transaction. On PostgreSQL an advisory lock lets several
-// processes start at once; on SQLite BEGIN IMMEDIATE serialises them.
+// in its own transaction. On PostgreSQL the whole migration, the creation of
+// the migrations table included, runs under one advisory lock held by one
+// connection, so that any number of processes may start at once on an
+// empty database; on SQLite BEGIN IMMEDIATE serialises them.
 func (db *DB) Migrate(ctx context.Context) error {
 	dir := "migrations/sqlite"
 	if db.postgres {
@@ -174,8 +201,26 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
-	if _, err := db.bun.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+	conn, err := db.migrationConn(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if db.postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, migrationLock); err != nil {
+			return fmt.Errorf("migrate: waiting for the migration lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, migrationLock)
+		}()
+	}
+	// In a transaction: on SQLite its BEGIN IMMEDIATE waits for another
+	// process's migration (busy_timeout) where a bare statement fails.
+	if err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`)
+		return err
+	}); err != nil {
+		return fmt.Errorf("migrate: creating the migrations table: %w", err)
 	}
 	for _, name := range names {
 		version := strings.TrimSuffix(path.Base(name), ".sql")
@@ -183,12 +228,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if db.postgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7366201)`); err != nil {
-					return err
-				}
-			}
+		err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err

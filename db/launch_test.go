@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -186,6 +187,46 @@ func TestReplayAcrossProcesses(t *testing.T) {
 		_, path := dbtest.OpenSQLiteFile(t)
 		run(t, path)
 	})
+	t.Run("postgres", func(t *testing.T) { run(t, dbtest.PostgresURL(t)) })
+}
+
+// Five processes starting at once on an empty database all migrate it, and
+// it is migrated once: the migrations table itself is created under the
+// lock.
+func TestMigrateConcurrentlyOnEmptyDatabase(t *testing.T) {
+	run := func(t *testing.T, dsn string) {
+		const processes = 5
+		stores := make([]*db.DB, processes)
+		for i := range stores {
+			s, err := db.Open(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			stores[i] = s
+		}
+		start := make(chan struct{})
+		errs := make([]error, processes)
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() {
+				<-start
+				errs[i] = s.Migrate(context.Background())
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("process %d: %v", i, err)
+			}
+		}
+		var applied, distinct int
+		if err := stores[0].Bun().QueryRow("SELECT count(*), count(DISTINCT version) FROM schema_migrations").Scan(&applied, &distinct); err != nil || applied != distinct || applied == 0 {
+			t.Fatalf("schema_migrations: %d rows, %d versions, %v", applied, distinct, err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, filepath.Join(t.TempDir(), "empty.db")) })
 	t.Run("postgres", func(t *testing.T) { run(t, dbtest.PostgresURL(t)) })
 }
 
