@@ -78,6 +78,22 @@ describe('examgate in a browser', { skip: skipReason }, () => {
     });
   });
 
+  it('rides out an outage on the dashboard without sending the learner away', async () => {
+    await withPage('outage', {}, async (page) => {
+      await launchLearner(page, { firstName: 'Rua', lastName: 'Outage', email: 'rua.outage@example.com', externalId: 'e2e-outage', purchasedOn: isoDate(-5) });
+      await page.locator('[data-testid=eligibility-end]').waitFor();
+      // The server answers 503 for a while, as during a database outage.
+      let failing = true;
+      await page.route('**/graphql', (route) => (failing ? route.fulfill({ status: 503, body: 'Service Unavailable' }) : route.continue()));
+      await page.reload();
+      await page.getByRole('heading', { name: 'Connection problem, retrying' }).waitFor();
+      assert.ok(!(await page.content()).includes('Your session has ended'), 'an outage is not a sign-out');
+      failing = false; // the outage ends: the page carries on by itself
+      await page.locator('[data-testid=eligibility-end]').waitFor({ timeout: 15000 });
+      assert.match(await page.locator('main').innerText(), /Rua Outage/);
+    });
+  });
+
   it('tells a visitor without a session to go back to their course', async () => {
     await withPage('no-session', {}, async (page) => {
       await page.goto('/exams/DEMO-101');

@@ -147,9 +147,12 @@ func (r *mutationResolver) RetryDelivery(ctx context.Context, id string) (*model
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.Candidate, error) {
-	s := examgate.SessionFromContext(ctx)
-	if s == nil {
-		return nil, nil
+	s, err := examgate.RequireSession(ctx)
+	if examgate.ErrorCode(err) == examgate.EUNAUTHORIZED {
+		return nil, nil // no session: me is null, as the schema says
+	}
+	if err != nil {
+		return nil, err // the session could not be read: not a sign-out
 	}
 	c, err := r.Store.CandidateByID(ctx, s.CandidateID)
 	if err != nil {

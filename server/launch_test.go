@@ -602,6 +602,10 @@ func TestSessionReadFailureIsUnavailable(t *testing.T) {
 		got.Errors[0].Message != "Your session could not be checked just now. Try again in a moment." {
 		t.Fatalf("session read failing: %+v", got.Errors)
 	}
+	// me too: null with no error would tell the app the learner signed out.
+	if got := e.graphql(ada, `{ me { id } }`); len(got.Errors) != 1 || got.Errors[0].Extensions["code"] != examgate.EUNAVAILABLE {
+		t.Fatalf("me while the session read fails: %s %+v", got.Data["me"], got.Errors)
+	}
 	down.Store(false)
 	if got := e.graphql(ada, q); len(got.Errors) != 0 || string(got.Data["eligibility"]) != `{"endsAt":"2027-01-30T15:30:00Z"}` {
 		t.Fatalf("after the failure: %s %+v", got.Data["eligibility"], got.Errors)

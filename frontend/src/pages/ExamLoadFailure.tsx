@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { MessagePage } from '../components/MessagePage';
 import { useDocumentTitle } from '../components/useDocumentTitle';
 import { SessionEnded } from './SessionEnded';
@@ -16,6 +17,8 @@ export function ExamLoadFailure({ view, retry }: { view: Exclude<ExamView<object
           <p>This exam does not exist. Check the link in your course, or contact support.</p>
         </MessagePage>
       );
+    case 'unavailable':
+      return <Reconnecting retry={retry} />;
     case 'error':
       return (
         <MessagePage title="We could not load your exam">
@@ -26,6 +29,26 @@ export function ExamLoadFailure({ view, retry }: { view: Exclude<ExamView<object
         </MessagePage>
       );
   }
+}
+
+/** How long to wait before asking the server again after an outage. */
+export const RECONNECT_MS = 5000;
+
+/** An outage keeps the learner where they are and tries again by itself. */
+function Reconnecting({ retry }: { retry: () => void }) {
+  useDocumentTitle('Connection problem');
+  useEffect(() => {
+    const timer = setTimeout(retry, RECONNECT_MS);
+    return () => clearTimeout(timer);
+  }, [retry]);
+  return (
+    <MessagePage title="Connection problem, retrying">
+      <p role="status">We cannot reach examgate just now. This page tries again every few seconds and carries on by itself; nothing you did is lost.</p>
+      <button type="button" className="button" onClick={retry}>
+        Retry now
+      </button>
+    </MessagePage>
+  );
 }
 
 function Loading() {

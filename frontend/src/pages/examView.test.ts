@@ -29,6 +29,14 @@ describe('examView', () => {
     expect(examView({ status: 'error', error: gqlError('INTERNAL', { me: null }) }).kind).toBe('session-ended');
   });
 
+  it('treats an outage as one, never as a sign-out', () => {
+    // The session could not be read: me is null, but the learner is still signed in.
+    expect(examView({ status: 'error', error: gqlError('UNAVAILABLE', { me: null }) }).kind).toBe('unavailable');
+    expect(examView({ status: 'error', error: new GraphQLRequestError('offline', 'network') }).kind).toBe('unavailable');
+    expect(examView({ status: 'error', error: new GraphQLRequestError('bad gateway', 'http', [], null, 502) }).kind).toBe('unavailable');
+    expect(examView({ status: 'error', error: new GraphQLRequestError('teapot', 'http', [], null, 418) }).kind).toBe('error');
+  });
+
   it('prefers the session message over not found', () => {
     const both = new GraphQLRequestError('x', 'graphql', [
       { message: 'No such exam.', extensions: { code: 'NOT_FOUND' } },

@@ -18,6 +18,8 @@ export type ExamView<T extends PageData> =
   | { kind: 'session-ended' }
   | { kind: 'not-found' }
   | { kind: 'error'; message: string }
+  /** The server or the connection failed for now: retried by itself. */
+  | { kind: 'unavailable' }
   | { kind: 'ready'; data: Ready<T> };
 
 const GENERIC_MESSAGE = 'Something went wrong while loading your exam. Please try again.';
@@ -29,10 +31,18 @@ export function examView<T extends PageData>(state: QueryState<T>): ExamView<T> 
     case 'error': {
       const { error } = state;
       if (!(error instanceof GraphQLRequestError)) return { kind: 'error', message: GENERIC_MESSAGE };
+      // No answer, or a gateway's 502/503/504: away for a moment.
+      if (error.kind === 'network' || (error.kind === 'http' && [502, 503, 504].includes(error.status ?? 0))) {
+        return { kind: 'unavailable' };
+      }
       // Without a session every field but `me` fails, so the session check
       // comes first: an expired learner must not be told the exam is missing.
+      if (error.hasCode('UNAUTHENTICATED')) return { kind: 'session-ended' };
+      // A session that could not be read is an outage, never a sign-out:
+      // `me` is null then too, so this comes before looking at it.
+      if (error.hasCode('UNAVAILABLE')) return { kind: 'unavailable' };
       const partial = error.data as PageData | null;
-      if (error.hasCode('UNAUTHENTICATED') || partial?.me === null) return { kind: 'session-ended' };
+      if (partial?.me === null) return { kind: 'session-ended' };
       if (error.hasCode('NOT_FOUND')) return { kind: 'not-found' };
       return { kind: 'error', message: error.message || GENERIC_MESSAGE };
     }
