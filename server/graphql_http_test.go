@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,8 +89,10 @@ func (e *env) send(c *http.Client, method, query string, headers ...string) http
 // gets a bucket of its own.
 func TestGraphQLRateLimitMadeUpCookies(t *testing.T) {
 	clock := &stepClock{t: now}
+	var reads atomic.Int64
 	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {
 		d.RateLimits = server.RateLimits{Learner: server.Budget{Rate: 1, Burst: 3}, Now: clock.Now}
+		d.Store = &countingSessions{Store: d.Store, reads: &reads}
 	})
 	cookie := func(v string) []string { return []string{"Cookie", server.SessionCookie + "=" + v} }
 	for name, value := range map[string]func(i int) string{
@@ -108,6 +111,29 @@ func TestGraphQLRateLimitMadeUpCookies(t *testing.T) {
 			t.Fatalf("%s cookie over the address budget: %d %s", name, got.status, got.body)
 		}
 	}
+	// Choosing the bucket reads nothing: a flood of made-up cookies costs
+	// the database only the reads of the requests the budget lets through.
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("%d session reads for requests that need none", n)
+	}
+	clock.Advance(time.Minute)
+	for i := range 20 {
+		e.send(e.browser(), http.MethodPost, `{ me { email } }`, cookie(fmt.Sprintf("flood-%d", i))...)
+	}
+	if n := reads.Load(); n != 3 {
+		t.Fatalf("%d session reads for 20 made-up cookies with a burst of 3, want 3", n)
+	}
+}
+
+// countingSessions counts session reads.
+type countingSessions struct {
+	examgate.Store
+	reads *atomic.Int64
+}
+
+func (s *countingSessions) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
+	s.reads.Add(1)
+	return s.Store.SessionByTokenHash(ctx, hash, now)
 }
 
 func TestGraphQLRateLimit(t *testing.T) {
@@ -184,6 +210,14 @@ func TestGraphQLRateLimit(t *testing.T) {
 	e.launch(ada, "DEMO-101", e.token(nil))
 	bob := e.browser()
 	e.launch(bob, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(time.Second) }))
+	// A session's first request spends from its address, before anything
+	// is read; once found live, it has its own bucket.
+	clock.Advance(time.Minute)
+	for _, c := range []*http.Client{ada, bob} {
+		if got := e.send(c, http.MethodPost, `{ me { email } }`); got.status != http.StatusOK {
+			t.Fatalf("first request of a session: %d %s", got.status, got.body)
+		}
+	}
 	for i := range 3 {
 		if got := e.send(ada, http.MethodPost, `{ me { email } }`); got.status != http.StatusOK || string(got.gql.Data["me"]) != `{"email":"ada@example.com"}` {
 			t.Fatalf("ada request %d: %d %s", i+1, got.status, got.body)

@@ -301,11 +301,12 @@ func (s *Server) rateKey(r *http.Request, authenticated, sessionLive func(string
 	hasAuth := r.Header.Get("Authorization") != ""
 	// A session spends from its own bucket once found live; until then (or
 	// when it has ended) from its address's, like a request without one.
-	// Only a session not seen live lately is read here.
-	if ref := examgate.SessionRefFromContext(r.Context()); ref != nil && !hasAuth {
-		if sessionLive(ref.TokenHash()) || examgate.SessionFromContext(r.Context()) != nil {
-			return "s" + ref.TokenHash(), &s.RateLimits.Learner, "a session"
-		}
+	// Nothing is read here: a cookie not seen live lately is charged to its
+	// address before any database read, so that a flood of made-up cookies
+	// costs no more than the address's budget of reads. The request itself
+	// reads the session, and sessionChecked remembers it live.
+	if ref := examgate.SessionRefFromContext(r.Context()); ref != nil && !hasAuth && sessionLive(ref.TokenHash()) {
+		return "s" + ref.TokenHash(), &s.RateLimits.Learner, "a session"
 	}
 	// Not X-Forwarded-For: a client could name any address there. Behind a
 	// proxy every anonymous request shares the proxy's budget, which only
