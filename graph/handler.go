@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -58,6 +59,22 @@ type Options struct {
 	RequestID func(context.Context) string
 }
 
+// Outcome collects what the transport needs to know of a request's errors
+// after execution: an UNAVAILABLE error makes the answer a 503.
+type Outcome struct{ unavailable atomic.Bool }
+
+// Unavailable reports whether any error of the request was UNAVAILABLE.
+func (o *Outcome) Unavailable() bool { return o.unavailable.Load() }
+
+type outcomeKey struct{}
+
+// WithOutcome returns a context whose request's errors are recorded in the
+// returned Outcome.
+func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
+	o := &Outcome{}
+	return context.WithValue(ctx, outcomeKey{}, o), o
+}
+
 // NewHandler returns the GraphQL endpoint: POST (JSON) and GET (queries
 // only), following the GraphQL-over-HTTP spec (docs/graphql-http.md), with
 // automatic persisted queries, a cache of parsed documents, depth,
@@ -85,6 +102,11 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	}
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The request's deadline passed (a stalled table, an exhausted
+			// pool): busy, not broken; the server answers 503.
+			err = examgate.Wrap(examgate.EUNAVAILABLE, err, "examgate is too busy to answer just now. Try again in a few seconds.")
+		}
 		var de *examgate.Error
 		if !errors.As(err, &de) {
 			// Parse and validation errors are the client's and safe to show.
@@ -107,6 +129,11 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			gqlErr.Extensions = map[string]any{}
 		}
 		gqlErr.Extensions["code"] = de.Code
+		if de.Code == examgate.EUNAVAILABLE {
+			if o, ok := ctx.Value(outcomeKey{}).(*Outcome); ok {
+				o.unavailable.Store(true)
+			}
+		}
 		if id := reqID(ctx); id != "" && de.Code == examgate.EINTERNAL {
 			gqlErr.Extensions["requestId"] = id
 		}

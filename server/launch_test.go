@@ -163,6 +163,12 @@ type gqlResponse struct {
 
 func (e *env) graphql(c *http.Client, query string) gqlResponse {
 	e.t.Helper()
+	return e.graphqlWith(c, query, nil)
+}
+
+// graphqlWith is graphql, handing the response to seen before decoding.
+func (e *env) graphqlWith(c *http.Client, query string, seen func(*http.Response)) gqlResponse {
+	e.t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -171,6 +177,9 @@ func (e *env) graphql(c *http.Client, query string) gqlResponse {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if seen != nil {
+		seen(resp)
+	}
 	var out gqlResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		e.t.Fatalf("graphql: status %d: %v", resp.StatusCode, err)

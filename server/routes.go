@@ -7,12 +7,12 @@ func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
 	// CORS answers preflights before anything counts them; rate limits
 	// come before the key is looked up, so a bad key is throttled too.
-	gql := s.withCORS(s.withRateLimit(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler())))))
+	gql := s.withCORS(s.withRateLimit(s.withGraphQLDeadline(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler()))))))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	s.mux.Handle("GET /lti/jwks", s.ltiJWKS())
-	s.mux.HandleFunc("GET /launch/ti", s.handleTILaunch)
+	s.mux.HandleFunc("GET /launch/ti", withDeadline(s.Deadlines.launch(), s.handleTILaunch))
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
 	if len(s.CORSOrigins) > 0 {
@@ -27,7 +27,7 @@ func (s *Server) routes() {
 		login := s.withLoginBudget(s.handleLTILogin)
 		s.mux.HandleFunc("GET /lti/login", login)
 		s.mux.HandleFunc("POST /lti/login", login)
-		s.mux.HandleFunc("POST /lti/launch", s.handleLTILaunch)
+		s.mux.HandleFunc("POST /lti/launch", withDeadline(s.Deadlines.launch(), s.handleLTILaunch))
 		s.mux.HandleFunc("GET /lti/register", s.withLoginBudget(s.handleLTIRegisterStart))
 		s.mux.HandleFunc("POST /lti/register", s.withLoginBudget(s.handleLTIRegister))
 		s.mux.Handle("POST /lti/continue", csrf.Handler(http.HandlerFunc(s.handleLTIContinue)))

@@ -45,6 +45,8 @@ type Deps struct {
 	// where to send them for an exam's course ("Back to your course").
 	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
 	Playground bool
+	// Deadlines bound each request's work; the zero value takes defaults.
+	Deadlines Deadlines
 	// RateLimits are the request budgets of /graphql; the zero value sets
 	// none.
 	RateLimits RateLimits

@@ -1,0 +1,79 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/server"
+)
+
+// A request whose statement waits past its deadline (a table held by a
+// lock, a pool with no free connection) answers 503 UNAVAILABLE with
+// Retry-After, instead of holding the learner until the write timeout.
+func TestGraphQLDeadline(t *testing.T) {
+	t.Run("stalled store", func(t *testing.T) {
+		e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), catalogYAML, func(d *server.Deps) {
+			d.Store = stalledCandidates{d.Store}
+			d.Deadlines.Learner = 100 * time.Millisecond
+		})
+		checkBusy(t, e)
+	})
+	t.Run("postgres table lock", func(t *testing.T) {
+		store := dbtest.OpenPostgres(t)
+		e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) { d.Deadlines.Learner = 300 * time.Millisecond })
+		ada := e.browser()
+		e.launch(ada, "DEMO-101", e.token(nil))
+		tx, err := store.Bun().BeginTx(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.Exec("LOCK TABLE candidates IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		got, status, header := graphqlStatus(t, e, ada, `{ me { email } }`)
+		if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || len(got.Errors) == 0 || got.Errors[0].Extensions["code"] != examgate.EUNAVAILABLE {
+			t.Fatalf("me while candidates is locked: %d %v %+v", status, header, got.Errors)
+		}
+		_ = tx.Rollback()
+		if got, status, _ := graphqlStatus(t, e, ada, `{ me { email } }`); status != http.StatusOK || len(got.Errors) != 0 {
+			t.Fatalf("after the lock: %d %+v", status, got.Errors)
+		}
+	})
+}
+
+func checkBusy(t *testing.T, e *env) {
+	t.Helper()
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	got, status, header := graphqlStatus(t, e, ada, `{ me { email } }`)
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") != "5" || len(got.Errors) != 1 || got.Errors[0].Extensions["code"] != examgate.EUNAVAILABLE {
+		t.Fatalf("stalled me: %d %v %+v", status, header, got.Errors)
+	}
+	// What does not wait on the stalled table still answers.
+	if got, status, _ := graphqlStatus(t, e, ada, `{ exam(code: "DEMO-101") { title } }`); status != http.StatusOK || len(got.Errors) != 0 {
+		t.Fatalf("exam while candidates stall: %d %+v", status, got.Errors)
+	}
+}
+
+// graphqlStatus posts query and returns the answer with its status.
+func graphqlStatus(t *testing.T, e *env, c *http.Client, query string) (gqlResponse, int, http.Header) {
+	t.Helper()
+	var status int
+	var header http.Header
+	got := e.graphqlWith(c, query, func(resp *http.Response) { status, header = resp.StatusCode, resp.Header })
+	return got, status, header
+}
+
+// stalledCandidates waits on every candidate read until the request's
+// deadline, as a locked table would.
+type stalledCandidates struct{ examgate.Store }
+
+func (s stalledCandidates) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
+	<-ctx.Done()
+	return nil, examgate.Wrap(examgate.EINTERNAL, ctx.Err(), "database error")
+}
