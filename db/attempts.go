@@ -254,7 +254,7 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 	s := db.guardedSave(g, a, flag)
 	if db.postgres {
 		var st *sql.Stmt
-		if st, s.err = db.prepared.get(ctx, db.bun.DB, s.query); s.err == nil {
+		if st, s.err = db.prepared.get(ctx, db.hotPool(), s.query); s.err == nil {
 			s.row, s.wrote, s.err = s.run(ctx, st)
 			db.saves.statements.Add(1)
 			db.saves.commits.Add(1)
@@ -485,7 +485,7 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	stmts := make([]*sql.Stmt, 0, len(batch))
 	ready := batch[:0:0]
 	for _, s := range batch {
-		st, err := db.prepared.get(ctx, db.bun.DB, s.query)
+		st, err := db.prepared.get(ctx, db.hotPool(), s.query)
 		if err != nil {
 			s.wrote, s.err = false, err
 			continue

@@ -33,6 +33,7 @@ var migrations embed.FS
 // DB is the examgate store.
 type DB struct {
 	bun      *bun.DB
+	hot      *sql.DB // PostgreSQL: a pool of its own for session reads and autosaves
 	postgres bool
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
@@ -104,7 +105,19 @@ func Open(dsn string) (*DB, error) {
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), postgres: true}, nil
+		// Session reads and autosaves get their own few connections: when
+		// a stalled table holds every connection of the main pool (booking
+		// reads waiting on a lock), learners still sign in and their
+		// answers are still saved.
+		hot, err := sql.Open("pgx", simpleProtocol(dsn))
+		if err != nil {
+			_ = sqldb.Close()
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		hot.SetMaxOpenConns(HotConns)
+		hot.SetMaxIdleConns(HotConns)
+		hot.SetConnMaxIdleTime(5 * time.Minute)
+		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true}, nil
 	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 	if err != nil {
@@ -156,7 +169,37 @@ func sqliteDSN(file string) string {
 }
 
 // Close closes the connection pool.
-func (db *DB) Close() error { return db.bun.Close() }
+func (db *DB) Close() error {
+	if db.hot != nil {
+		_ = db.hot.Close()
+	}
+	return db.bun.Close()
+}
+
+// HotConns is the size of PostgreSQL's pool for session reads and
+// autosaves, beside the main pool's 20.
+const HotConns = 6
+
+// hotPool is where the hottest statements run: the pool of their own on
+// PostgreSQL, the one connection on SQLite.
+func (db *DB) hotPool() *sql.DB {
+	if db.hot != nil {
+		return db.hot
+	}
+	return db.bun.DB
+}
+
+// HotStats are the statistics of the pool of session reads and autosaves.
+func (db *DB) HotStats() sql.DBStats { return db.hotPool().Stats() }
+
+// SetMaxIdleConns bounds the idle connections of every pool (tests keep
+// few, as many stores share one server).
+func (db *DB) SetMaxIdleConns(n int) {
+	db.bun.SetMaxIdleConns(n)
+	if db.hot != nil {
+		db.hot.SetMaxIdleConns(min(n, HotConns))
+	}
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.bun.PingContext(ctx) }

@@ -184,7 +184,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time
 	} else {
 		query = sqliteParams(query)
 	}
-	st, err := db.prepared.get(ctx, db.bun.DB, query)
+	st, err := db.prepared.get(ctx, db.hotPool(), query)
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
 	}

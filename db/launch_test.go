@@ -286,7 +286,8 @@ func TestPostgresPoolKeepsConnections(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if st := store.Bun().Stats(); st.MaxIdleClosed != 0 || st.OpenConnections < 2 {
+	// Session reads run on the pool of their own.
+	if st := store.HotStats(); st.MaxIdleClosed != 0 || st.OpenConnections < 2 {
 		t.Fatalf("pool: %d connections closed on return, %d open", st.MaxIdleClosed, st.OpenConnections)
 	}
 }
@@ -321,4 +322,28 @@ func TestLaunchKeepsAssignmentID(t *testing.T) {
 			t.Fatalf("a launch without an assignment cleared it: %q", got.AssignmentID)
 		}
 	})
+}
+
+// With every connection of the main pool held (booking reads waiting on a
+// locked table), session reads still answer from the pool of their own.
+func TestPostgresHotPoolOutlastsAFullMainPool(t *testing.T) {
+	store := dbtest.OpenPostgres(t)
+	ctx := context.Background()
+	if _, err := store.CompleteLaunch(ctx, record("hot-token", "ext-hot", "hot@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	store.Bun().SetMaxOpenConns(2)
+	for range 2 {
+		conn, err := store.Bun().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := store.SessionByTokenHash(rctx, record("hot-token", "ext-hot", "hot@example.com").Session.TokenHash, t0)
+	if err != nil || s == nil {
+		t.Fatalf("session read with the main pool full: %v", err)
+	}
 }

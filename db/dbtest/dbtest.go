@@ -85,7 +85,7 @@ func OpenPostgres(tb testing.TB) *db.DB {
 	// Many stores are open at once across parallel tests and packages, and
 	// the server allows 100 connections: a test store keeps few idle (the
 	// served pool keeps all it opened; TestPostgresPoolKeepsConnections).
-	store.Bun().SetMaxIdleConns(2)
+	store.SetMaxIdleConns(2)
 	return store
 }
 
