@@ -1,8 +1,13 @@
 package examgate
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 )
 
 // Error codes, mapped once to HTTP status and GraphQL extensions.code.
@@ -56,6 +61,28 @@ func ErrorCode(err error) string {
 	default:
 		return EINTERNAL
 	}
+}
+
+// Unreachable reports whether err says the database (or another service)
+// could not be reached or did not answer in time: an outage to report as
+// UNAVAILABLE, the same on every process and store, never INTERNAL.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var op *net.OpError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &op)
+}
+
+// Outage turns an error that says a service could not be reached into
+// UNAVAILABLE with message, and leaves any other error as it is.
+func Outage(err error, message string) error {
+	if Unreachable(err) && ErrorCode(err) != EUNAVAILABLE {
+		return Wrap(EUNAVAILABLE, err, message)
+	}
+	return err
 }
 
 // ErrorMessage returns the user-facing message of err; internal errors get a

@@ -102,11 +102,10 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	}
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-		if errors.Is(err, context.DeadlineExceeded) {
-			// The request's deadline passed (a stalled table, an exhausted
-			// pool): busy, not broken; the server answers 503.
-			err = examgate.Wrap(examgate.EUNAVAILABLE, err, "examgate is too busy to answer just now. Try again in a few seconds.")
-		}
+		// The request's deadline passed (a stalled table, an exhausted
+		// pool) or the database could not be reached: an outage, not a
+		// bug; the server answers 503.
+		err = examgate.Outage(err, "examgate cannot answer just now. Try again in a few seconds.")
 		var de *examgate.Error
 		if !errors.As(err, &de) {
 			// Parse and validation errors are the client's and safe to show.

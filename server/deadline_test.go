@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/server"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // A request whose statement waits past its deadline (a table held by a
@@ -76,4 +79,37 @@ type stalledCandidates struct{ examgate.Store }
 func (s stalledCandidates) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
 	<-ctx.Done()
 	return nil, examgate.Wrap(examgate.EINTERNAL, ctx.Err(), "database error")
+}
+
+// A database that refuses connections is an outage (UNAVAILABLE, 503) on
+// every field, never INTERNAL on one process and UNAVAILABLE on another.
+func TestDatabaseRefusingIsUnavailable(t *testing.T) {
+	// A real driver error: PostgreSQL's client dialling a closed port.
+	closed, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := closed.PingContext(context.Background())
+	closed.Close()
+	if refused == nil {
+		t.Fatal("a closed port answered")
+	}
+	e := newEnvWithCatalog(t, dbtest.OpenSQLite(t), catalogYAML, func(d *server.Deps) {
+		d.Store = refusingCandidates{Store: d.Store, err: refused}
+	})
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	got, status, header := graphqlStatus(t, e, ada, `{ me { email } }`)
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || len(got.Errors) != 1 || got.Errors[0].Extensions["code"] != examgate.EUNAVAILABLE {
+		t.Fatalf("database refusing: %d %v %+v (driver error %v)", status, header, got.Errors, refused)
+	}
+}
+
+type refusingCandidates struct {
+	examgate.Store
+	err error
+}
+
+func (s refusingCandidates) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
+	return nil, s.err
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"html/template"
 	"net/http"
 
@@ -74,9 +72,7 @@ func titleFor(status int) string {
 // errorPage answers with a page a learner understands and logs the cause
 // under the same reference the page shows.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.DeadlineExceeded) && examgate.ErrorCode(err) != examgate.EUNAVAILABLE {
-		err = examgate.Wrap(examgate.EUNAVAILABLE, err, "examgate is too busy to answer just now. Try again in a minute.")
-	}
+	err = examgate.Outage(err, "examgate cannot answer just now. Try again in a minute.")
 	code := examgate.ErrorCode(err)
 	if code == examgate.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", retryAfterBusy)
