@@ -189,6 +189,9 @@ func (db *DB) hotPool() *sql.DB {
 	return db.bun.DB
 }
 
+// PoolStats are the statistics of the main pool.
+func (db *DB) PoolStats() sql.DBStats { return db.bun.Stats() }
+
 // HotStats are the statistics of the pool of session reads and autosaves.
 func (db *DB) HotStats() sql.DBStats { return db.hotPool().Stats() }
 
@@ -202,7 +205,9 @@ func (db *DB) SetMaxIdleConns(n int) {
 }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.bun.PingContext(ctx) }
+// It asks on the pool of session reads, so that a main pool saturated by a
+// stalled table reads as busy, not as a database that is down.
+func (db *DB) Ping(ctx context.Context) error { return db.hotPool().PingContext(ctx) }
 
 // migrationConn returns the connection that migrates. On a new SQLite file
 // several processes opening their first connection at once race to switch

@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,61 @@ type refusingCandidates struct {
 
 func (s refusingCandidates) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
 	return nil, s.err
+}
+
+// The fault of a table held by a lock, on PostgreSQL: requests that need
+// the table fill the main pool and answer 503 within their deadline; a
+// request that needs only the session (read on its own pool) and the
+// catalog keeps answering; /readyz reports the saturated pool; and all
+// recovers when the lock goes, without a restart.
+func TestFaultTableLock(t *testing.T) {
+	store := dbtest.OpenPostgres(t)
+	e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) { d.Deadlines.Learner = 2 * time.Second })
+	ada := e.browser()
+	e.launch(ada, "DEMO-101", e.token(nil))
+	const bookingsQuery = `{ bookings(examCode: "DEMO-101") { id } }`
+
+	tx, err := store.Bun().BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	// More booking reads than the pool has connections.
+	statuses := make(chan int, 25)
+	for range 25 {
+		go func() {
+			_, status, _ := graphqlStatus(t, e, ada, bookingsQuery)
+			statuses <- status
+		}()
+	}
+	for deadline := time.Now().Add(5 * time.Second); store.PoolStats().InUse < store.PoolStats().MaxOpenConnections; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the booking reads never filled the pool: %+v", store.PoolStats())
+		}
+		time.Sleep(5 * time.Millisecond) // polls a condition; nothing waits on time itself
+	}
+	if got, status, _ := graphqlStatus(t, e, ada, `{ exam(code: "DEMO-101") { title } }`); status != http.StatusOK || len(got.Errors) != 0 {
+		t.Fatalf("a request that needs only the session, with the pool full: %d %+v", status, got.Errors)
+	}
+	resp, err := http.Get(e.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "database pool: saturated") {
+		t.Fatalf("/readyz with the pool full: %s", body)
+	}
+	for range 25 {
+		if status := <-statuses; status != http.StatusServiceUnavailable {
+			t.Fatalf("a booking read behind the lock answered %d, want 503 within its deadline", status)
+		}
+	}
+	_ = tx.Rollback()
+	if got, status, _ := graphqlStatus(t, e, ada, bookingsQuery); status != http.StatusOK || len(got.Errors) != 0 {
+		t.Fatalf("after the lock: %d %+v", status, got.Errors)
+	}
 }

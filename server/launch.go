@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,6 +66,11 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// pooled is a store that tells how busy its main pool is.
+type pooled interface {
+	PoolStats() sql.DBStats
+}
+
 // readyTimeout bounds the database check of /readyz: a load balancer asks
 // often and must get an answer before its own timeout.
 const readyTimeout = 2 * time.Second
@@ -98,6 +104,17 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			err = fmt.Errorf("no answer within %s", readyTimeout)
 		}
 		check("database", err)
+	}
+	if p, ok := s.Store.(pooled); ok && p.PoolStats().MaxOpenConnections > 1 { // SQLite has one
+		// Reported, not failed: with one table stalled, requests that do
+		// not need it still answer, and taking this instance out of the
+		// load balancer would only move the stall elsewhere.
+		st := p.PoolStats()
+		state := "ok"
+		if st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections {
+			state = "saturated"
+		}
+		lines = append(lines, fmt.Sprintf("database pool: %s (%d of %d connections in use, %d waits so far)", state, st.InUse, st.MaxOpenConnections, st.WaitCount))
 	}
 	if s.WorkerAlive != nil {
 		if s.WorkerAlive() {

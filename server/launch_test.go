@@ -407,6 +407,7 @@ func TestReadiness(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// (SQLite has one connection: no pool line.)
 	if code, body := get("/readyz"); code != 200 || body != "migrations: ok\ndatabase: ok\njob worker: ok\n" {
 		t.Fatalf("ready: %d %q", code, body)
 	}
