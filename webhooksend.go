@@ -60,6 +60,12 @@ func NewWebhookSender(allowPrivate bool) *WebhookSender {
 	return s
 }
 
+// WrapTransport wraps the sender's transport, to count and time its
+// requests; the address checks stay in the wrapped transport.
+func (s *WebhookSender) WrapTransport(wrap func(http.RoundTripper) http.RoundTripper) {
+	s.client.Transport = wrap(s.client.Transport)
+}
+
 // control runs before each connection, with the address actually dialled.
 func (s *WebhookSender) control(_, address string, _ syscall.RawConn) error {
 	if s.AllowPrivate {

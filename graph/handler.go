@@ -57,6 +57,9 @@ type Options struct {
 	Introspection bool
 	// RequestID returns the id the server gave the request, for error logs.
 	RequestID func(context.Context) string
+	// Observe, when set, is told each operation's name and outcome (ok, or
+	// the code of its first error).
+	Observe func(operation, outcome string)
 }
 
 // Outcome collects what the transport needs to know of a request's errors
@@ -138,6 +141,27 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		}
 		return gqlErr
 	})
+	if opts.Observe != nil {
+		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+			resp := next(ctx)
+			name, outcome := "", "ok"
+			if graphql.HasOperationContext(ctx) {
+				oc := graphql.GetOperationContext(ctx)
+				name = oc.OperationName
+				if oc.Operation != nil && oc.Operation.Name != "" {
+					name = oc.Operation.Name // named in the document, not only in the request
+				}
+			}
+			if resp != nil && len(resp.Errors) > 0 {
+				outcome = "error"
+				if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
+					outcome = code
+				}
+			}
+			opts.Observe(name, outcome)
+			return resp
+		})
+	}
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "graphql panic", "panic", v, "stack", string(debug.Stack()))
 		return examgate.Errorf(examgate.EINTERNAL, "panic")

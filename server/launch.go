@@ -27,10 +27,12 @@ func (s *Server) handleTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := s.Verifier.Verify(raw)
 	if err != nil {
+		s.Metrics.launch("ti", err, "")
 		s.errorPage(w, r, err)
 		return
 	}
 	done, err := s.Launcher.Launch(r.Context(), claims, examCode)
+	s.Metrics.launch("ti", err, "ok")
 	if err != nil {
 		s.errorPage(w, r, err)
 		return

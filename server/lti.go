@@ -137,15 +137,18 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	launch, err := s.LTITool.Launch(r.Context(), lti.LaunchRequest{IDToken: f.Get("id_token"), State: state, Binding: binding})
 	if err != nil {
+		s.Metrics.launch("lti", err, "")
 		s.ltiError(w, r, err)
 		return
 	}
 	if launch.DeepLinking != nil {
+		s.Metrics.launch("lti", nil, "picker")
 		http.SetCookie(w, s.ltiStateCookie(state, "", -1))
 		s.ltiDeepLinkPicker(w, r, launch)
 		return
 	}
 	if launch.Audience == lti.AudienceStaff {
+		s.Metrics.launch("lti", nil, "preview")
 		s.ltiPreview(w, r, launch, state)
 		return
 	}
@@ -166,6 +169,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 			"issuer", launch.Issuer, "has_lineitem", g.LineItem != "", "has_lineitems", g.LineItems != "", "scopes", len(g.Scope))
 	}
 	done, err := s.LTILaunch.Launch(r.Context(), claims, launch.ExamCode)
+	s.Metrics.launch("lti", err, "ok")
 	if err != nil {
 		s.ltiError(w, r, err)
 		return

@@ -42,8 +42,13 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		d := time.Since(start)
 		s.Logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+			"status", rec.status, "duration_ms", d.Milliseconds())
+		if s.Metrics != nil {
+			_, route := s.mux.Handler(r) // the pattern, not the path: bounded labels
+			s.Metrics.observeHTTP(route, r.Method, rec.status, d)
+		}
 	})
 }
 

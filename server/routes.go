@@ -11,6 +11,9 @@ func (s *Server) routes() {
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.Metrics != nil && (s.MetricsKey != "" || s.Demo != nil) {
+		s.mux.Handle("GET /metrics", s.Metrics.Handler(s.MetricsKey))
+	}
 	s.mux.Handle("GET /lti/jwks", s.ltiJWKS())
 	s.mux.HandleFunc("GET /launch/ti", withDeadline(s.Deadlines.launch(), s.handleTILaunch))
 	s.mux.Handle("GET /graphql", gql)

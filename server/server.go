@@ -45,6 +45,11 @@ type Deps struct {
 	// where to send them for an exam's course ("Back to your course").
 	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
 	Playground bool
+	// Metrics, when set, counts requests, GraphQL operations, launches and
+	// outbound calls. MetricsKey, when set, serves them at /metrics on this
+	// listener to that Bearer key; the demo serves them there openly.
+	Metrics    *Metrics
+	MetricsKey string
 	// Deadlines bound each request's work; the zero value takes defaults.
 	Deadlines Deadlines
 	// RateLimits are the request budgets of /graphql; the zero value sets
@@ -121,5 +126,5 @@ func (s *Server) graphHandler() http.Handler {
 		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Hooks: s.Webhooks, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 		Partners: partners,
 	}
-	return r.WithLoaders(graph.NewHandler(r, graph.Options{Introspection: s.Playground, RequestID: RequestID}))
+	return r.WithLoaders(graph.NewHandler(r, graph.Options{Introspection: s.Playground, RequestID: RequestID, Observe: s.Metrics.ObserveOperation}))
 }

@@ -45,6 +45,10 @@ type config struct {
 	// LTIPlatforms is a file of LTI 1.3 platform registrations, stored at start.
 	LTIPlatforms string
 	TIOff        bool // LTI only: no TI setting was given
+	// MetricsAddr is a listen address of its own for /metrics; MetricsKey
+	// a Bearer key that /metrics asks for (on the main listener, where it
+	// is served only with a key, or in demo mode).
+	MetricsAddr, MetricsKey string
 }
 
 const (
@@ -107,6 +111,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	c.CORSOrigins = origins
 	c.LTIPlatforms = getenv("EXAMGATE_LTI_PLATFORMS")
+	c.MetricsAddr, c.MetricsKey = getenv("EXAMGATE_METRICS_ADDR"), getenv("EXAMGATE_METRICS_KEY")
+	if c.MetricsKey != "" && len(c.MetricsKey) < 16 {
+		return nil, errors.New("EXAMGATE_METRICS_KEY must be at least 16 characters")
+	}
 	secrets := getenv("EXAMGATE_TI_SECRETS")
 	rateSet := getenv("EXAMGATE_TI_RATE") != "" || getenv("EXAMGATE_TI_PLAN") != ""
 	if v := getenv("EXAMGATE_TI_PLAN"); v != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/lti/ags"
+	"github.com/examgate/examgate/server"
 )
 
 // ltiSubcommand is one `examgate lti …` command. Add commands to
@@ -111,9 +113,10 @@ func ltiListKeys(ctx context.Context, args []string, getenv func(string) string,
 
 // ltiScoreHandler works the lti.score jobs with the tool keys in store.
 // platforms finds each platform's token URL (the LTI registrations).
-func ltiScoreHandler(store *db.DB, platforms examgate.LTIPlatforms, clock examgate.Clock, logger *slog.Logger) examgate.JobHandler {
+func ltiScoreHandler(store *db.DB, platforms examgate.LTIPlatforms, clock examgate.Clock, logger *slog.Logger, metrics *server.Metrics) examgate.JobHandler {
 	client := ags.NewClient(ags.NewKeys(store, clock), clock)
 	client.Logger = logger
+	client.HTTP = &http.Client{Timeout: 30 * time.Second, Transport: metrics.Transport("lti", nil)}
 	scores := &examgate.LTIScores{Platforms: platforms, AGS: client, LineItems: store, Clock: clock, Logger: logger, Results: store}
 	return scores.Handle
 }

@@ -121,8 +121,11 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
+	metrics := server.NewMetrics()
+	metrics.WatchStore(store, clock)
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
 	ti.Logger = logger
+	ti.HTTP.Transport = metrics.Transport("ti", ti.HTTP.Transport)
 	if cfg.TIPlan.PerMinute > 0 {
 		ti.UsePlan(cfg.TIPlan) // TI counts requests per API key
 	}
@@ -131,7 +134,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	delivery := &examgate.ResultDelivery{Store: store, TI: tiResults{ti}, Catalog: catalog, Clock: clock, Logger: logger}
 	worker.Handle(examgate.JobTIResult, delivery.HandleResult)
 	worker.Handle(examgate.JobTIReset, delivery.HandleReset)
-	worker.Handle(examgate.JobLTIScore, ltiScoreHandler(store, store, clock, logger))
+	worker.Handle(examgate.JobLTIScore, ltiScoreHandler(store, store, clock, logger, metrics))
 	var demo *server.Demo
 	var sender mail.Sender
 	switch {
@@ -160,7 +163,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		jobs := &mail.BookingJobs{Candidates: store, Catalog: catalog, Sender: sender, BaseURL: cfg.BaseURL}
 		worker.Handle(examgate.JobBookingEmail, jobs.Handle)
 	}
-	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger)
+	webhooks, hookWorker := newWebhooks(cfg, store, clock, logger, metrics)
 	wake := func() { worker.Wake(); hookWorker.Wake() }
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Wake: wake,
 		ResultJobs:   examgate.TIResultJobs,
@@ -240,8 +243,25 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		logger.Info("open the demo", "url", cfg.BaseURL+"/demo", "admin_api_key", cfg.AdminKey)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpServer.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		// A listener of its own, for a private network: no key asked.
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for metrics: %w (set EXAMGATE_METRICS_ADDR to a free address)", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler(cfg.MetricsKey))
+		metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+		defer metricsServer.Close()
+		go func() {
+			if err := metricsServer.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		logger.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err

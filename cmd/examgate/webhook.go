@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
+	"github.com/examgate/examgate/server"
 )
 
 const webhookUsage = `usage:
@@ -140,13 +142,15 @@ const webhookWorkers = 4
 // run apart from the main worker, so that partner endpoints that answer
 // slowly or time out (10 s each) never hold up result delivery to TI or
 // emails, and several deliveries to different endpoints go out at once.
-func newWebhooks(cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger) (*examgate.Webhooks, *examgate.Worker) {
+func newWebhooks(cfg *config, store *db.DB, clock examgate.Clock, logger *slog.Logger, metrics *server.Metrics) (*examgate.Webhooks, *examgate.Worker) {
 	allow := cfg.WebhookAllowPrivate || cfg.Demo
 	if allow {
 		logger.Warn("webhooks may reach private addresses and http://localhost (EXAMGATE_WEBHOOK_ALLOW_PRIVATE or demo mode); never in production")
 	}
 	worker := &examgate.Worker{Store: store, Clock: clock, Logger: logger, Lease: cfg.JobLease}
-	hooks := &examgate.Webhooks{Store: store, Clock: clock, Logger: logger, Sender: examgate.NewWebhookSender(allow), Wake: worker.Wake}
+	sender := examgate.NewWebhookSender(allow)
+	sender.WrapTransport(func(t http.RoundTripper) http.RoundTripper { return metrics.Transport("webhook", t) })
+	hooks := &examgate.Webhooks{Store: store, Clock: clock, Logger: logger, Sender: sender, Wake: worker.Wake}
 	worker.Handle(examgate.JobWebhookEvent, hooks.HandleEvent)
 	worker.Handle(examgate.JobWebhookDelivery, hooks.HandleDelivery)
 	return hooks, worker
