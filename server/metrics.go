@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"crypto/subtle"
+	"database/sql"
 	"net/http"
 	"regexp"
 	"strconv"
