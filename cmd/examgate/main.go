@@ -195,6 +195,8 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Playground:  cfg.Playground,
 		Ready:       ready.Load,
 		WorkerAlive: func() bool { return worker.Alive(time.Now()) },
+		Metrics:     metrics,
+		MetricsKey:  cfg.MetricsKey,
 		App:         app,
 		Demo:        demo,
 

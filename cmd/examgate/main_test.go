@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/examgate/examgate/tiapi"
 )
@@ -120,6 +121,25 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	resp.Body.Close()
 	if v, ok := out.Data["me"]; !ok || v != nil {
 		t.Fatalf("me = %v", out.Data)
+	}
+	// The demo serves its metrics and readiness, wired as in production.
+	for path, want := range map[string]string{"/metrics": "examgate_sessions_live", "/readyz": "job worker: ok"} {
+		// The worker's loop may take a moment to turn first: poll.
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			resp, err := http.Get("http://" + addr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s = %d %.300s", path, resp.StatusCode, b)
+			}
+			time.Sleep(20 * time.Millisecond) // polls a condition
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
