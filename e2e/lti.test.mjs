@@ -53,6 +53,20 @@ describe('LTI 1.3 launches in a browser', { skip: skipReason }, () => {
     });
   });
 
+  it('lets an instructor try an exam in the preview, recording nothing', async () => {
+    await withPage('lti-preview-try', {}, async (page) => {
+      const csp = watchCSP(page);
+      await launchFromPlatform(page, { sub: 'e2e-lti-teacher-2', as: 'instructor', exam: 'DEMO-QUICK' });
+      await page.getByRole('heading', { name: 'Try the exam' }).waitFor();
+      await page.getByRole('button', { name: 'See the score' }).click();
+      const score = page.getByTestId('preview-score');
+      await score.waitFor();
+      assert.match(await score.innerText(), /0 questions answered\): not passed/);
+      assert.match(await page.locator('main').innerText(), /This score is not recorded and goes nowhere/);
+      assert.deepEqual(csp, [], 'the preview try must run under its CSP');
+    });
+  });
+
   it('lets an instructor add an exam through the Deep Linking picker', async () => {
     await withPage('lti-picker', {}, async (page) => {
       const csp = watchCSP(page);

@@ -50,6 +50,17 @@ exams:
     title: Other Exam
     eligibilityDays: 30
     ti: {courseIds: [course-other]}
+  - code: QUIZ-1
+    title: Preview Quiz
+    eligibilityDays: 30
+    ti: {courseIds: [course-101]}
+    delivery:
+      onDemand: true
+      durationMinutes: 5
+      passMark: 50
+      items:
+        - {id: q1, type: truefalse, stem: "Ice is **cold**.", correct: ["true"]}
+        - {id: q2, type: single, stem: "Two plus two?", options: [{id: a, text: "3"}, {id: b, text: "4"}], correct: [b]}
 `
 
 // env is one examgate server under test with a fake TI behind it.

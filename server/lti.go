@@ -201,8 +201,12 @@ func (s *Server) ltiPreview(w http.ResponseWriter, r *http.Request, launch *lti.
 	}
 	http.SetCookie(w, s.ltiStateCookie(state, "", -1))
 	s.Logger.InfoContext(r.Context(), "lti preview", "exam", exam.Code, "issuer", launch.Issuer, "roles", len(launch.Roles))
+	data := map[string]any{"Exam": exam, "ReturnURL": launch.ReturnURL}
+	if grant := s.previewGrant(r, exam); grant != "" {
+		data["Grant"], data["Items"] = grant, previewItems(exam)
+	}
 	s.ltiFrameable(w, r)
-	s.ltiPage(w, "preview", map[string]any{"Exam": exam, "ReturnURL": launch.ReturnURL})
+	s.ltiPage(w, "preview", data)
 }
 
 // maxPickerExams bounds how many exams the picker signs a response for.
@@ -422,6 +426,22 @@ button:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 </dl>
 <p>Learners who open this activity see their exam dashboard; their scores are sent to this activity's gradebook column.</p>
 {{if .ReturnURL}}<p><a href="{{.ReturnURL}}">Back to the course</a></p>{{end}}
+{{if .Grant}}<h2>Try the exam</h2>
+<p>Answer as a learner would and see the score. Nothing is recorded; there is no timer here.</p>
+<form method="post" action="/lti/preview">
+<input type="hidden" name="grant" value="{{.Grant}}">
+{{range .Items}}<fieldset><legend>{{.Number}}.</legend>{{.Stem}}
+{{$it := .}}{{range .Options}}<label style="display:block"><input type="{{if $it.Multiple}}checkbox{{else}}radio{{end}}" name="item.{{$it.ID}}" value="{{.ID}}"> {{.Text}}</label>
+{{end}}</fieldset>
+{{end}}<button type="submit">See the score</button>
+</form>{{end}}
+</main></body></html>{{end}}
+
+{{define "preview-score"}}{{template "head" "Preview score"}}
+<p><strong>Preview for course staff.</strong> This score is not recorded and goes nowhere.</p>
+<h1>{{.Exam.Title}}</h1>
+<p data-testid="preview-score">{{printf "%.4g" .Score.Percent}}% ({{.Score.Points}} of {{.Score.MaxPoints}} points, {{.Answered}} questions answered): {{if .Score.Passed}}passed{{else}}not passed{{end}}, with a pass mark of {{.Score.PassMark}}%.</p>
+<p>Go back to try again.</p>
 </main></body></html>{{end}}
 
 {{define "picker"}}{{template "head" "Add an exam"}}

@@ -257,6 +257,32 @@ func TestLTIRoles(t *testing.T) {
 			t.Fatalf("previews are not logged:\n%s", e.logs.String())
 		}
 
+		// Staff can try an exam: answered and scored, recorded nowhere.
+		quiz := e.link("QUIZ-1")
+		quiz.Roles = []string{ltitest.RoleInstructor}
+		pv := e.launch(e.browser(true), ltiGrace, quiz)
+		if pv.status != http.StatusOK || !strings.Contains(pv.body, "Try the exam") || !strings.Contains(pv.body, "Ice is <strong>cold</strong>.") ||
+			strings.Contains(pv.body, `correct`) {
+			t.Fatalf("preview of an exam with questions: %d\n%s", pv.status, pv.body)
+		}
+		m := regexp.MustCompile(`name="grant" value="([^"]+)"`).FindStringSubmatch(pv.body)
+		if m == nil {
+			t.Fatalf("no grant in %s", pv.body)
+		}
+		grant := htmlUnescape(m[1])
+		answers := url.Values{"grant": {grant}, "item.q1": {"true"}, "item.q2": {"a"}}
+		scored := postForm(t, e.browser(false), e.url+"/lti/preview", answers)
+		if scored.status != http.StatusOK || !strings.Contains(scored.body, "50% (1 of 2 points, 2 questions answered): passed") {
+			t.Fatalf("preview score: %d\n%s", scored.status, scored.body)
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("a preview try stored %d rows", n)
+		}
+		answers.Set("grant", grant[:len(grant)-4]+"AAAA")
+		if bad := postForm(t, e.browser(false), e.url+"/lti/preview", answers); bad.status != http.StatusUnauthorized {
+			t.Fatalf("forged grant: %d %s", bad.status, bad.body)
+		}
+
 		link := e.link("DEMO-101")
 		link.NoRoles = true
 		p := e.launch(e.browser(true), ltiGrace, link)

@@ -34,6 +34,7 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /lti/register", s.withLoginBudget(s.handleLTIRegisterStart))
 		s.mux.HandleFunc("POST /lti/register", s.withLoginBudget(s.handleLTIRegister))
 		s.mux.Handle("POST /lti/continue", csrf.Handler(http.HandlerFunc(s.handleLTIContinue)))
+		s.mux.HandleFunc("POST /lti/preview", s.withLoginBudget(s.handleLTIPreviewScore))
 		s.mux.HandleFunc("GET /lti/storage.js", s.handleLTIScript)
 		s.mux.HandleFunc("GET /lti/exams/{code}", s.handleLTITargetLink)
 	}

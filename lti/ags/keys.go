@@ -103,6 +103,10 @@ func (k *Keys) Rotate(ctx context.Context) (string, error) {
 	return nk.KID, nil
 }
 
+// Current returns the keys published at /lti/jwks, the active one first:
+// what verifies a token examgate signed lately.
+func (k *Keys) Current(ctx context.Context) ([]SigningKey, error) { return k.current(ctx) }
+
 // current returns the active key first, then the retired ones still
 // published, making the first key when the store has none.
 func (k *Keys) current(ctx context.Context) ([]SigningKey, error) {
