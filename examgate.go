@@ -70,8 +70,13 @@ type Session struct {
 	ID          int64
 	TokenHash   string
 	CandidateID int64
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Browser is the browser family the session was made in (chrome,
+	// firefox, safari, edge, opera, other); a launch that makes a session
+	// in one family ends the learner's earlier sessions in it. Empty ends
+	// none.
+	Browser   string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // SessionLifetime is how long a launch keeps a learner signed in.
@@ -90,6 +95,7 @@ type LaunchClaims struct {
 	CourseID           string
 	AssignmentID       string
 	TIUserID           string // userId or learnerId, when TI sent one
+	Browser            string // the family of the browser launching, for Session.Browser
 }
 
 // TI is what examgate asks Thought Industries.

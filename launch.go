@@ -143,7 +143,7 @@ func (l *Launcher) Launch(ctx context.Context, c *LaunchClaims, examCode string)
 			TIUserID:   tiUserID,
 		},
 		Eligibility: *elig,
-		Session:     Session{TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime)},
+		Session:     Session{TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), Browser: c.Browser},
 	})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type LTILaunchClaims struct {
 	// find or create it; scores then go to the one found for the link.
 	LineItemsURL string
 	ReturnURL    string // back to the course on the platform, when it said
+	Browser      string // the family of the browser launching, for Session.Browser
 }
 
 // LTIContext is what examgate remembers of a candidate's latest LTI launch
@@ -95,7 +96,7 @@ func (l *LTILauncher) Launch(ctx context.Context, c *LTILaunchClaims, examCode s
 			ExamCode: exam.Code, CourseID: c.CourseID, PurchasedAt: now,
 			EndsAt: EligibilityEnd(now, exam.EligibilityDays), CheckedAt: now,
 		},
-		Session: Session{TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime)},
+		Session: Session{TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), Browser: c.Browser},
 	})
 	if err != nil {
 		return nil, err

@@ -96,10 +96,7 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 		if err != nil {
 			return err
 		}
-		s := l.Session
-		if _, err := tx.NewInsert().Model(&sessionRow{
-			TokenHash: s.TokenHash, CandidateID: cand.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
-		}).Exec(ctx); err != nil {
+		if err := insertSession(ctx, tx, cand.ID, l.Session); err != nil {
 			return err
 		}
 		out = cand

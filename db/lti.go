@@ -312,11 +312,7 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.LineItemsURL, c.ReturnURL, now).Exec(ctx); err != nil {
 			return err
 		}
-		s := r.Session
-		_, err = tx.NewInsert().Model(&sessionRow{
-			TokenHash: s.TokenHash, CandidateID: cand.ID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
-		}).Exec(ctx)
-		return err
+		return insertSession(ctx, tx, cand.ID, r.Session)
 	})
 	if err != nil {
 		var de *examgate.Error

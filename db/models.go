@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"time"
 
 	"github.com/examgate/examgate"
@@ -68,6 +69,7 @@ type sessionRow struct {
 	ID          int64  `bun:"id,pk,autoincrement"`
 	TokenHash   string `bun:"token_hash"`
 	CandidateID int64  `bun:"candidate_id"`
+	Browser     string `bun:"browser"`
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 }
@@ -120,4 +122,20 @@ type bookingRequestRow struct {
 	Action      string `bun:"action"`
 	BookingID   int64  `bun:"booking_id"`
 	CreatedAt   time.Time
+}
+
+// insertSession creates a launch's session and ends the candidate's earlier
+// sessions in the same browser family: a learner who launches again leaves
+// no older session valid behind in that browser.
+func insertSession(ctx context.Context, tx bun.Tx, candidateID int64, s examgate.Session) error {
+	if s.Browser != "" {
+		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).
+			Where("candidate_id = ? AND browser = ?", candidateID, s.Browser).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := tx.NewInsert().Model(&sessionRow{
+		TokenHash: s.TokenHash, CandidateID: candidateID, Browser: s.Browser, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+	}).Exec(ctx)
+	return err
 }

@@ -208,7 +208,10 @@ func TestGraphQLRateLimit(t *testing.T) {
 	// learners on one machine each have a full budget.
 	ada := e.browser()
 	e.launch(ada, "DEMO-101", e.token(nil))
+	// The same learner in another browser: a launch ends only the
+	// sessions of its own browser family.
 	bob := e.browser()
+	bob.Transport = userAgent{"Mozilla/5.0 Firefox/130.0"}
 	e.launch(bob, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(time.Second) }))
 	// A session's first request spends from its address, before anything
 	// is read; once found live, it has its own bucket.
@@ -356,4 +359,13 @@ func TestIntrospectionFollowsPlayground(t *testing.T) {
 	if got.code() != "INTROSPECTION_DISABLED" || !strings.Contains(got.gql.Errors[0].Message, "introspection is turned off on this server") {
 		t.Fatalf("without the playground: %d %s", got.status, got.body)
 	}
+}
+
+// userAgent sends every request with its User-Agent.
+type userAgent struct{ ua string }
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -31,6 +31,7 @@ func (s *Server) handleTILaunch(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	claims.Browser = browserFamily(r.UserAgent())
 	done, err := s.Launcher.Launch(r.Context(), claims, examCode)
 	s.Metrics.launch("ti", err, "ok")
 	if err != nil {
@@ -61,6 +62,27 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookie, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// browserFamily names the browser of a User-Agent coarsely: a new launch
+// ends the learner's earlier sessions in the same family, so that another
+// browser on the same machine (or a phone) keeps its own.
+func browserFamily(ua string) string {
+	switch {
+	case ua == "":
+		return "other"
+	case strings.Contains(ua, "Edg/"):
+		return "edge"
+	case strings.Contains(ua, "OPR/"):
+		return "opera"
+	case strings.Contains(ua, "Firefox/"):
+		return "firefox"
+	case strings.Contains(ua, "Chrome/") || strings.Contains(ua, "Chromium/"):
+		return "chrome"
+	case strings.Contains(ua, "Safari/"):
+		return "safari"
+	}
+	return "other"
 }
 
 // pinger is a store that can say whether its database answers.

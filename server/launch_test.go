@@ -292,6 +292,27 @@ func TestLaunchWithWholeNameAndCourseID(t *testing.T) {
 	})
 }
 
+// A new launch ends the learner's earlier sessions in the same browser
+// family, and leaves those of another browser.
+func TestRelaunchEndsEarlierSessionsOfTheBrowser(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		e := newEnv(t, store)
+		first, again, firefox := e.browser(), e.browser(), e.browser()
+		firefox.Transport = userAgent{"Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"}
+		e.launch(first, "DEMO-101", e.token(nil))
+		e.launch(firefox, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(time.Second) }))
+		e.launch(again, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(2 * time.Second) }))
+		for name, c := range map[string]*http.Client{"the relaunch": again, "another browser": firefox} {
+			if got := e.graphql(c, `{ me { email } }`); string(got.Data["me"]) != `{"email":"ada@example.com"}` {
+				t.Fatalf("%s: me = %s %+v", name, got.Data["me"], got.Errors)
+			}
+		}
+		if got := e.graphql(first, `{ me { email } }`); string(got.Data["me"]) != "null" {
+			t.Fatalf("the session the relaunch replaced: me = %s", got.Data["me"])
+		}
+	})
+}
+
 func TestLaunchSecondSecretAndTIUserID(t *testing.T) {
 	e := newEnv(t, dbtest.OpenSQLite(t))
 	claims := jwt.MapClaims{"email": "ada@example.com", "course_id": course, "userId": e.tiUser.ID, "iat": now.Unix()}

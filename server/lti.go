@@ -156,6 +156,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		Issuer: launch.Issuer, ClientID: launch.ClientID, DeploymentID: launch.DeploymentID, Subject: launch.Subject,
 		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
 		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID, ReturnURL: launch.ReturnURL,
+		Browser: browserFamily(r.UserAgent()),
 	}
 	switch g := launch.Grades; {
 	case g.CanPostScores():
