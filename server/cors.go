@@ -24,7 +24,7 @@ func (s *Server) withCORS(next http.Handler) http.Handler {
 		AllowedHeaders: []string{"Authorization", "Content-Type"},
 		// Retry-After tells a throttled page when to try again; the
 		// request id is what to quote when asking for support.
-		ExposedHeaders:   []string{"Retry-After", "X-Request-Id"},
+		ExposedHeaders:   []string{"Retry-After", "X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
 		AllowCredentials: false,
 		MaxAge:           600,
 	})

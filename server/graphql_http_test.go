@@ -136,6 +136,26 @@ func (s *countingSessions) SessionByTokenHash(ctx context.Context, hash string, 
 	return s.Store.SessionByTokenHash(ctx, hash, now)
 }
 
+// Every answer says what is left of the caller's budget, before it runs
+// out: the burst, the requests left, the seconds until it is full.
+func TestGraphQLRateLimitHeaders(t *testing.T) {
+	clock := &stepClock{t: now}
+	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {
+		d.RateLimits = server.RateLimits{Learner: server.Budget{Rate: 0.5, Burst: 3}, Now: clock.Now}
+	})
+	c := e.browser()
+	for i, want := range [][3]string{{"3", "2", "2"}, {"3", "1", "4"}, {"3", "0", "6"}, {"3", "0", "6"}} {
+		got := e.send(c, http.MethodPost, `{ __typename }`)
+		h := got.header
+		if h.Get("RateLimit-Limit") != want[0] || h.Get("RateLimit-Remaining") != want[1] || h.Get("RateLimit-Reset") != want[2] {
+			t.Fatalf("request %d (%d): RateLimit %q %q %q, want %v", i+1, got.status, h.Get("RateLimit-Limit"), h.Get("RateLimit-Remaining"), h.Get("RateLimit-Reset"), want)
+		}
+		if i == 3 && got.status != http.StatusTooManyRequests {
+			t.Fatalf("request 4: %d, want 429", got.status)
+		}
+	}
+}
+
 func TestGraphQLRateLimit(t *testing.T) {
 	clock := &stepClock{t: now}
 	e := newEnvWith(t, dbtest.OpenSQLite(t), func(d *server.Deps) {

@@ -102,6 +102,12 @@ func (b *Budget) fullAfter() time.Duration {
 // take spends a token of key's bucket. When there is none it returns false
 // and how long until there will be one.
 func (l *rateLimiter) take(key string, budget *Budget) (bool, time.Duration) {
+	ok, wait, _ := l.takeLeft(key, budget)
+	return ok, wait
+}
+
+// takeLeft is take, also saying how many tokens are left after it.
+func (l *rateLimiter) takeLeft(key string, budget *Budget) (bool, time.Duration, float64) {
 	now := l.limits.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -123,9 +129,19 @@ func (l *rateLimiter) take(key string, budget *Budget) (bool, time.Duration) {
 	}
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		return true, 0, b.tokens
 	}
-	return false, time.Duration((1 - b.tokens) / budget.Rate * float64(time.Second))
+	return false, time.Duration((1 - b.tokens) / budget.Rate * float64(time.Second)), b.tokens
+}
+
+// setRateLimitHeaders tells a client its budget on every answer, before it
+// runs out (draft-ietf-httpapi-ratelimit-headers): the burst, what is left
+// of it, and the seconds until it is full again.
+func setRateLimitHeaders(h http.Header, budget *Budget, left float64) {
+	full := math.Ceil((float64(budget.Burst) - left) / budget.Rate)
+	h.Set("RateLimit-Limit", strconv.Itoa(budget.Burst))
+	h.Set("RateLimit-Remaining", strconv.Itoa(int(math.Floor(max(left, 0)))))
+	h.Set("RateLimit-Reset", strconv.Itoa(int(max(full, 0))))
 }
 
 // forgetIdle drops, from the least recently used end, buckets that have
@@ -256,7 +272,8 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ok, wait := limiter.take(key, budget)
+		ok, wait, left := limiter.takeLeft(key, budget)
+		setRateLimitHeaders(w.Header(), budget, left)
 		if ok {
 			next.ServeHTTP(w, r)
 			return
