@@ -20,6 +20,12 @@ var ltiScript []byte
 // (and no one else: a page framed by any site could be clickjacked), and
 // lets forms on it go to examgate and to the platform's authorization URL.
 func (s *Server) ltiFrameable(w http.ResponseWriter, r *http.Request, formTargets ...string) {
+	setLTIFrameHeaders(w, s.ltiAncestors.get(r.Context(), s.LTITool.Registrations), formTargets...)
+}
+
+// setLTIFrameHeaders lets ancestors frame an LTI page and its forms post to
+// examgate and to the origins of formTargets.
+func setLTIFrameHeaders(w http.ResponseWriter, ancestors string, formTargets ...string) {
 	h := w.Header()
 	h.Del("X-Frame-Options")
 	actions := "'self'"
@@ -28,7 +34,7 @@ func (s *Server) ltiFrameable(w http.ResponseWriter, r *http.Request, formTarget
 			actions += " " + u.Scheme + "://" + u.Host
 		}
 	}
-	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors "+s.ltiAncestors.get(r.Context(), s.LTITool.Registrations)+"; base-uri 'none'; form-action "+actions)
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors "+ancestors+"; base-uri 'none'; form-action "+actions)
 	h.Set("Cache-Control", "no-store")
 }
 

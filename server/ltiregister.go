@@ -30,14 +30,7 @@ func registrationParams(v url.Values) (secret, configURL, token string) {
 // the registration pages, which it shows in an iframe before it is
 // registered.
 func ltiRegistrationFrame(w http.ResponseWriter, configURL string) {
-	ancestors := "'self'"
-	for _, s := range platformSources(configURL) {
-		ancestors += " " + s
-	}
-	h := w.Header()
-	h.Del("X-Frame-Options")
-	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors "+ancestors+"; base-uri 'none'; form-action 'self'")
-	h.Set("Cache-Control", "no-store")
+	setLTIFrameHeaders(w, strings.Join(append([]string{"'self'"}, platformSources(configURL)...), " "))
 }
 
 // checkRegistrationLink answers whether the link's secret is live.

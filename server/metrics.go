@@ -212,8 +212,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed)
 }
 
-// metricsHandler serves the registry, behind the bearer key when one is
-// set.
+// Handler serves the registry, behind the Bearer key when one is set.
 func (m *Metrics) Handler(key string) http.Handler {
 	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 	if key == "" {

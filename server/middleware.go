@@ -38,6 +38,10 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		var route routeSeen
+		if s.Metrics != nil {
+			r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
+		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -46,8 +50,7 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 		s.Logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "duration_ms", d.Milliseconds())
 		if s.Metrics != nil {
-			_, route := s.mux.Handler(r) // the pattern, not the path: bounded labels
-			s.Metrics.observeHTTP(route, r.Method, rec.status, d)
+			s.Metrics.observeHTTP(route.pattern, r.Method, rec.status, d) // the pattern, not the path: bounded labels
 		}
 	})
 }
@@ -119,4 +122,19 @@ func noStore(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// routeSeen carries the route pattern the mux chose back out to the
+// request log and metrics, which wrap requests the middleware in between
+// copies (WithContext) before the mux sees them.
+type routeSeen struct{ pattern string }
+
+type routeKey struct{}
+
+// recordRoute serves the mux and notes the pattern it set on the request.
+func (s *Server) recordRoute(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+	if rs, ok := r.Context().Value(routeKey{}).(*routeSeen); ok {
+		rs.pattern = r.Pattern
+	}
 }

@@ -114,7 +114,7 @@ func New(d Deps) *Server {
 	s := &Server{Deps: d, mux: http.NewServeMux()}
 	s.secureCookie = d.BaseURL == nil || !strings.EqualFold(d.BaseURL.Scheme, "http")
 	s.routes()
-	s.handler = s.withRequestID(s.withRecover(s.withLogging(s.withSecurityHeaders(s.withSession(s.mux)))))
+	s.handler = s.withRequestID(s.withRecover(s.withLogging(s.withSecurityHeaders(s.withSession(http.HandlerFunc(s.recordRoute))))))
 	return s
 }
 

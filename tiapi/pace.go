@@ -44,8 +44,8 @@ func NewPacer(perMinute int, clock examgate.Clock, wait func(ctx context.Context
 }
 
 // NewBurstPacer is NewPacer letting up to burst requests go at once; the rest
-// of the allowance is spread over the minute. examgate uses a sixth of the
-// allowance, so that a launch's two TI lookups do not wait on each other.
+// of the allowance is spread over the minute. examgate takes the burst of
+// TI's plan (UsePlan), or a sixth of a limit agreed outside the plans.
 func NewBurstPacer(perMinute, burst int, clock examgate.Clock, wait func(ctx context.Context, d time.Duration) error) *Pacer {
 	if perMinute <= 0 {
 		panic("tiapi: NewPacer needs a positive number of requests per minute")

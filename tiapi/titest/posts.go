@@ -16,9 +16,10 @@ import (
 // required)"]}; grade (number), gradeFeedback (string) and returnUrl
 // (relative URL) are optional; without the company's externalActivity
 // feature the answer is 400 {"errors":["externalActivity feature is not
-// enabled"]}. Success is a 302 to returnUrl, or /learn, with no body. A
-// learner TI does not know is refused with a 400 too, as the page's
-// "Validation errors" section reports a failed mutation.
+// enabled"]}. Success is a 302 to returnUrl, or /learn, with no body. The
+// page's "Validation errors" section could not be read whole: that a
+// learner TI does not know gets a 400 "Learner not found" is this fake's
+// assumption, not the page's word.
 func (s *Server) postResult(w http.ResponseWriter, r *http.Request, body []byte) {
 	s.mu.Lock()
 	off := s.featureOff
