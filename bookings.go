@@ -137,6 +137,19 @@ func (s *Bookings) AvailableSlots(ctx context.Context, candidateID int64, examCo
 	return open, nil
 }
 
+// canAttempt refuses a booking when the candidate has no attempt left or has
+// passed; exams taken elsewhere keep no attempts here.
+func (s *Bookings) canAttempt(ctx context.Context, candidateID int64, exam *Exam) error {
+	if s.Attempts == nil || exam.Delivery == nil {
+		return nil
+	}
+	st, err := s.Attempts.Standing(ctx, candidateID, exam)
+	if err != nil {
+		return err
+	}
+	return st.CanAttempt().Err()
+}
+
 func (s *Bookings) eligibility(ctx context.Context, candidateID int64, examCode string) (*Eligibility, error) {
 	elig, err := s.Store.Eligibility(ctx, candidateID, examCode)
 	if ErrorCode(err) == ENOTFOUND {
@@ -164,6 +177,10 @@ func (s *Bookings) Book(ctx context.Context, candidateID int64, examCode string,
 	}
 	now := s.Clock.Now()
 	if err := CanBook(exam.Availability, elig, slot, now).Err(); err != nil {
+		return nil, err
+	}
+	// A seat is worth nothing without an attempt to sit in it.
+	if err := s.canAttempt(ctx, candidateID, exam); err != nil {
 		return nil, err
 	}
 	b, err := s.Store.CreateBooking(ctx, &Booking{

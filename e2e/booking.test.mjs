@@ -5,7 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DAY_MS, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
+import { DAY_MS, findSlot, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
 
 const ZONE = 'America/New_York';
 const LOCALE = 'en-GB';
@@ -40,7 +40,15 @@ describe('booking in a browser', { skip: skipReason }, () => {
       );
       await firstButton.click();
       const booked = await shown(page, first);
-      await confirm(page, `Book ${booked}?`, 'Confirm');
+      // The dialog names the weekday, the exam's own length (not the 30 min seat) and the rules.
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      assert.match(said, /The exam takes 20 minutes\./);
+      assert.match(said, /Start opens 30 minutes before the booked time\./);
+      assert.match(said, /You can cancel or move it until 1 day before it starts/);
+      assert.equal(await dialog.getByTestId('cutoff-warning').count(), 0, 'two days ahead is outside every cutoff');
+      await confirm(page, `Book ${await shownFull(page, first)}?`, 'Confirm');
 
       await page.waitForURL((url) => url.pathname === EXAM);
       await page.getByTestId('status').filter({ hasText: `Booked for ${booked}.` }).waitFor();
@@ -66,7 +74,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
       const second = await findSlot(page, Date.now() + 2 * DAY_MS, first);
       await page.locator(`button[data-start="${second}"]`).click();
       const moved = await shown(page, second);
-      await confirm(page, `Move your booking from ${booked} to ${moved}?`, 'Confirm');
+      await confirm(page, `Move your booking from ${await shownFull(page, first)} to ${await shownFull(page, second)}?`, 'Confirm');
       await page.waitForURL((url) => url.pathname === EXAM);
       await page.getByTestId('status').filter({ hasText: `Booking moved to ${moved}.` }).waitFor();
       await assertBookedFor(page, second);
@@ -85,7 +93,12 @@ describe('booking in a browser', { skip: skipReason }, () => {
       const soon = await findSlot(page, Date.now());
       assert.ok(Date.parse(soon) - Date.now() <= 30 * 60_000, `${soon} should start within 30 minutes`);
       await page.locator(`button[data-start="${soon}"]`).click();
-      await confirm(page, `Book ${await shown(page, soon)}?`, 'Confirm');
+      // Inside the 24 h cutoff: the dialog says so before the seat is taken.
+      await page
+        .getByTestId('cutoff-warning')
+        .filter({ hasText: 'This time starts in less than 1 day: once booked, you cannot cancel or move it.' })
+        .waitFor();
+      await confirm(page, `Book ${await shownFull(page, soon)}?`, 'Confirm');
       await page.waitForURL((url) => url.pathname === EXAM);
       await assertBookedFor(page, soon);
       assert.ok(await start.isEnabled(), 'Start is open during check-in');
@@ -128,6 +141,11 @@ async function shown(page, iso) {
   return `${await format(page, iso, { dateStyle: 'long', timeStyle: 'short', timeZone: ZONE })} (${ZONE})`;
 }
 
+/** The confirm dialog's form of an instant: with the weekday. */
+async function shownFull(page, iso) {
+  return `${await format(page, iso, { dateStyle: 'full', timeStyle: 'short', timeZone: ZONE })} (${ZONE})`;
+}
+
 async function assertBookedFor(page, iso) {
   const time = page.getByTestId('booking-time');
   await time.filter({ hasText: await shown(page, iso) }).waitFor();
@@ -140,26 +158,4 @@ async function confirm(page, question, answer) {
   await dialog.waitFor();
   assert.equal((await dialog.getByRole('heading').innerText()).trim(), question);
   await dialog.getByRole('button', { name: answer, exact: true }).click();
-}
-
-/**
- * The start (as the server sent it) of the earliest open slot at or after
- * `notBefore`, other than `except`, paging through the weeks to find it.
- */
-async function findSlot(page, notBefore, except) {
-  const ready = page.locator('[data-testid=calendar][aria-busy=false]');
-  for (let week = 0; week < 3; week++) {
-    await ready.waitFor();
-    const starts = await page.$$eval('button[data-start]:not([disabled])', (buttons) =>
-      buttons.map((b) => b.dataset.start),
-    );
-    const match = starts
-      .filter((s) => s !== except && Date.parse(s) >= notBefore)
-      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-    if (match) return match;
-    const from = await ready.getAttribute('data-from');
-    await page.getByRole('button', { name: 'Next week', exact: true }).first().click();
-    await page.locator(`[data-testid=calendar][aria-busy=false]:not([data-from="${from}"])`).waitFor();
-  }
-  assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
 }

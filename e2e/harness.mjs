@@ -200,3 +200,25 @@ export async function launchLearner(page, { firstName, lastName, email, external
 export function isoDate(days) {
   return new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10);
 }
+
+/**
+ * The start (as the server sent it) of the earliest open slot at or after
+ * `notBefore`, other than `except`, paging through the weeks to find it.
+ */
+export async function findSlot(page, notBefore, except) {
+  const ready = page.locator('[data-testid=calendar][aria-busy=false]');
+  for (let week = 0; week < 3; week++) {
+    await ready.waitFor();
+    const starts = await page.$$eval('button[data-start]:not([disabled])', (buttons) =>
+      buttons.map((b) => b.dataset.start),
+    );
+    const match = starts
+      .filter((s) => s !== except && Date.parse(s) >= notBefore)
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    if (match) return match;
+    const from = await ready.getAttribute('data-from');
+    await page.getByRole('button', { name: 'Next week', exact: true }).first().click();
+    await page.locator(`[data-testid=calendar][aria-busy=false]:not([data-from="${from}"])`).waitFor();
+  }
+  assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
+}

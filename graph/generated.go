@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Exam() ExamResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	PartnerAttempt() PartnerAttemptResolver
@@ -96,6 +97,15 @@ type ComplexityRoot struct {
 		UpdatedAt       func(childComplexity int) int
 	}
 
+	BookingPolicy struct {
+		CancelCutoffMinutes       func(childComplexity int) int
+		CheckInClosesMinutesAfter func(childComplexity int) int
+		CheckInOpensMinutesBefore func(childComplexity int) int
+		LeadTimeMinutes           func(childComplexity int) int
+		MaxReschedules            func(childComplexity int) int
+		RescheduleCutoffMinutes   func(childComplexity int) int
+	}
+
 	Candidate struct {
 		Email      func(childComplexity int) int
 		ExternalID func(childComplexity int) int
@@ -137,6 +147,8 @@ type ComplexityRoot struct {
 	}
 
 	Exam struct {
+		AttemptsAllowed func(childComplexity int) int
+		AttemptsLeft    func(childComplexity int) int
 		Bookable        func(childComplexity int) int
 		Code            func(childComplexity int) int
 		Deliverable     func(childComplexity int) int
@@ -145,6 +157,7 @@ type ComplexityRoot struct {
 		ItemCount       func(childComplexity int) int
 		OnDemand        func(childComplexity int) int
 		PassMark        func(childComplexity int) int
+		Policy          func(childComplexity int) int
 		SlotMinutes     func(childComplexity int) int
 		TimeZone        func(childComplexity int) int
 		Title           func(childComplexity int) int
@@ -156,10 +169,12 @@ type ComplexityRoot struct {
 	}
 
 	ItemResult struct {
-		Correct   func(childComplexity int) int
-		ItemID    func(childComplexity int) int
-		MaxPoints func(childComplexity int) int
-		Points    func(childComplexity int) int
+		Chosen         func(childComplexity int) int
+		Correct        func(childComplexity int) int
+		CorrectChoices func(childComplexity int) int
+		ItemID         func(childComplexity int) int
+		MaxPoints      func(childComplexity int) int
+		Points         func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -273,16 +288,17 @@ type ComplexityRoot struct {
 	}
 
 	Result struct {
-		AttemptID func(childComplexity int) int
-		Delivery  func(childComplexity int) int
-		EndedAt   func(childComplexity int) int
-		ExamCode  func(childComplexity int) int
-		Items     func(childComplexity int) int
-		MaxScore  func(childComplexity int) int
-		PassMark  func(childComplexity int) int
-		Passed    func(childComplexity int) int
-		Percent   func(childComplexity int) int
-		Score     func(childComplexity int) int
+		AttemptID    func(childComplexity int) int
+		AttemptsLeft func(childComplexity int) int
+		Delivery     func(childComplexity int) int
+		EndedAt      func(childComplexity int) int
+		ExamCode     func(childComplexity int) int
+		Items        func(childComplexity int) int
+		MaxScore     func(childComplexity int) int
+		PassMark     func(childComplexity int) int
+		Passed       func(childComplexity int) int
+		Percent      func(childComplexity int) int
+		Score        func(childComplexity int) int
 	}
 
 	SavedAnswer struct {
@@ -340,6 +356,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ExamResolver interface {
+	AttemptsLeft(ctx context.Context, obj *model.Exam) (*int, error)
+}
 type MutationResolver interface {
 	BookSlot(ctx context.Context, input model.BookSlotInput) (*model.Booking, error)
 	CancelBooking(ctx context.Context, input model.BookingActionInput) (*model.Booking, error)
@@ -390,6 +409,7 @@ type QueryResolver interface {
 	WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
 type ResultResolver interface {
+	AttemptsLeft(ctx context.Context, obj *model.Result) (int, error)
 	Delivery(ctx context.Context, obj *model.Result) (model.DeliveryState, error)
 }
 
@@ -638,6 +658,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Booking.UpdatedAt(childComplexity), true
 
+	case "BookingPolicy.cancelCutoffMinutes":
+		if e.ComplexityRoot.BookingPolicy.CancelCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CancelCutoffMinutes(childComplexity), true
+	case "BookingPolicy.checkInClosesMinutesAfter":
+		if e.ComplexityRoot.BookingPolicy.CheckInClosesMinutesAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CheckInClosesMinutesAfter(childComplexity), true
+	case "BookingPolicy.checkInOpensMinutesBefore":
+		if e.ComplexityRoot.BookingPolicy.CheckInOpensMinutesBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CheckInOpensMinutesBefore(childComplexity), true
+	case "BookingPolicy.leadTimeMinutes":
+		if e.ComplexityRoot.BookingPolicy.LeadTimeMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.LeadTimeMinutes(childComplexity), true
+	case "BookingPolicy.maxReschedules":
+		if e.ComplexityRoot.BookingPolicy.MaxReschedules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.MaxReschedules(childComplexity), true
+	case "BookingPolicy.rescheduleCutoffMinutes":
+		if e.ComplexityRoot.BookingPolicy.RescheduleCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.RescheduleCutoffMinutes(childComplexity), true
+
 	case "Candidate.email":
 		if e.ComplexityRoot.Candidate.Email == nil {
 			break
@@ -793,6 +850,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Eligibility.PurchasedAt(childComplexity), true
 
+	case "Exam.attemptsAllowed":
+		if e.ComplexityRoot.Exam.AttemptsAllowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.AttemptsAllowed(childComplexity), true
+	case "Exam.attemptsLeft":
+		if e.ComplexityRoot.Exam.AttemptsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.AttemptsLeft(childComplexity), true
 	case "Exam.bookable":
 		if e.ComplexityRoot.Exam.Bookable == nil {
 			break
@@ -841,6 +910,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Exam.PassMark(childComplexity), true
+	case "Exam.policy":
+		if e.ComplexityRoot.Exam.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.Policy(childComplexity), true
 	case "Exam.slotMinutes":
 		if e.ComplexityRoot.Exam.SlotMinutes == nil {
 			break
@@ -873,12 +948,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ItemOption.Text(childComplexity), true
 
+	case "ItemResult.chosen":
+		if e.ComplexityRoot.ItemResult.Chosen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.Chosen(childComplexity), true
 	case "ItemResult.correct":
 		if e.ComplexityRoot.ItemResult.Correct == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ItemResult.Correct(childComplexity), true
+	case "ItemResult.correctChoices":
+		if e.ComplexityRoot.ItemResult.CorrectChoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.CorrectChoices(childComplexity), true
 	case "ItemResult.itemId":
 		if e.ComplexityRoot.ItemResult.ItemID == nil {
 			break
@@ -1476,6 +1563,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Result.AttemptID(childComplexity), true
+	case "Result.attemptsLeft":
+		if e.ComplexityRoot.Result.AttemptsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.AttemptsLeft(childComplexity), true
 	case "Result.delivery":
 		if e.ComplexityRoot.Result.Delivery == nil {
 			break
@@ -1948,6 +2041,24 @@ func (ec *executionContext) childFields_Booking(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Booking", field.Name)
 }
 
+func (ec *executionContext) childFields_BookingPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkInOpensMinutesBefore":
+		return ec.fieldContext_BookingPolicy_checkInOpensMinutesBefore(ctx, field)
+	case "checkInClosesMinutesAfter":
+		return ec.fieldContext_BookingPolicy_checkInClosesMinutesAfter(ctx, field)
+	case "cancelCutoffMinutes":
+		return ec.fieldContext_BookingPolicy_cancelCutoffMinutes(ctx, field)
+	case "rescheduleCutoffMinutes":
+		return ec.fieldContext_BookingPolicy_rescheduleCutoffMinutes(ctx, field)
+	case "maxReschedules":
+		return ec.fieldContext_BookingPolicy_maxReschedules(ctx, field)
+	case "leadTimeMinutes":
+		return ec.fieldContext_BookingPolicy_leadTimeMinutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookingPolicy", field.Name)
+}
+
 func (ec *executionContext) childFields_Candidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2052,6 +2163,12 @@ func (ec *executionContext) childFields_Exam(ctx context.Context, field graphql.
 		return ec.fieldContext_Exam_passMark(ctx, field)
 	case "itemCount":
 		return ec.fieldContext_Exam_itemCount(ctx, field)
+	case "attemptsAllowed":
+		return ec.fieldContext_Exam_attemptsAllowed(ctx, field)
+	case "attemptsLeft":
+		return ec.fieldContext_Exam_attemptsLeft(ctx, field)
+	case "policy":
+		return ec.fieldContext_Exam_policy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Exam", field.Name)
 }
@@ -2070,6 +2187,10 @@ func (ec *executionContext) childFields_ItemResult(ctx context.Context, field gr
 	switch field.Name {
 	case "itemId":
 		return ec.fieldContext_ItemResult_itemId(ctx, field)
+	case "chosen":
+		return ec.fieldContext_ItemResult_chosen(ctx, field)
+	case "correctChoices":
+		return ec.fieldContext_ItemResult_correctChoices(ctx, field)
 	case "correct":
 		return ec.fieldContext_ItemResult_correct(ctx, field)
 	case "points":
@@ -2262,6 +2383,8 @@ func (ec *executionContext) childFields_Result(ctx context.Context, field graphq
 		return ec.fieldContext_Result_endedAt(ctx, field)
 	case "items":
 		return ec.fieldContext_Result_items(ctx, field)
+	case "attemptsLeft":
+		return ec.fieldContext_Result_attemptsLeft(ctx, field)
 	case "delivery":
 		return ec.fieldContext_Result_delivery(ctx, field)
 	}
@@ -3898,6 +4021,144 @@ func (ec *executionContext) fieldContext_Booking_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Booking", field, false, false, "Time")
 }
 
+func (ec *executionContext) _BookingPolicy_checkInOpensMinutesBefore(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_checkInOpensMinutesBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckInOpensMinutesBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_checkInOpensMinutesBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_checkInClosesMinutesAfter(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_checkInClosesMinutesAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckInClosesMinutesAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_checkInClosesMinutesAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_cancelCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_cancelCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_cancelCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_rescheduleCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_rescheduleCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RescheduleCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_rescheduleCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_maxReschedules(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_maxReschedules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxReschedules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_maxReschedules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_leadTimeMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_leadTimeMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadTimeMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_leadTimeMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Candidate_id(ctx context.Context, field graphql.CollectedField, obj *model.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4753,6 +5014,84 @@ func (ec *executionContext) fieldContext_Exam_itemCount(_ context.Context, field
 	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Exam_attemptsAllowed(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_attemptsAllowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptsAllowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_attemptsAllowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Exam_attemptsLeft(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_attemptsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Exam().AttemptsLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_attemptsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Exam_policy(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPolicy) graphql.Marshaler {
+			return ec.marshalOBookingPolicy2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Exam",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ItemOption_id(ctx context.Context, field graphql.CollectedField, obj *model.ItemOption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4819,6 +5158,52 @@ func (ec *executionContext) _ItemResult_itemId(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ItemResult_itemId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemResult_chosen(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_chosen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chosen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_chosen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemResult_correctChoices(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_correctChoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CorrectChoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_correctChoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
 }
 
@@ -7501,6 +7886,29 @@ func (ec *executionContext) fieldContext_Result_items(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Result_attemptsLeft(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_attemptsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Result().AttemptsLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_attemptsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Result_delivery(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
@@ -10206,6 +10614,64 @@ func (ec *executionContext) _Booking(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var bookingPolicyImplementors = []string{"BookingPolicy"}
+
+func (ec *executionContext) _BookingPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.BookingPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bookingPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BookingPolicy")
+		case "checkInOpensMinutesBefore":
+			out.Values[i] = ec._BookingPolicy_checkInOpensMinutesBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInClosesMinutesAfter":
+			out.Values[i] = ec._BookingPolicy_checkInClosesMinutesAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCutoffMinutes":
+			out.Values[i] = ec._BookingPolicy_cancelCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescheduleCutoffMinutes":
+			out.Values[i] = ec._BookingPolicy_rescheduleCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxReschedules":
+			out.Values[i] = ec._BookingPolicy_maxReschedules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leadTimeMinutes":
+			out.Values[i] = ec._BookingPolicy_leadTimeMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var candidateImplementors = []string{"Candidate"}
 
 func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet, obj *model.Candidate) graphql.Marshaler {
@@ -10485,57 +10951,73 @@ func (ec *executionContext) _Exam(ctx context.Context, sel ast.SelectionSet, obj
 		case "code":
 			out.Values[i] = ec._Exam_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "title":
 			out.Values[i] = ec._Exam_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "eligibilityDays":
 			out.Values[i] = ec._Exam_eligibilityDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "bookable":
 			out.Values[i] = ec._Exam_bookable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeZone":
 			out.Values[i] = ec._Exam_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slotMinutes":
 			out.Values[i] = ec._Exam_slotMinutes(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deliverable":
 			out.Values[i] = ec._Exam_deliverable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "onDemand":
 			out.Values[i] = ec._Exam_onDemand(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "durationMinutes":
 			out.Values[i] = ec._Exam_durationMinutes(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "passMark":
 			out.Values[i] = ec._Exam_passMark(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "itemCount":
 			out.Values[i] = ec._Exam_itemCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptsAllowed":
+			out.Values[i] = ec._Exam_attemptsAllowed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptsLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Exam_attemptsLeft(ctx, field, obj)
+				})
+		case "policy":
+			out.Values[i] = ec._Exam_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10605,6 +11087,16 @@ func (ec *executionContext) _ItemResult(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("ItemResult")
 		case "itemId":
 			out.Values[i] = ec._ItemResult_itemId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chosen":
+			out.Values[i] = ec._ItemResult_chosen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctChoices":
+			out.Values[i] = ec._ItemResult_correctChoices(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11478,6 +11970,12 @@ func (ec *executionContext) _Result(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "attemptsLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Result_attemptsLeft(ctx, field, obj)
+				})
 		case "delivery":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -13007,6 +13505,13 @@ func (ec *executionContext) marshalOAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgat
 		return graphql.Null
 	}
 	return ec._Attempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBookingPolicy2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingPolicy(ctx context.Context, sel ast.SelectionSet, v *model.BookingPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BookingPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBookingStatus2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx context.Context, v any) (*model.BookingStatus, error) {

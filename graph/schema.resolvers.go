@@ -15,6 +15,20 @@ import (
 	"github.com/examgate/examgate/graph/model"
 )
 
+// AttemptsLeft is the resolver for the attemptsLeft field.
+func (r *examResolver) AttemptsLeft(ctx context.Context, obj *model.Exam) (*int, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, ok, err := r.Attempts.StandingOf(ctx, s.CandidateID, obj.Code)
+	if !ok || err != nil {
+		return nil, err
+	}
+	left := st.Left()
+	return &left, nil
+}
+
 // BookSlot is the resolver for the bookSlot field.
 func (r *mutationResolver) BookSlot(ctx context.Context, input model.BookSlotInput) (*model.Booking, error) {
 	s, err := examgate.RequireSession(ctx)
@@ -296,6 +310,12 @@ func (r *queryResolver) Deliveries(ctx context.Context, status *model.JobState, 
 	return conn, nil
 }
 
+// AttemptsLeft is the resolver for the attemptsLeft field.
+func (r *resultResolver) AttemptsLeft(ctx context.Context, obj *model.Result) (int, error) {
+	st, _, err := r.Attempts.StandingOf(ctx, obj.CandidateID, obj.ExamCode)
+	return st.Left(), err
+}
+
 // Delivery is the resolver for the delivery field.
 func (r *resultResolver) Delivery(ctx context.Context, obj *model.Result) (model.DeliveryState, error) {
 	state, err := r.DeliveryLog.StateOf(ctx, obj.ResultID)
@@ -304,6 +324,9 @@ func (r *resultResolver) Delivery(ctx context.Context, obj *model.Result) (model
 	}
 	return model.DeliveryState(strings.ToUpper(state)), nil
 }
+
+// Exam returns ExamResolver implementation.
+func (r *Resolver) Exam() ExamResolver { return &examResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -315,6 +338,7 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Result() ResultResolver { return &resultResolver{r} }
 
 type (
+	examResolver     struct{ *Resolver }
 	mutationResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
 	resultResolver   struct{ *Resolver }

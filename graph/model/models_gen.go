@@ -96,6 +96,22 @@ type BookingActionInput struct {
 	ClientKey string `json:"clientKey"`
 }
 
+// The rules of a booking, in minutes before or after its start.
+type BookingPolicy struct {
+	// Start opens this many minutes before the booked time.
+	CheckInOpensMinutesBefore int `json:"checkInOpensMinutesBefore"`
+	// Start closes this many minutes after the booked time.
+	CheckInClosesMinutesAfter int `json:"checkInClosesMinutesAfter"`
+	// A booking can be cancelled until this many minutes before it starts.
+	CancelCutoffMinutes int `json:"cancelCutoffMinutes"`
+	// A booking can be moved until this many minutes before it starts.
+	RescheduleCutoffMinutes int `json:"rescheduleCutoffMinutes"`
+	// How many times one booking may be moved.
+	MaxReschedules int `json:"maxReschedules"`
+	// Slots can be booked from this many minutes after now.
+	LeadTimeMinutes int `json:"leadTimeMinutes"`
+}
+
 // A learner.
 type Candidate struct {
 	ID        string `json:"id"`
@@ -167,6 +183,12 @@ type Exam struct {
 	DurationMinutes *int     `json:"durationMinutes,omitempty"`
 	PassMark        *float64 `json:"passMark,omitempty"`
 	ItemCount       *int     `json:"itemCount,omitempty"`
+	// How many attempts a candidate has in all, if the exam is sat in the browser.
+	AttemptsAllowed *int `json:"attemptsAllowed,omitempty"`
+	// How many more attempts the signed-in candidate may start (0 once passed), if the exam is sat in the browser.
+	AttemptsLeft *int `json:"attemptsLeft,omitempty"`
+	// The rules a booking of this exam follows, if bookable.
+	Policy *BookingPolicy `json:"policy,omitempty"`
 }
 
 type FlagItemInput struct {
@@ -182,10 +204,14 @@ type ItemOption struct {
 }
 
 type ItemResult struct {
-	ItemID    string  `json:"itemId"`
-	Correct   bool    `json:"correct"`
-	Points    float64 `json:"points"`
-	MaxPoints float64 `json:"maxPoints"`
+	ItemID string `json:"itemId"`
+	// The options the candidate chose.
+	Chosen []string `json:"chosen"`
+	// The options that are right (only served when the exam lets candidates review).
+	CorrectChoices []string `json:"correctChoices"`
+	Correct        bool     `json:"correct"`
+	Points         float64  `json:"points"`
+	MaxPoints      float64  `json:"maxPoints"`
 }
 
 // Every mutation takes a clientKey: a random string (8 to 64 characters) the
@@ -342,8 +368,12 @@ type Result struct {
 	EndedAt  time.Time `json:"endedAt"`
 	// Per-item results, only when the exam lets candidates review them.
 	Items []*ItemResult `json:"items,omitempty"`
+	// How many more attempts the candidate may start (0 once passed).
+	AttemptsLeft int `json:"attemptsLeft"`
 	// Whether the result has reached the learning platform.
 	Delivery DeliveryState `json:"delivery"`
+	// whose result it is, for attemptsLeft
+	CandidateID int64 `json:"-"`
 	// the stored result's id, for the delivery resolver
 	ResultID int64 `json:"-"`
 }

@@ -46,6 +46,15 @@ export const BookingPageDocument = graphql(`
       bookable
       timeZone
       slotMinutes
+      durationMinutes
+      attemptsAllowed
+      attemptsLeft
+      policy {
+        checkInOpensMinutesBefore
+        cancelCutoffMinutes
+        rescheduleCutoffMinutes
+        maxReschedules
+      }
     }
     eligibility(examCode: $code) {
       endsAt
@@ -53,6 +62,9 @@ export const BookingPageDocument = graphql(`
     }
     bookings(examCode: $code) {
       ...BookingFields
+    }
+    result(examCode: $code) {
+      passed
     }
   }
 `);

@@ -7,9 +7,15 @@ export function browserTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
-/** The browser's preferred language, e.g. "en-GB". */
+/**
+ * The locale dates are written in: the browser's first English variant
+ * ("en-US", "en-GB"…), so a date reads like the English sentence around it.
+ * A browser that prefers another language gets British English, whose
+ * day-month order and Monday weeks are closest to most of Europe's.
+ */
 export function browserLocale(): string {
-  return typeof navigator !== 'undefined' && navigator.language ? navigator.language : 'en';
+  const preferred = typeof navigator !== 'undefined' ? (navigator.languages ?? [navigator.language]) : [];
+  return preferred.find((l) => /^en(-|$)/i.test(l ?? '')) ?? 'en-GB';
 }
 
 function parse(iso: string): Date {
@@ -24,6 +30,12 @@ function parse(iso: string): Date {
  */
 export function formatInstant(iso: string, locale: string, timeZone: string): string {
   const text = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(parse(iso));
+  return `${text} (${timeZone})`;
+}
+
+/** Like formatInstant with the weekday: "Thursday 10 December 2026 at 09:00 (Europe/Amsterdam)". */
+export function formatInstantFull(iso: string, locale: string, timeZone: string): string {
+  const text = new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone }).format(parse(iso));
   return `${text} (${timeZone})`;
 }
 
