@@ -51,6 +51,19 @@ func (db *DB) BookingByID(ctx context.Context, id int64) (*examgate.Booking, err
 	return bookingByID(ctx, db.bun, id)
 }
 
+// BookingByLinkToken returns the booking an email or calendar link names,
+// or a NotFound error.
+func (db *DB) BookingByLinkToken(ctx context.Context, token string) (*examgate.Booking, error) {
+	var row bookingRow
+	if token == "" {
+		return nil, examgate.Errorf(examgate.ENOTFOUND, "This booking link is not valid.")
+	}
+	if err := db.bun.NewSelect().Model(&row).Where("link_token = ?", token).Scan(ctx); err != nil {
+		return nil, notFound(err, "booking")
+	}
+	return row.domain(), nil
+}
+
 func bookingByID(ctx context.Context, q bun.IDB, id int64) (*examgate.Booking, error) {
 	var row bookingRow
 	if err := q.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
@@ -172,7 +185,7 @@ func (db *DB) CreateBooking(ctx context.Context, b *examgate.Booking, seats int,
 		}
 		row := bookingRow{
 			CandidateID: b.CandidateID, ExamCode: b.ExamCode, StartsAt: b.StartsAt.UTC(), EndsAt: b.EndsAt.UTC(),
-			TimeZone: b.TimeZone, Status: string(examgate.BookingPending), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+			TimeZone: b.TimeZone, Status: string(examgate.BookingPending), LinkToken: b.LinkToken, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 		}
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 			return nil, err

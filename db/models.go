@@ -100,6 +100,7 @@ type bookingRow struct {
 	TimeZone    string `bun:"time_zone"`
 	Status      string `bun:"status"`
 	Reschedules int    `bun:"reschedules"`
+	LinkToken   string `bun:"link_token,nullzero"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ChangeUS    int64 `bun:"change_us"` // see stampChange
@@ -109,7 +110,7 @@ func (r *bookingRow) domain() *examgate.Booking {
 	return &examgate.Booking{
 		ID: r.ID, CandidateID: r.CandidateID, ExamCode: r.ExamCode,
 		StartsAt: r.StartsAt.UTC(), EndsAt: r.EndsAt.UTC(), TimeZone: r.TimeZone,
-		Status: examgate.BookingStatus(r.Status), Reschedules: r.Reschedules,
+		Status: examgate.BookingStatus(r.Status), Reschedules: r.Reschedules, LinkToken: r.LinkToken,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }

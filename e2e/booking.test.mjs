@@ -46,7 +46,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
       const said = await dialog.innerText();
       assert.match(said, /The exam takes 20 minutes\./);
       assert.match(said, /Start opens 30 minutes before the booked time\./);
-      assert.match(said, /You can cancel or move it until 1 day before it starts/);
+      assert.match(said, /You can cancel or move it until 24 hours before it starts/);
       assert.equal(await dialog.getByTestId('cutoff-warning').count(), 0, 'two days ahead is outside every cutoff');
       await confirm(page, `Book ${await shownFull(page, first)}?`, 'Confirm');
 
@@ -96,7 +96,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
       // Inside the 24 h cutoff: the dialog says so before the seat is taken.
       await page
         .getByTestId('cutoff-warning')
-        .filter({ hasText: 'This time starts in less than 1 day: once booked, you cannot cancel or move it.' })
+        .filter({ hasText: 'This time starts in less than 24 hours: once booked, you cannot cancel or move it.' })
         .waitFor();
       await confirm(page, `Book ${await shownFull(page, soon)}?`, 'Confirm');
       await page.waitForURL((url) => url.pathname === EXAM);

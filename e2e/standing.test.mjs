@@ -13,7 +13,8 @@ const EXAM = '/exams/DEMO-101';
 const NO_ATTEMPTS = /You have used all 1 attempt for this exam, so it cannot be booked or taken again\./;
 
 describe('a learner after their last attempt', { skip: skipReason }, () => {
-  const { withPage } = useExamgate();
+  const env = useExamgate();
+  const { withPage } = env;
 
   it('is never invited to book or start again', async () => {
     const context = { timezoneId: 'Europe/Amsterdam', locale: 'en-GB', viewport: { width: 1024, height: 900 } };
@@ -32,6 +33,25 @@ describe('a learner after their last attempt', { skip: skipReason }, () => {
       await page.locator(`button[data-start="${soon}"]`).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Confirm', exact: true }).click();
       await page.waitForURL((url) => url.pathname === EXAM);
+
+      // The confirmation email's link opens without a session, on another device say.
+      const link = await bookingLink(env.baseURL, 'aroha.ngata@example.com');
+      const other = await env.browser.newContext({ baseURL: env.baseURL, locale: 'en-GB' });
+      try {
+        const away = await other.newPage();
+        await away.goto(link);
+        await away.getByRole('heading', { name: 'Demo Certification Exam' }).waitFor();
+        assert.match(await away.getByTestId('booking-when').innerText(), /^Your booking: \w+day \d+ \w+ \d{4}, \d\d:\d\d–\d\d:\d\d \(/);
+        assert.doesNotMatch(await away.locator('body').innerText(), /session has ended/);
+        await away.getByRole('link', { name: 'Open your course' }).click();
+        await away.waitForURL((url) => url.pathname === '/demo'); // the simulated course
+      } finally {
+        await other.close();
+      }
+      // In the booking's own browser the same link goes to the dashboard.
+      await page.goto(link);
+      await page.waitForURL((url) => url.pathname === EXAM);
+
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await page.waitForURL((url) => /^\/attempts\/[^/]+$/.test(url.pathname));
       await page.getByRole('heading', { name: 'Question 1 of 5' }).waitFor();
@@ -78,3 +98,20 @@ describe('a learner after their last attempt', { skip: skipReason }, () => {
     });
   });
 });
+
+/**
+ * The booking link of the newest booking email to `to`, read from the demo
+ * page where the demo keeps sent emails. The worker sends it within moments
+ * of the booking: asked again until it is there, for at most 20 s.
+ */
+async function bookingLink(baseURL, to) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const html = await (await fetch(`${baseURL}/demo`)).text();
+    const mails = html.split('<details>').filter((m) => m.includes(to) && m.includes('Your exam is booked'));
+    const found = mails.at(-1)?.match(/https?:\/\/[^\s<]+\/b\/[A-Za-z0-9]+/);
+    if (found) return found[0];
+    assert.ok(Date.now() < deadline, `no booking email with a link to ${to} on /demo`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
+	s.mux.HandleFunc("GET /b/{token}", s.handleBookingLink)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
 	if s.LTITool != nil {
 		// Platforms call these cross-site: they carry their own checks (state,

@@ -192,6 +192,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Webhooks:    webhooks,
 		AdminKey:    cfg.AdminKey,
 		CourseURL:   tiCourseURL(cfg, clock),
+		CoursePage:  coursePage(cfg),
 		Playground:  cfg.Playground,
 		Ready:       ready.Load,
 		WorkerAlive: func() bool { return worker.Alive(time.Now()) },

@@ -9,14 +9,10 @@ export interface PolicyMinutes {
   maxReschedules: number;
 }
 
-/** "20 minutes", "1 hour", "1 hour 30 minutes", "2 days". */
+/** "20 minutes", "1 hour", "90 minutes", "24 hours": whole hours as hours, like the server's emails. */
 export function minutesWords(total: number): string {
   const unit = (n: number, word: string) => (n === 1 ? `1 ${word}` : `${n} ${word}s`);
-  if (total >= 1440 && total % 1440 === 0) return unit(total / 1440, 'day');
-  const hours = Math.floor(total / 60);
-  const minutes = total % 60;
-  if (hours === 0) return unit(minutes, 'minute');
-  return minutes === 0 ? unit(hours, 'hour') : `${unit(hours, 'hour')} ${unit(minutes, 'minute')}`;
+  return total > 0 && total % 60 === 0 ? unit(total / 60, 'hour') : unit(total, 'minute');
 }
 
 /** The length of the exam itself; the seat may be longer. */
