@@ -7,7 +7,7 @@ func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
 	// CORS answers preflights before anything counts them; rate limits
 	// come before the key is looked up, so a bad key is throttled too.
-	gql := s.withCORS(s.withRateLimit(s.withGraphQLDeadline(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler()))))))
+	gql := withCompression(s.withCORS(s.withRateLimit(s.withGraphQLDeadline(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler())))))))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
