@@ -26,7 +26,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
         purchasedOn: isoDate(-10),
       });
       await page.getByRole('heading', { name: 'Your booking' }).waitFor();
-      assert.equal(await page.getByLabel('Time zone').inputValue(), ZONE, 'the browser zone is the default');
+      assert.equal(await page.getByLabel('Time zone', { exact: true }).inputValue(), ZONE, 'the browser zone is the default');
 
       // Book a slot at least two days ahead: Start waits for check-in, Cancel and Reschedule are open.
       await page.getByRole('link', { name: 'Book a time slot' }).click();
@@ -120,6 +120,70 @@ describe('booking in a browser', { skip: skipReason }, () => {
       await page.getByRole('heading', { name: 'Question 1 of 5' }).waitFor();
 
       assert.deepEqual(csp, [], 'booking must run under the server CSP');
+    });
+  });
+
+  it('books on a phone with the keyboard alone, in weeks as the locale starts them', async () => {
+    const context = { timezoneId: ZONE, locale: 'en-US', viewport: { width: 390, height: 844 } };
+    await withPage('booking-keyboard', context, async (page) => {
+      await launchLearner(page, {
+        firstName: 'Kiri',
+        lastName: 'Te Rangi',
+        email: 'kiri.terangi@example.com',
+        externalId: 'e2e-learner-keyboard',
+        purchasedOn: isoDate(-10),
+      });
+      await page.getByRole('link', { name: 'Book a time slot' }).click();
+      await page.waitForURL((url) => url.pathname === `${EXAM}/book`);
+      await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+
+      // en-US weeks start on Sunday; one day's times are shown, not the week's 336.
+      const days = page.getByRole('group', { name: 'Days of the week' }).getByRole('button');
+      assert.equal(await days.count(), 7);
+      assert.match(await days.first().innerText(), /^Sun/);
+      const shown = await page.locator('[data-testid=calendar] button.slot').count();
+      assert.ok(shown > 0 && shown <= 48, `${shown} slot buttons on the page`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing scrolls sideways at 390 px');
+      await page.getByRole('button', { name: /^First available: / }).waitFor();
+
+      // Three weeks ahead in one step: the date field.
+      const ahead = await page.evaluate(
+        ([ms]) => new Intl.DateTimeFormat('en-CA', { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone }).format(ms),
+        [Date.now() + 21 * DAY_MS],
+      );
+      await page.getByLabel('Go to date').fill(ahead);
+      await page.locator(`[data-testid=calendar][aria-busy=false][data-date="${ahead}"]`).waitFor();
+
+      // Tab reaches the day strip once and the times once; arrows move inside each.
+      const pressed = page.locator('.day[aria-pressed=true]');
+      await pressed.focus();
+      await page.keyboard.press('ArrowRight');
+      const nextDay = await page.evaluate(() => document.activeElement?.getAttribute('aria-pressed'));
+      assert.equal(nextDay, 'true', 'ArrowRight picks the next day and keeps focus on it');
+      await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+      await page.keyboard.press('Tab');
+      const first = await page.evaluate(() => document.activeElement?.dataset.start);
+      assert.ok(first, 'one Tab from the days lands on a time');
+      await page.keyboard.press('ArrowRight');
+      const second = await page.evaluate(() => document.activeElement?.dataset.start);
+      assert.ok(second && Date.parse(second) > Date.parse(first), 'ArrowRight moves to the next time');
+      await page.keyboard.press('Tab');
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.classList.contains('slot')),
+        false,
+        'one Tab leaves the times: they are one Tab stop',
+      );
+      await page.keyboard.press('Shift+Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.start), second, 'the times remember the one last focused');
+
+      // Enter chooses it; Enter again confirms (focus starts on Confirm).
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      assert.match(await dialog.getByRole('heading').innerText(), /^Book \w+day, /);
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => url.pathname === EXAM);
+      await page.locator(`[data-testid=booking-time][datetime="${second}"]`).waitFor();
     });
   });
 });

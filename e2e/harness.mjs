@@ -203,22 +203,28 @@ export function isoDate(days) {
 
 /**
  * The start (as the server sent it) of the earliest open slot at or after
- * `notBefore`, other than `except`, paging through the weeks to find it.
+ * `notBefore`, other than `except`, going through the days with the
+ * calendar's date field.
  */
 export async function findSlot(page, notBefore, except) {
-  const ready = page.locator('[data-testid=calendar][aria-busy=false]');
-  for (let week = 0; week < 3; week++) {
-    await ready.waitFor();
-    const starts = await page.$$eval('button[data-start]:not([disabled])', (buttons) =>
+  await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+  const dateField = page.getByLabel('Go to date');
+  const last = await dateField.getAttribute('max');
+  let date = await page.evaluate(
+    ([ms]) => new Intl.DateTimeFormat('en-CA', { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone }).format(ms),
+    [notBefore],
+  );
+  for (let day = 0; day < 21 && date <= last; day++) {
+    await dateField.fill(date);
+    await page.locator(`[data-testid=calendar][aria-busy=false][data-date="${date}"]`).waitFor();
+    const starts = await page.$$eval('[data-testid=calendar] button.slot[data-start]:not([disabled])', (buttons) =>
       buttons.map((b) => b.dataset.start),
     );
     const match = starts
       .filter((s) => s !== except && Date.parse(s) >= notBefore)
       .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
     if (match) return match;
-    const from = await ready.getAttribute('data-from');
-    await page.getByRole('button', { name: 'Next week', exact: true }).first().click();
-    await page.locator(`[data-testid=calendar][aria-busy=false]:not([data-from="${from}"])`).waitFor();
+    date = new Date(Date.parse(`${date}T12:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
   }
   assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
 }

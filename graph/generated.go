@@ -275,7 +275,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Attempt           func(childComplexity int, id string) int
-		AvailableSlots    func(childComplexity int, examCode string, from time.Time, to time.Time) int
+		AvailableSlots    func(childComplexity int, examCode string, from time.Time, to time.Time, first *int) int
 		Bookings          func(childComplexity int, examCode string) int
 		Deliveries        func(childComplexity int, status *model.JobState, first *int, after *string) int
 		Eligibility       func(childComplexity int, examCode string) int
@@ -400,7 +400,7 @@ type QueryResolver interface {
 	Exam(ctx context.Context, code string) (*model.Exam, error)
 	Eligibility(ctx context.Context, examCode string) (*model.Eligibility, error)
 	Bookings(ctx context.Context, examCode string) ([]*model.Booking, error)
-	AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error)
+	AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time, first *int) ([]*model.Slot, error)
 	Attempt(ctx context.Context, id string) (*model.Attempt, error)
 	Result(ctx context.Context, examCode string) (*model.Result, error)
 	Deliveries(ctx context.Context, status *model.JobState, first *int, after *string) (*model.DeliveryConnection, error)
@@ -1470,7 +1470,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["examCode"].(string), args["from"].(time.Time), args["to"].(time.Time)), true
+		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["examCode"].(string), args["from"].(time.Time), args["to"].(time.Time), args["first"].(*int)), true
 	case "Query.bookings":
 		if e.ComplexityRoot.Query.Bookings == nil {
 			break
@@ -2896,6 +2896,14 @@ func (ec *executionContext) field_Query_availableSlots_args(ctx context.Context,
 		return nil, err
 	}
 	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
 	return args, nil
 }
 
@@ -7322,7 +7330,7 @@ func (ec *executionContext) _Query_availableSlots(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AvailableSlots(ctx, fc.Args["examCode"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+			return ec.Resolvers.Query().AvailableSlots(ctx, fc.Args["examCode"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Slot) graphql.Marshaler {

@@ -230,14 +230,20 @@ func (r *queryResolver) Bookings(ctx context.Context, examCode string) ([]*model
 }
 
 // AvailableSlots is the resolver for the availableSlots field.
-func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error) {
+func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time, first *int) ([]*model.Slot, error) {
 	s, err := examgate.RequireSession(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if first != nil && (*first < 1 || *first > 500) {
+		return nil, examgate.Errorf(examgate.EINVALID, "first must be between 1 and 500.")
+	}
 	slots, err := r.Booker.AvailableSlots(ctx, s.CandidateID, examCode, from, to)
 	if err != nil {
 		return nil, err
+	}
+	if first != nil && len(slots) > *first {
+		slots = slots[:*first] // slots come in start order
 	}
 	out := make([]*model.Slot, len(slots))
 	for i, sl := range slots {

@@ -38,6 +38,14 @@ func TestBookingOverGraphQL(t *testing.T) {
 	if len(got.Errors) > 0 || !strings.Contains(string(got.Data["availableSlots"]), `{"startsAt":"`+slot+`","seatsLeft":1}`) {
 		t.Fatalf("slots: %s %+v", got.Data["availableSlots"], got.Errors)
 	}
+	// first: 1 is "first available": the earliest open slot only.
+	got = e.graphql(ada, `{ availableSlots(examCode: "DEMO-101", from: "2026-11-30T00:00:00Z", to: "2026-12-08T00:00:00Z", first: 1) { startsAt } }`)
+	if len(got.Errors) > 0 || string(got.Data["availableSlots"]) != `[{"startsAt":"2026-11-30T09:00:00Z"}]` {
+		t.Fatalf("first available: %s %+v", got.Data["availableSlots"], got.Errors)
+	}
+	if got = e.graphql(ada, `{ availableSlots(examCode: "DEMO-101", from: "2026-11-30T00:00:00Z", to: "2026-12-08T00:00:00Z", first: 0) { startsAt } }`); len(got.Errors) != 1 || got.Errors[0].Extensions["code"] != "INVALID" {
+		t.Fatalf("first: 0: %+v", got.Errors)
+	}
 	book := func(c *http.Client, k string) gqlResponse {
 		return e.graphql(c, fmt.Sprintf(`mutation { bookSlot(input: {examCode: "DEMO-101", startsAt: %q, clientKey: %q}) {
 			id status startsAt canStart { allowed code reason } canCancel { allowed } calendarUrl } }`, slot, k))

@@ -70,8 +70,8 @@ export const BookingPageDocument = graphql(`
 `);
 
 export const AvailableSlotsDocument = graphql(`
-  query AvailableSlots($code: String!, $from: Time!, $to: Time!) {
-    availableSlots(examCode: $code, from: $from, to: $to) {
+  query AvailableSlots($code: String!, $from: Time!, $to: Time!, $first: Int) {
+    availableSlots(examCode: $code, from: $from, to: $to, first: $first) {
       startsAt
       endsAt
       seatsLeft
