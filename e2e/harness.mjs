@@ -228,3 +228,20 @@ export async function findSlot(page, notBefore, except) {
   }
   assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
 }
+
+/**
+ * The booking link of the newest booking email to `to`, read from the demo
+ * page where the demo keeps sent emails. The worker sends it within moments
+ * of the booking: asked again until it is there, for at most 20 s.
+ */
+export async function bookingLink(baseURL, to) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const html = await (await fetch(`${baseURL}/demo`)).text();
+    const mails = html.split('<details>').filter((m) => m.includes(to) && m.includes('Your exam is booked'));
+    const found = mails.at(-1)?.match(/https?:\/\/[^\s<]+\/b\/[A-Za-z0-9]+/);
+    if (found) return found[0];
+    assert.ok(Date.now() < deadline, `no booking email with a link to ${to} on /demo`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -65,14 +65,14 @@ describe('exam player in a browser', { skip: skipReason }, () => {
       await page.getByRole('heading', { name: 'Question 2 of 2' }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'Flag for review' }).getAttribute('aria-pressed'), 'true');
       await saveStatus(page, 'Saved');
-      await page.getByRole('button', { name: 'Question 1, answered', exact: true }).waitFor();
-      await page.getByRole('button', { name: 'Question 2, unanswered, flagged', exact: true }).click();
+      await page.getByRole('button', { name: 'Question 1 Answered', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Question 2 Unanswered, flagged', exact: true }).click();
 
       // A second reload shows what the server stored, with nothing left locally.
       assert.equal(await page.evaluate((id) => localStorage.getItem(`examgate.attempt.${id}`), firstAttempt), '{"seq":2,"queue":[]}');
       await page.reload();
-      await page.getByRole('button', { name: 'Question 2, unanswered, flagged', exact: true }).waitFor();
-      await page.getByRole('button', { name: 'Question 1, answered', exact: true }).click();
+      await page.getByRole('button', { name: 'Question 2 Unanswered, flagged', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Question 1 Answered', exact: true }).click();
       assert.ok(await question(page, 1).getByRole('radio', { name: 'True' }).isChecked(), 'question 1 is still answered');
 
       // The review lists question 2 as unanswered and flagged.

@@ -7,7 +7,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findSlot, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
+import { bookingLink, findSlot, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
 
 const EXAM = '/exams/DEMO-101';
 const NO_ATTEMPTS = /You have used all 1 attempt for this exam, so it cannot be booked or taken again\./;
@@ -98,20 +98,3 @@ describe('a learner after their last attempt', { skip: skipReason }, () => {
     });
   });
 });
-
-/**
- * The booking link of the newest booking email to `to`, read from the demo
- * page where the demo keeps sent emails. The worker sends it within moments
- * of the booking: asked again until it is there, for at most 20 s.
- */
-async function bookingLink(baseURL, to) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const html = await (await fetch(`${baseURL}/demo`)).text();
-    const mails = html.split('<details>').filter((m) => m.includes(to) && m.includes('Your exam is booked'));
-    const found = mails.at(-1)?.match(/https?:\/\/[^\s<]+\/b\/[A-Za-z0-9]+/);
-    if (found) return found[0];
-    assert.ok(Date.now() < deadline, `no booking email with a link to ${to} on /demo`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
