@@ -10,6 +10,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bookingLink, findSlot, isoDate, launchLearner, skipReason, useExamgate } from './harness.mjs';
 
+const LEARNER = {
+  firstName: 'Mele',
+  lastName: 'Tupou',
+  email: 'mele.tupou@example.com',
+  externalId: 'e2e-learner-a11y',
+  purchasedOn: isoDate(-3),
+};
+
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('accessibility of the learner pages', { skip: skipReason }, () => {
@@ -33,13 +41,7 @@ describe('accessibility of the learner pages', { skip: skipReason }, () => {
         assert.deepEqual(bad, [], `${name}: serious or critical axe violations`);
       };
 
-      await launchLearner(page, {
-        firstName: 'Mele',
-        lastName: 'Tupou',
-        email: 'mele.tupou@example.com',
-        externalId: 'e2e-learner-a11y',
-        purchasedOn: isoDate(-3),
-      });
+      await launchLearner(page, LEARNER);
       await page.getByRole('heading', { name: 'Your booking' }).waitFor();
       await audit('dashboard');
 
@@ -54,18 +56,12 @@ describe('accessibility of the learner pages', { skip: skipReason }, () => {
       await page.getByRole('button', { name: 'Start', exact: true }).waitFor();
       await audit('dashboard with a booking');
       // The page the booking email links to, as a browser without a session sees it.
-      const link = await bookingLink(env.baseURL, 'mele.tupou@example.com');
+      const link = await bookingLink(env.baseURL, LEARNER.email);
       await page.context().clearCookies();
       await page.goto(link);
       await page.getByRole('link', { name: 'Open your course' }).waitFor();
       await audit('booking link page');
-      await launchLearner(page, {
-        firstName: 'Mele',
-        lastName: 'Tupou',
-        email: 'mele.tupou@example.com',
-        externalId: 'e2e-learner-a11y',
-        purchasedOn: isoDate(-3),
-      });
+      await launchLearner(page, LEARNER);
 
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await page.getByRole('heading', { name: 'Question 1 of 5' }).waitFor();
