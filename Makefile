@@ -10,7 +10,7 @@ WEBSRC  := $(shell find frontend/src frontend/public frontend/index.html fronten
              -type f -not -path 'frontend/src/gql/*' 2>/dev/null) \
            graph/schema.graphqls package.json codegen.ts vite.config.ts tsconfig.json tsconfig.node.json
 
-.PHONY: run test build web generate lint test-go test-web test-e2e clean
+.PHONY: run test build web generate lint test-go test-web test-e2e lighthouse clean
 
 run: build
 	EXAMGATE_DEMO=1 ./$(BIN)
@@ -48,6 +48,10 @@ test-web: node_modules/.package-lock.json
 
 test-e2e: build
 	EXAMGATE_BIN=$(BIN) npm run e2e
+
+# Lighthouse (mobile) on the learner pages of the demo; scores in e2e/out/lighthouse.json.
+lighthouse: build
+	EXAMGATE_BIN=$(BIN) npm run lighthouse
 
 clean:
 	rm -rf bin frontend/dist/app frontend/src/gql

@@ -184,6 +184,16 @@ describe('booking in a browser', { skip: skipReason }, () => {
       await page.keyboard.press('Enter');
       await page.waitForURL((url) => url.pathname === EXAM);
       await page.locator(`[data-testid=booking-time][datetime="${second}"]`).waitFor();
+
+      // The time zone picker finds a zone by place and names it with its offset.
+      await page.getByRole('searchbox', { name: 'Search time zones' }).fill('tokyo');
+      const zone = page.getByLabel('Time zone', { exact: true });
+      assert.deepEqual(
+        (await zone.locator('option').allInnerTexts()).filter((o) => o.includes('Tokyo')),
+        ['UTC+09:00 · Tokyo (Asia/Tokyo)'],
+      );
+      await zone.selectOption('Asia/Tokyo');
+      await page.getByTestId('booking-time').filter({ hasText: '(Asia/Tokyo)' }).waitFor();
     });
   });
 });

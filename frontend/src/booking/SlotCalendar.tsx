@@ -6,7 +6,7 @@ import { endSession } from '../graphql/session';
 import { useNow } from '../components/hooks';
 import { ErrorMessage } from '../components/Messages';
 import { addDays, firstDayOfWeek, localDate, toRFC3339, weekDays, weekStart, type CivilDate, type Day } from '../format/calendar';
-import { browserLocale, formatDay, formatInstant, formatTime } from '../format/datetime';
+import { browserLocale, dateFormat, formatDay, formatInstant, formatTime } from '../format/datetime';
 import { zoneLabel } from '../format/timeZone';
 import { describeError } from './errors';
 import { AvailableSlotsDocument } from './operations';
@@ -185,7 +185,7 @@ function DayStrip({ days, date, locale, zone, counts, isOpen, onPick }: DayStrip
     onPick(days[i]!.date);
     refs.current[i]?.focus();
   };
-  const month = new Intl.DateTimeFormat(locale, { month: 'short', timeZone: zone });
+  const month = dateFormat(locale, { month: 'short', timeZone: zone });
   return (
     <div className="day-strip" role="group" aria-label="Days of the week" onKeyDown={onKeyDown}>
       {days.map((d, i) => {
@@ -202,8 +202,8 @@ function DayStrip({ days, date, locale, zone, counts, isOpen, onPick }: DayStrip
             disabled={!open}
             onClick={() => onPick(d.date)}
           >
-            <span className="day-name">{new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone: zone }).format(d.start)}</span>{' '}
-            <span className="day-number">{new Intl.DateTimeFormat(locale, { day: 'numeric', timeZone: zone }).format(d.start)}</span>{' '}
+            <span className="day-name">{dateFormat(locale, { weekday: 'short', timeZone: zone }).format(d.start)}</span>{' '}
+            <span className="day-number">{dateFormat(locale, { day: 'numeric', timeZone: zone }).format(d.start)}</span>{' '}
             <span className="day-month">{month.format(d.start)}</span>{' '}
             <span className="day-count">{!open ? '–' : n === undefined ? '…' : n === 0 ? 'none' : `${n} open`}</span>
           </button>
@@ -223,7 +223,7 @@ interface DaySlotsProps {
 
 /** One day's times by part of day. All times are one Tab stop; arrows move through them. */
 function DaySlots({ slots, locale, zone, current, onChoose }: DaySlotsProps) {
-  const hour = useMemo(() => new Intl.DateTimeFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: zone }), [zone]);
+  const hour = dateFormat('en-US', { hour: 'numeric', hourCycle: 'h23', timeZone: zone });
   const groups = groupByPart(slots, (s) => Number(hour.format(Date.parse(s.startsAt))));
   const choosable = slots.filter((s) => !isMine(s, current) && s.seatsLeft > 0);
   const [active, setActive] = useState(choosable[0]?.startsAt ?? null);
@@ -307,7 +307,7 @@ function clamp(date: CivilDate, min: CivilDate, max: CivilDate): CivilDate {
 }
 
 function weekLabel(days: Day[], locale: string, zone: string): string {
-  const format = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
+  const format = dateFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: zone });
   return format.formatRange(days[0]!.start, days[6]!.start);
 }
 

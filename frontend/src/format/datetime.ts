@@ -18,6 +18,19 @@ export function browserLocale(): string {
   return preferred.find((l) => /^en(-|$)/i.test(l ?? '')) ?? 'en-GB';
 }
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** A cached formatter: making one costs far more than using it, and a calendar uses hundreds. */
+export function dateFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = locale + JSON.stringify(options);
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, options);
+    formats.set(key, format);
+  }
+  return format;
+}
+
 function parse(iso: string): Date {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) throw new RangeError(`not an RFC 3339 time: ${iso}`);
@@ -29,19 +42,19 @@ function parse(iso: string): Date {
  * followed by the zone name: "28 February 2027 at 01:00 (Pacific/Auckland)".
  */
 export function formatInstant(iso: string, locale: string, timeZone: string): string {
-  const text = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(parse(iso));
+  const text = dateFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(parse(iso));
   return `${text} (${timeZone})`;
 }
 
 /** Like formatInstant with the weekday: "Thursday 10 December 2026 at 09:00 (Europe/Amsterdam)". */
 export function formatInstantFull(iso: string, locale: string, timeZone: string): string {
-  const text = new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone }).format(parse(iso));
+  const text = dateFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone }).format(parse(iso));
   return `${text} (${timeZone})`;
 }
 
 /** The local time of day only, e.g. "09:30"; the zone is named elsewhere on the page. */
 export function formatTime(iso: string, locale: string, timeZone: string): string {
-  return new Intl.DateTimeFormat(locale, { timeStyle: 'short', timeZone }).format(parse(iso));
+  return dateFormat(locale, { timeStyle: 'short', timeZone }).format(parse(iso));
 }
 
 /** A day heading such as "Mon 30 Nov" for the day starting at `ms`. */
@@ -49,5 +62,5 @@ export function formatDay(ms: number, locale: string, timeZone: string, long = f
   const options: Intl.DateTimeFormatOptions = long
     ? { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }
     : { weekday: 'short', day: 'numeric', month: 'short' };
-  return new Intl.DateTimeFormat(locale, { ...options, timeZone }).format(ms);
+  return dateFormat(locale, { ...options, timeZone }).format(ms);
 }
