@@ -173,6 +173,23 @@ func (p Policy) Rules() []string {
 	return out
 }
 
+// Locked says, for a booking email sent at now, what the booking can no
+// longer do: "" while it can still be cancelled and moved (or moving was
+// never allowed and it can still be cancelled).
+func (p Policy) Locked(b *Booking, now time.Time) string {
+	noCancel := !p.CanCancel(b, now).Allowed
+	noMove := p.CanReschedule(b, now).Code == ECUTOFFPASSED
+	switch {
+	case noCancel && (noMove || *p.WithDefaults().MaxReschedules == 0):
+		return "It starts too soon to be cancelled or moved."
+	case noCancel:
+		return "It starts too soon to be cancelled."
+	case noMove:
+		return "It starts too soon to be moved."
+	}
+	return ""
+}
+
 func times(n int) string {
 	switch n {
 	case 1:

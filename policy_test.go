@@ -321,3 +321,24 @@ func TestPolicyRules(t *testing.T) {
 		}
 	}
 }
+
+// A booking made inside a cutoff says so in its email.
+func TestPolicyLocked(t *testing.T) {
+	b := pending(0) // starts at examStart
+	p := examgate.Policy{RescheduleCutoff: examgate.Duration(2 * time.Hour)}
+	for _, c := range []struct {
+		before time.Duration
+		want   string
+	}{
+		{48 * time.Hour, ""},
+		{3 * time.Hour, "It starts too soon to be cancelled."},
+		{time.Hour, "It starts too soon to be cancelled or moved."},
+	} {
+		if got := p.Locked(b, examStart.Add(-c.before)); got != c.want {
+			t.Errorf("%v before: %q, want %q", c.before, got, c.want)
+		}
+	}
+	if got := (examgate.Policy{MaxReschedules: ptr(0)}).Locked(b, examStart.Add(-time.Hour)); got != "It starts too soon to be cancelled or moved." {
+		t.Errorf("no moves allowed: %q", got)
+	}
+}

@@ -37,6 +37,9 @@ type BookingDetails struct {
 	// (examgate.Policy.Rules).
 	ExamMinutes int
 	Rules       []string
+	// Locked says what the booking can no longer do when the email is sent
+	// (examgate.Policy.Locked): booked inside a cutoff.
+	Locked string
 	// Sequence is the calendar SEQUENCE; zero derives it from the booking
 	// as BookingEvent does, which keeps the attachment and the dashboard's
 	// calendar download in step.
@@ -113,9 +116,7 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 		t.WriteString("Your exam is booked.\n\n")
 		field(&t, "Exam:", title+" ("+code+")")
 		field(&t, "When:", when...)
-		field(&t, "Length:", length)
-		field(&t, "Rules:", d.Rules...)
-		writeLink(&t, link)
+		writeTerms(&t, length, d, link)
 		fmt.Fprintf(&t, "\nThe attached file %s adds the exam to your calendar.\n", filename)
 	case KindRescheduled:
 		subject = "Your exam is rescheduled: "
@@ -125,9 +126,7 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 		if !d.PreviousStart.IsZero() {
 			field(&t, "Old time:", d.PreviousStart.In(learnerLoc).Format(longTime)+" ("+learnerLoc.String()+")")
 		}
-		field(&t, "Length:", length)
-		field(&t, "Rules:", d.Rules...)
-		writeLink(&t, link)
+		writeTerms(&t, length, d, link)
 		fmt.Fprintf(&t, "\nThe attached file %s moves the exam in your calendar.\n", filename)
 	case KindCancelled:
 		subject = "Your exam is cancelled: "
@@ -154,6 +153,17 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 			Data:        ICS(ev),
 		}},
 	}, nil
+}
+
+// writeTerms writes what the learner agreed to (the exam's length, the
+// rules, what is no longer possible) and the booking's page.
+func writeTerms(t *strings.Builder, length string, d BookingDetails, link string) {
+	field(t, "Length:", length)
+	field(t, "Rules:", d.Rules...)
+	if d.Locked != "" {
+		fmt.Fprintf(t, "\nNote: %s\n", d.Locked)
+	}
+	writeLink(t, link)
 }
 
 // writeLink ends the email's body with the booking's page.

@@ -67,12 +67,14 @@ func TestBookingEmailKinds(t *testing.T) {
 			edit: func(d *mail.BookingDetails) {
 				d.Booking.Reschedules = 1
 				d.PreviousStart = time.Date(2026, 10, 30, 13, 0, 0, 0, time.UTC) // still EDT
+				d.Locked = "It starts too soon to be cancelled or moved."
 			},
 			subject: "Your exam is rescheduled: Demo Certification Exam on Mon 2 Nov 2026 at 09:00 EST",
 			body: []string{
 				"Your exam has a new time.",
 				"New time: Mon 2 Nov 2026, 09:00–11:00 EST (America/New_York, your time zone)",
 				"Old time: Fri 30 Oct 2026, 09:00 EDT (America/New_York)",
+				"Note: It starts too soon to be cancelled or moved.\n\nYour booking",
 				"moves the exam in your calendar", "in UTC",
 			},
 			method: "PUBLISH", sequence: "1", status: "CONFIRMED", summaryHead: "Exam: ",

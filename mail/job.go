@@ -43,6 +43,10 @@ func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error
 	}
 	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
 		d.ExamTitle, d.Rules = exam.Title, exam.Policy.Rules()
+		if p.Event != KindCancelled {
+			// As of the change the email reports, not of its sending.
+			d.Locked = exam.Policy.Locked(&p.Booking, p.Booking.UpdatedAt)
+		}
 		if exam.Delivery != nil {
 			d.ExamMinutes = exam.Delivery.DurationMinutes
 		}
