@@ -6422,10 +6422,10 @@ func (ec *executionContext) _PartnerCandidate_results(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
-			return ec.marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx, selections, v)
+			return ec.marshalOPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_PartnerCandidate_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -11130,7 +11130,7 @@ func (ec *executionContext) _PartnerCandidate(ctx context.Context, sel ast.Selec
 				})
 		case "results":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PartnerCandidate_results(ctx, field, obj)
 				})
@@ -12618,22 +12618,6 @@ func (ec *executionContext) marshalNPartnerExam2ᚖgithubᚗcomᚋexamgateᚋexa
 	return ec._PartnerExam(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PartnerResult!")
@@ -12733,13 +12717,13 @@ func (ec *executionContext) unmarshalNSubmitAttemptInput2githubᚗcomᚋexamgate
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := model.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -13200,6 +13184,25 @@ func (ec *executionContext) marshalOPartnerCandidate2ᚖgithubᚗcomᚋexamgate�
 	return ec._PartnerCandidate(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -13236,7 +13239,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -13246,7 +13249,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := model.MarshalTime(*v)
 	return res
 }
 

@@ -30,6 +30,10 @@ func docOperations(t *testing.T) []docOperation {
 	for _, m := range regexp.MustCompile(`(?m)-d '(\{"query".*\})'$`).FindAllStringSubmatch(string(text), -1) {
 		var op docOperation
 		if err := json.Unmarshal([]byte(m[1]), &op); err != nil {
+			var shape map[string]json.RawMessage
+			if json.Unmarshal([]byte(m[1]), &shape) == nil {
+				continue // an example of a malformed request (TestPartnerDocsCurlAnswers)
+			}
 			t.Fatalf("curl example is not JSON: %v\n%s", err, m[1])
 		}
 		ops = append(ops, op)
@@ -70,4 +74,20 @@ func TestPartnerDocsOperationsRun(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPartnerDocsCurlAnswers runs the guides' curl examples that show their
+// answer, as written, and compares the answers.
+func TestPartnerDocsCurlAnswers(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	e := newPartnerEnv(t, store)
+	seed(t, store, 2)
+	_, key := e.key(examgate.ScopeBookingsRead, examgate.ScopeResultsRead, examgate.ScopeAdmin)
+	examples := append(curlExamples(t, "../docs/partners.md"), curlExamples(t, "../docs/graphql-http.md")...)
+	if len(examples) < 2 {
+		t.Fatalf("found %d curl examples with answers in docs/partners.md and docs/graphql-http.md", len(examples))
+	}
+	for _, ex := range examples {
+		ex.run(t, e.url, key)
+	}
 }

@@ -549,3 +549,45 @@ func TestPartnerQueries(t *testing.T) {
 		}
 	})
 }
+
+// TestPartnerAnswersAsDocumented holds the guide's promises on what a
+// partner gets back: a field the key lacks the scope for is null with
+// FORBIDDEN and the rest is served; a request without a key reaches no
+// partner field, in a 200 (the endpoint serves learners too); a bad key is
+// a 401; any other method is a 405 with a code.
+func TestPartnerAnswersAsDocumented(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	e := newPartnerEnv(t, store)
+	seed(t, store, 1)
+	_, reader := e.key(examgate.ScopeBookingsRead)
+
+	status, got := e.do("Bearer "+reader, "", `{ partner { candidate(externalId: "ext-0") { email bookings { status } results { passed } } } }`, nil)
+	if status != http.StatusOK || string(got.Data["partner"]) != `{"candidate":{"email":"c0@example.com","bookings":[{"status":"COMPLETED"}],"results":null}}` {
+		t.Fatalf("candidate results without results:read: %d %s %+v", status, got.Data["partner"], got.Errors)
+	}
+	oneCode(t, "candidate results without results:read", got, examgate.EFORBIDDEN)
+
+	status, got = e.do("", "", `{ partner { bookings { edges { cursor } } } }`, nil)
+	if status != http.StatusOK || string(got.Data["partner"]) != "null" {
+		t.Fatalf("no key: %d %s", status, got.Data["partner"])
+	}
+	oneCode(t, "no key", got, examgate.EUNAUTHORIZED)
+
+	status, got = e.do("Bearer "+examgate.NewAPIKey(), "", `{ partner { bookings { edges { cursor } } } }`, nil)
+	if status != http.StatusUnauthorized || got.Data != nil {
+		t.Fatalf("unknown key: %d %+v", status, got)
+	}
+	oneCode(t, "unknown key", got, examgate.EUNAUTHORIZED)
+
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/graphql", strings.NewReader(`{"query":"{ __typename }"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var put gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&put); err != nil || resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, POST" {
+		t.Fatalf("PUT: %d %v", resp.StatusCode, err)
+	}
+	oneCode(t, "PUT", put, "METHOD_NOT_ALLOWED")
+}

@@ -32,7 +32,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate apikey "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	name := fs.String("name", "", "who the key is for, e.g. the partner system")
 	scope := fs.String("scope", "", "comma-separated scopes: "+strings.Join(examgate.Scopes, ", "))
 	// Flags may come before or after the key id.
@@ -49,7 +49,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if (verb == "revoke") != (len(pos) == 1) {
 		return errors.New("examgate apikey revoke takes one key id (examgate apikey list shows them); create and list take none\n" + apikeyUsage)
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

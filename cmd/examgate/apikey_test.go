@@ -17,6 +17,7 @@ import (
 func TestAPIKeyCommands(t *testing.T) {
 	ctx := context.Background()
 	dsn := t.TempDir() + "/keys.db"
+	migrated(t, env(nil), "--db", dsn)
 	cli := func(args ...string) (string, string, error) {
 		var out, errb bytes.Buffer
 		err := run(ctx, append(args, "--db", dsn), env(nil), &out, &errb)

@@ -41,7 +41,7 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate webhook "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	rawURL := fs.String("url", "", "the endpoint's URL (add)")
 	events := fs.String("events", "", "comma-separated event types, or all (add)")
 	secretFile := fs.String("secret-file", "", "file holding the signing secret to use instead of a random one (add)")
@@ -51,7 +51,7 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

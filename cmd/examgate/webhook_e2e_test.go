@@ -54,6 +54,7 @@ func TestWebhookThroughTheBinary(t *testing.T) {
 		}
 		return out.String()
 	}
+	migrated(t, env(map[string]string{"EXAMGATE_DATABASE_URL": dsn}))
 	out := cli("add", "--url", receiver.URL+"/hooks", "--events", "attempt.completed,booking.created")
 	_, secret, _ := strings.Cut(out, "give it to the partner): ")
 	secret = strings.TrimSpace(secret)

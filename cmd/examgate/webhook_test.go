@@ -14,6 +14,7 @@ func TestWebhookCommand(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "examgate.db")
 	vars := map[string]string{"EXAMGATE_DATABASE_URL": dbPath}
+	migrated(t, env(vars))
 	cmd := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, append([]string{"webhook"}, args...), env(vars), &out, io.Discard)

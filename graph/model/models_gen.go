@@ -286,8 +286,10 @@ type PartnerCandidate struct {
 	Bookings []*PartnerBooking `json:"bookings"`
 	// Their attempts, booked or on demand, newest first (at most 100).
 	Attempts []*PartnerAttempt `json:"attempts"`
-	// The results of their attempts, newest first. Requires results:read.
-	Results []*PartnerResult `json:"results"`
+	// The results of their attempts, newest first. Requires results:read:
+	// without it this field is null with a FORBIDDEN error, and the rest of
+	// the candidate is still served.
+	Results []*PartnerResult `json:"results,omitempty"`
 }
 
 type PartnerExam struct {
