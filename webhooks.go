@@ -22,13 +22,17 @@ const (
 	EventBookingRescheduled = "booking.rescheduled"
 	EventBookingCancelled   = "booking.cancelled"
 	EventBookingNoShow      = "booking.no_show"
+	EventBookingStarted     = "booking.started"
 	EventAttemptCompleted   = "attempt.completed"
+	// EventPing is sent on demand to one endpoint (Webhooks.Ping), whatever
+	// it subscribed to; it is not an event type to subscribe to.
+	EventPing = "ping"
 )
 
 // WebhookEventTypes lists every event type, in documentation order.
 var WebhookEventTypes = []string{
 	EventBookingCreated, EventBookingRescheduled, EventBookingCancelled,
-	EventBookingNoShow, EventAttemptCompleted,
+	EventBookingNoShow, EventBookingStarted, EventAttemptCompleted,
 }
 
 // Job kinds of webhooks. A change enqueues one JobWebhookEvent in its
@@ -69,8 +73,23 @@ type WebhookEndpoint struct {
 	// are sent until it is added again.
 	DisabledAt     *time.Time
 	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PreviousSecret, after a rotation, also signs deliveries until
+	// PreviousSecretUntil, so that the receiver can switch without a gap.
+	// Like Secret, it is read only to sign.
+	PreviousSecret      string
+	PreviousSecretUntil *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// signingSecrets returns the secrets a delivery sent at now is signed
+// with: the current one, and the previous one during its overlap.
+func (e *WebhookEndpoint) signingSecrets(now time.Time) []string {
+	out := []string{e.Secret}
+	if e.PreviousSecret != "" && e.PreviousSecretUntil != nil && now.Before(*e.PreviousSecretUntil) {
+		out = append(out, e.PreviousSecret)
+	}
+	return out
 }
 
 // Subscribed reports whether the endpoint wants events of type typ.
@@ -79,15 +98,21 @@ func (e *WebhookEndpoint) Subscribed(typ string) bool { return slices.Contains(e
 // WebhookDelivery is one event on its way to one endpoint: a row of the
 // delivery log.
 type WebhookDelivery struct {
-	ID            int64
-	EndpointID    int64
-	EventID       string
-	EventType     string
-	BookingID     int64 // 0 for an attempt without a booking
-	State         string
-	Attempts      int    // HTTP requests made
-	LastStatus    int    // HTTP status of the last attempt; 0 when none answered
-	LastError     string // why the last attempt failed; empty after success
+	ID         int64
+	EndpointID int64
+	EventID    string
+	EventType  string
+	BookingID  int64 // 0 for an attempt without a booking
+	State      string
+	Attempts   int    // HTTP requests made
+	LastStatus int    // HTTP status of the last attempt; 0 when none answered
+	LastError  string // why the last attempt failed; empty after success
+	// LastLatency is how long the last attempt took, from sending to the
+	// end of the answer's headers (or the failure).
+	LastLatency time.Duration
+	// LastResponse is the start (MaxWebhookResponseKept bytes) of the
+	// receiver's answer to the last attempt.
+	LastResponse  string
 	CreatedAt     time.Time
 	LastAttemptAt *time.Time
 	DeliveredAt   *time.Time
@@ -155,6 +180,14 @@ type webhookEventJob struct {
 	Result *Result `json:"result,omitempty"`
 }
 
+// RedeliveryFilter selects the deliveries to send again.
+type RedeliveryFilter struct {
+	DeliveryID   int64 // one delivery; or all of:
+	EndpointID   int64
+	Since, Until time.Time
+	Limit        int
+}
+
 // WebhookDeliveryJob is the payload of JobWebhookDelivery.
 type WebhookDeliveryJob struct {
 	DeliveryID int64 `json:"deliveryId"`
@@ -178,7 +211,20 @@ type WebhookStore interface {
 	// WebhookDelivery returns a delivery with its body, or NotFound.
 	WebhookDelivery(ctx context.Context, id int64) (*WebhookDelivery, []byte, error)
 	// RecordWebhookAttempt notes the outcome of one HTTP attempt.
-	RecordWebhookAttempt(ctx context.Context, id int64, status int, errMsg string, delivered bool, now time.Time) error
+	RecordWebhookAttempt(ctx context.Context, id int64, out WebhookOutcome, now time.Time) error
+	// EnableWebhookEndpoint clears an endpoint's disabled mark.
+	EnableWebhookEndpoint(ctx context.Context, id int64, now time.Time) error
+	// RotateWebhookSecret makes secret the endpoint's, keeping the one it
+	// replaces as the previous secret until previousUntil.
+	RotateWebhookSecret(ctx context.Context, id int64, secret string, previousUntil, now time.Time) error
+	// AddWebhookPing writes a delivery without a job, for Ping to send.
+	AddWebhookPing(ctx context.Context, endpointID int64, eventID string, body []byte, now time.Time) (*WebhookDelivery, error)
+	// RedeliverWebhooks queues again, in one transaction and in the order
+	// they were made, the deliveries f selects (a new job each, keyed by
+	// jobKey), and returns them. f.DeliveryID selects one delivered or
+	// failed delivery; otherwise the failed ones of f.EndpointID made in
+	// [f.Since, f.Until), at most f.Limit.
+	RedeliverWebhooks(ctx context.Context, f RedeliveryFilter, jobKey func(*WebhookDelivery) string, now time.Time) ([]*WebhookDelivery, error)
 	// WebhookDeliveries lists an endpoint's deliveries newest first, those
 	// with an id below beforeID when it is not 0.
 	WebhookDeliveries(ctx context.Context, endpointID, beforeID int64, limit int) ([]*WebhookDelivery, error)
@@ -311,14 +357,20 @@ func parseEventTypes(events []string) ([]string, error) {
 }
 
 // SignWebhook returns the X-Examgate-Signature value of a body sent at t:
-// the HMAC-SHA256, keyed with the secret, of "<unix seconds>.<body>".
-func SignWebhook(secret string, t time.Time, body []byte) string {
+// the HMAC-SHA256, keyed with the secret, of "<unix seconds>.<body>", and
+// one more v1 for each of more (the previous secret while a rotation
+// overlaps).
+func SignWebhook(secret string, t time.Time, body []byte, more ...string) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	h := "t=" + ts
+	for _, s := range append([]string{secret}, more...) {
+		mac := hmac.New(sha256.New, []byte(s))
+		mac.Write([]byte(ts))
+		mac.Write([]byte{'.'})
+		mac.Write(body)
+		h += ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	return h
 }
 
 // newEventID makes an event id: random, so that receivers can use it as a
@@ -419,7 +471,7 @@ func (w *Webhooks) HandleEvent(ctx context.Context, job *QueuedJob) error {
 	}
 	key := func(endpointID int64) string {
 		if bookingID != 0 {
-			return fmt.Sprintf("webhook:%d:booking:%d", endpointID, bookingID)
+			return bookingDeliveryKey(endpointID, bookingID)
 		}
 		return fmt.Sprintf("webhook:%d:candidate:%d", endpointID, p.CandidateID)
 	}
@@ -460,9 +512,10 @@ func (w *Webhooks) HandleDelivery(ctx context.Context, job *QueuedJob) error {
 		// Not sent; the log shows the job's error as the reason.
 		return Permanent(fmt.Errorf("not sent: endpoint %d is disabled (%s); add it again to receive events", ep.ID, ep.DisabledReason))
 	}
-	out := w.Sender.Send(ctx, ep.URL, ep.Secret, d.EventID, body, w.Clock.Now())
+	sent := w.Clock.Now()
+	out := w.Sender.Send(ctx, ep.URL, ep.signingSecrets(sent), d.EventID, body, sent)
 	now := w.Clock.Now()
-	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out.Status, out.errText(), out.Err == nil, now); err != nil {
+	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out, now); err != nil {
 		return err
 	}
 	switch {
@@ -488,4 +541,160 @@ func (w *Webhooks) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return w.Logger
+}
+
+// bookingDeliveryKey is the ordering key of the deliveries of one
+// booking's events to one endpoint: they go out one at a time, in order.
+func bookingDeliveryKey(endpointID, bookingID int64) string {
+	return fmt.Sprintf("webhook:%d:booking:%d", endpointID, bookingID)
+}
+
+// endpoint returns an endpoint with its secrets, for admins, saying which
+// id was not found.
+func (w *Webhooks) endpoint(ctx context.Context, id int64) (*WebhookEndpoint, error) {
+	if err := RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	ep, err := w.Store.WebhookEndpoint(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "No webhook endpoint with id %d.", id)
+	}
+	return ep, err
+}
+
+// Enable sends events to an endpoint that was disabled (by a 410 Gone)
+// again, with the secret it had. Deliveries given up on meanwhile stay
+// failed: RedeliverFailed sends them.
+func (w *Webhooks) Enable(ctx context.Context, id int64) (*WebhookEndpoint, error) {
+	if _, err := w.endpoint(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := w.Store.EnableWebhookEndpoint(ctx, id, w.Clock.Now()); err != nil {
+		return nil, err
+	}
+	return w.endpoint(ctx, id)
+}
+
+// MaxSecretOverlap bounds how long a rotated secret keeps signing.
+const MaxSecretOverlap = 7 * 24 * time.Hour
+
+// RotateSecret gives an endpoint a new secret (made when secret is empty)
+// and keeps signing with the old one as well for overlap, so that the
+// receiver can deploy the new one while requests still verify with the
+// old: each request carries a v1 signature for each. The returned endpoint
+// carries the new secret, which nothing shows again.
+func (w *Webhooks) RotateSecret(ctx context.Context, id int64, secret string, overlap time.Duration) (*WebhookEndpoint, error) {
+	ep, err := w.endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if overlap < 0 || overlap > MaxSecretOverlap {
+		return nil, Errorf(EINVALID, "The overlap must be between 0 and %d hours.", int(MaxSecretOverlap.Hours()))
+	}
+	if secret == "" {
+		secret = NewWebhookSecret()
+	} else if err := checkSecret(secret); err != nil {
+		return nil, err
+	}
+	if secret == ep.Secret {
+		return nil, Errorf(EINVALID, "The new secret is the one the endpoint has; give another or leave it out to have one made.")
+	}
+	now := w.Clock.Now()
+	if err := w.Store.RotateWebhookSecret(ctx, id, secret, now.Add(overlap), now); err != nil {
+		return nil, err
+	}
+	if ep, err = w.endpoint(ctx, id); err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// Ping sends a ping event to an endpoint now, whatever it subscribed to and
+// even when it is disabled, signed as every delivery is, and returns its
+// delivery with the outcome. It is not retried.
+func (w *Webhooks) Ping(ctx context.Context, id int64) (*WebhookDelivery, error) {
+	ep, err := w.endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := w.Clock.Now()
+	ev := WebhookEvent{ID: newEventID(), Type: EventPing, Time: now.UTC()}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	d, err := w.Store.AddWebhookPing(ctx, ep.ID, ev.ID, body, now)
+	if err != nil {
+		return nil, err
+	}
+	out := w.Sender.Send(ctx, ep.URL, ep.signingSecrets(now), ev.ID, body, now)
+	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out, w.Clock.Now()); err != nil {
+		return nil, err
+	}
+	return w.delivery(ctx, ep.ID, d.ID)
+}
+
+// delivery returns one delivery of the log, with its state.
+func (w *Webhooks) delivery(ctx context.Context, endpointID, id int64) (*WebhookDelivery, error) {
+	list, err := w.Store.WebhookDeliveries(ctx, endpointID, id+1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 || list[0].ID != id {
+		return nil, Errorf(ENOTFOUND, "No webhook delivery with id %d.", id)
+	}
+	return list[0], nil
+}
+
+// Redeliver sends one delivery again, with the same event id and body:
+// one that was delivered (the receiver lost it) or failed. One still
+// pending is refused: it is sent anyway. It waits behind the pending
+// deliveries of its booking, and later events of that booking wait
+// behind it.
+func (w *Webhooks) Redeliver(ctx context.Context, deliveryID int64) (*WebhookDelivery, error) {
+	if err := RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	list, err := w.redeliver(ctx, RedeliveryFilter{DeliveryID: deliveryID})
+	if err != nil {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+// MaxRedeliveries is how many deliveries one RedeliverFailed sends again.
+const MaxRedeliveries = 1000
+
+// RedeliverFailed sends again every failed delivery of an endpoint made
+// from since up to until (now when zero), oldest first, at most
+// MaxRedeliveries at a time, and returns them. Each booking's events go
+// in the order they happened.
+func (w *Webhooks) RedeliverFailed(ctx context.Context, endpointID int64, since, until time.Time) ([]*WebhookDelivery, error) {
+	if _, err := w.endpoint(ctx, endpointID); err != nil {
+		return nil, err
+	}
+	if until.IsZero() {
+		until = w.Clock.Now().Add(time.Second)
+	}
+	if !since.Before(until) {
+		return nil, Errorf(EINVALID, "since must be before until.")
+	}
+	return w.redeliver(ctx, RedeliveryFilter{EndpointID: endpointID, Since: since, Until: until, Limit: MaxRedeliveries})
+}
+
+func (w *Webhooks) redeliver(ctx context.Context, f RedeliveryFilter) ([]*WebhookDelivery, error) {
+	key := func(d *WebhookDelivery) string {
+		if d.BookingID != 0 {
+			return bookingDeliveryKey(d.EndpointID, d.BookingID)
+		}
+		return fmt.Sprintf("webhook:%d:delivery:%d", d.EndpointID, d.ID)
+	}
+	list, err := w.Store.RedeliverWebhooks(ctx, f, key, w.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > 0 && w.Wake != nil {
+		w.Wake()
+	}
+	return list, nil
 }

@@ -128,7 +128,7 @@ func seed(t *testing.T, store *db.DB, n int) {
 			continue // some bookings are not sat yet
 		}
 		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: slot, Deadline: slot.Add(time.Hour)},
-			b, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: slot})
+			b, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: slot}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
