@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph/model"
@@ -48,6 +49,90 @@ func (r *mutationResolver) RemoveWebhook(ctx context.Context, id string) (bool, 
 		return false, err
 	}
 	return true, nil
+}
+
+// RedeliverWebhook is the resolver for the redeliverWebhook field.
+func (r *mutationResolver) RedeliverWebhook(ctx context.Context, deliveryID string) (*model.WebhookDelivery, error) {
+	id, err := parseDeliveryID(deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.Hooks.Redeliver(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookDelivery(d), nil
+}
+
+// RedeliverFailedWebhooks is the resolver for the redeliverFailedWebhooks field.
+func (r *mutationResolver) RedeliverFailedWebhooks(ctx context.Context, endpointID string, since time.Time, until *time.Time) (*model.RedeliverWebhooksPayload, error) {
+	id, err := webhookID(endpointID)
+	if err != nil {
+		return nil, err
+	}
+	var to time.Time
+	if until != nil {
+		to = *until
+	}
+	list, err := r.Hooks.RedeliverFailed(ctx, id, since, to)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.RedeliverWebhooksPayload{Count: len(list), Deliveries: make([]*model.WebhookDelivery, len(list))}
+	for i, d := range list {
+		out.Deliveries[i] = toWebhookDelivery(d)
+	}
+	return out, nil
+}
+
+// PingWebhook is the resolver for the pingWebhook field.
+func (r *mutationResolver) PingWebhook(ctx context.Context, id string) (*model.WebhookDelivery, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.Hooks.Ping(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookDelivery(d), nil
+}
+
+// EnableWebhook is the resolver for the enableWebhook field.
+func (r *mutationResolver) EnableWebhook(ctx context.Context, id string) (*model.WebhookEndpoint, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := r.Hooks.Enable(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookEndpoint(ep), nil
+}
+
+// RotateWebhookSecret is the resolver for the rotateWebhookSecret field.
+func (r *mutationResolver) RotateWebhookSecret(ctx context.Context, id string, secret *string, overlapHours *int) (*model.RotateWebhookSecretPayload, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	hours := 24
+	if overlapHours != nil {
+		hours = *overlapHours
+	}
+	if hours < 0 || hours > int(examgate.MaxSecretOverlap.Hours()) {
+		return nil, examgate.Errorf(examgate.EINVALID, "overlapHours must be between 0 and %d.", int(examgate.MaxSecretOverlap.Hours()))
+	}
+	var given string
+	if secret != nil {
+		given = *secret
+	}
+	ep, err := r.Hooks.RotateSecret(ctx, n, given, time.Duration(hours)*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RotateWebhookSecretPayload{Endpoint: toWebhookEndpoint(ep), Secret: ep.Secret}, nil
 }
 
 // Webhooks is the resolver for the webhooks field.

@@ -324,6 +324,13 @@ type Permission struct {
 type Query struct {
 }
 
+type RedeliverWebhooksPayload struct {
+	// How many deliveries were queued again.
+	Count int `json:"count"`
+	// They, oldest first, now PENDING.
+	Deliveries []*WebhookDelivery `json:"deliveries"`
+}
+
 type RescheduleBookingInput struct {
 	BookingID string `json:"bookingId"`
 	// Start of the new slot.
@@ -348,6 +355,12 @@ type Result struct {
 	Delivery DeliveryState `json:"delivery"`
 	// the stored result's id, for the delivery resolver
 	ResultID int64 `json:"-"`
+}
+
+type RotateWebhookSecretPayload struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The new signing secret. Shown only here: store it now.
+	Secret string `json:"secret"`
 }
 
 type SaveAnswerInput struct {
@@ -396,11 +409,15 @@ type WebhookDelivery struct {
 	// HTTP requests made so far.
 	Attempts int `json:"attempts"`
 	// HTTP status of the last attempt; null when none answered.
-	LastStatusCode *int       `json:"lastStatusCode,omitempty"`
-	LastError      *string    `json:"lastError,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	LastAttemptAt  *time.Time `json:"lastAttemptAt,omitempty"`
-	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	LastStatusCode *int `json:"lastStatusCode,omitempty"`
+	// How long the last attempt took, in milliseconds, until the answer's headers or the failure.
+	LastLatencyMs *int `json:"lastLatencyMs,omitempty"`
+	// The first 1024 bytes of the receiver's answer to the last attempt.
+	LastResponse  *string    `json:"lastResponse,omitempty"`
+	LastError     *string    `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
 	// When the next attempt is due, while pending.
 	NextTryAt *time.Time `json:"nextTryAt,omitempty"`
 }
@@ -420,10 +437,12 @@ type WebhookEndpoint struct {
 	URL         string             `json:"url"`
 	Events      []WebhookEventType `json:"events"`
 	Description string             `json:"description"`
-	// Set when the endpoint answered 410 Gone: nothing more is sent to it. Add it again to resume.
+	// Set when the endpoint answered 410 Gone: nothing more is sent to it until enableWebhook.
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
 	DisabledReason *string    `json:"disabledReason,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	// After rotateWebhookSecret: until when the previous secret signs too.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
 }
 
 type AttemptStatus string
@@ -790,8 +809,12 @@ const (
 	WebhookEventTypeBookingCancelled WebhookEventType = "BOOKING_CANCELLED"
 	// booking.no_show
 	WebhookEventTypeBookingNoShow WebhookEventType = "BOOKING_NO_SHOW"
+	// booking.started
+	WebhookEventTypeBookingStarted WebhookEventType = "BOOKING_STARTED"
 	// attempt.completed
 	WebhookEventTypeAttemptCompleted WebhookEventType = "ATTEMPT_COMPLETED"
+	// ping: sent on demand by pingWebhook; not an event to subscribe to
+	WebhookEventTypePing WebhookEventType = "PING"
 )
 
 var AllWebhookEventType = []WebhookEventType{
@@ -799,12 +822,14 @@ var AllWebhookEventType = []WebhookEventType{
 	WebhookEventTypeBookingRescheduled,
 	WebhookEventTypeBookingCancelled,
 	WebhookEventTypeBookingNoShow,
+	WebhookEventTypeBookingStarted,
 	WebhookEventTypeAttemptCompleted,
+	WebhookEventTypePing,
 }
 
 func (e WebhookEventType) IsValid() bool {
 	switch e {
-	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeAttemptCompleted:
+	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeBookingStarted, WebhookEventTypeAttemptCompleted, WebhookEventTypePing:
 		return true
 	}
 	return false
