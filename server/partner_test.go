@@ -36,16 +36,26 @@ const bootstrapAdminKey = "bootstrap-admin-key-0123456789"
 
 func newPartnerEnv(t *testing.T, store *db.DB) *partnerEnv {
 	t.Helper()
+	return newPartnerEnvWith(t, store, nil)
+}
+
+// newPartnerEnvWith is newPartnerEnv with the server's Deps adjusted by set.
+func newPartnerEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *partnerEnv {
+	t.Helper()
 	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := examgate.ClockFunc(func() time.Time { return now })
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		Store: store, Catalog: catalog, Clock: clock, Logger: logger, AdminKey: bootstrapAdminKey,
 		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult}},
-	})
+	}
+	if set != nil {
+		set(&deps)
+	}
+	srv := server.New(deps)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &partnerEnv{t: t, store: store, keys: &examgate.APIKeys{Store: store, Clock: clock}, url: hs.URL}
