@@ -148,6 +148,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		}
 		return gqlErr
 	})
+	srv.AroundResponses(addCost)
 	if opts.Observe != nil {
 		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 			resp := next(ctx)

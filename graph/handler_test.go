@@ -375,3 +375,16 @@ func TestTransportErrorsHaveCodes(t *testing.T) {
 		}
 	}
 }
+
+// Without a rate limit the answer still says what the query cost.
+func TestCostWithoutRateLimit(t *testing.T) {
+	srv := newServer(t, false)
+	got := post(t, srv, "", query(`{ __typename }`))
+	if string(got.raw["extensions"]) != `{"cost":{"limit":5000,"requested":1}}` {
+		t.Fatalf("extensions: %s", got.raw["extensions"])
+	}
+	// A document that does not parse was never priced.
+	if got := post(t, srv, "", query(`{`)); got.raw["extensions"] != nil {
+		t.Fatalf("extensions of a parse error: %s", got.raw["extensions"])
+	}
+}

@@ -95,7 +95,13 @@ func TestPartnerDocsCurlAnswers(t *testing.T) {
 		ctx := context.Background()
 		clock := examgate.ClockFunc(func() time.Time { return now })
 		hooks := &examgate.Webhooks{Store: store, Clock: clock, Sender: examgate.NewWebhookSender(true)}
-		e := newPartnerEnvWith(t, store, func(d *server.Deps) { d.Webhooks = hooks })
+		// One budget for keys and addresses alike, so that the documented
+		// limit does not depend on which request a key makes first.
+		budget := server.Budget{Rate: 10, Burst: 60}
+		e := newPartnerEnvWith(t, store, func(d *server.Deps) {
+			d.Webhooks = hooks
+			d.RateLimits = server.RateLimits{Key: budget, Learner: budget, Now: clock.Now}
+		})
 		seed(t, store, 2)
 		var mu sync.Mutex
 		var secrets []string

@@ -601,3 +601,61 @@ func TestPartnerAnswersAsDocumented(t *testing.T) {
 	}
 	oneCode(t, "PUT", put, "METHOD_NOT_ALLOWED")
 }
+
+// TestPartnerSeesCostAndBudget: every answer to a key tells what the query
+// cost and what is left of the key's budget, in the headers, in
+// extensions.cost and, when asked, in partner.rateLimit, all agreeing.
+func TestPartnerSeesCostAndBudget(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	clock := &stepClock{t: now}
+	e := newPartnerEnvWith(t, store, func(d *server.Deps) {
+		d.RateLimits = server.RateLimits{Key: server.Budget{Rate: 1, Burst: 10}, Learner: server.Budget{Rate: 10, Burst: 100}, Now: clock.Now}
+	})
+	seed(t, store, 3)
+	_, key := e.key(examgate.ScopeBookingsRead)
+	post := func(query string) (http.Header, map[string]json.RawMessage, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Data       map[string]json.RawMessage `json:"data"`
+			Extensions map[string]any             `json:"extensions"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header, out.Data, out.Extensions
+	}
+	// The key's first request spends from its address; from then on from
+	// its own budget of 10.
+	post(`{ __typename }`)
+	const q = `{ partner { rateLimit { limit remaining resetAt cost } bookings(first: 10) { edges { node { id } } } } }`
+	h, data, ext := post(q)
+	cost, _ := json.Marshal(ext["cost"])
+	// partner 1 + rateLimit (1 + 4) + bookings (1 + 10 × (edges 1 + node 1 + id 1)) = 37
+	if string(cost) != `{"limit":5000,"rateLimit":{"limit":10,"remaining":9,"resetAt":"2026-11-27T09:00:01Z"},"requested":37}` {
+		t.Fatalf("extensions.cost = %s", cost)
+	}
+	if h.Get("RateLimit-Limit") != "10" || h.Get("RateLimit-Remaining") != "9" || h.Get("RateLimit-Reset") != "1" {
+		t.Fatalf("headers: %v", h)
+	}
+	if !strings.HasPrefix(string(data["partner"]), `{"rateLimit":{"limit":10,"remaining":9,"resetAt":"2026-11-27T09:00:01Z","cost":37},`) {
+		t.Fatalf("partner.rateLimit: %s", data["partner"])
+	}
+	clock.Advance(500 * time.Millisecond)
+	if _, data, _ = post(`{ partner { rateLimit { remaining resetAt } } }`); string(data["partner"]) != `{"rateLimit":{"remaining":8,"resetAt":"2026-11-27T09:00:02Z"}}` {
+		t.Fatalf("next request: %s", data["partner"])
+	}
+	// Refused for its complexity, a query still says what it would cost.
+	_, _, ext = post(`{ a: partner { bookings(first: 100) { edges { node { candidate { bookings { id } } } } } } }`)
+	if c, _ := ext["cost"].(map[string]any); c["requested"].(float64) <= 5000 || c["limit"].(float64) != 5000 {
+		t.Fatalf("refused query's cost: %v", ext)
+	}
+}

@@ -212,6 +212,9 @@ type Partner struct {
 	Booking *PartnerBooking `json:"booking,omitempty"`
 	// A candidate by the id the learning platform gave them, or by email (give exactly one), or null. Requires bookings:read.
 	Candidate *PartnerCandidate `json:"candidate,omitempty"`
+	// The key's request budget after this request, and what this query costs;
+	// null where the server sets no rate limit. Any key may ask.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // One sitting of an exam.
@@ -322,6 +325,19 @@ type Permission struct {
 }
 
 type Query struct {
+}
+
+// A request budget: a key may send limit requests at once, and gets them back
+// at a steady rate (RateLimit-* headers say the same on every answer).
+type RateLimit struct {
+	// Requests that may be sent at once.
+	Limit int `json:"limit"`
+	// Requests left now, this one counted.
+	Remaining int `json:"remaining"`
+	// When the budget is full again.
+	ResetAt time.Time `json:"resetAt"`
+	// The computed complexity of this query (extensions.cost.requested); one operation may cost at most 5000.
+	Cost int `json:"cost"`
 }
 
 type RedeliverWebhooksPayload struct {
@@ -745,7 +761,7 @@ const (
 	WebhookDeliveryStatePending WebhookDeliveryState = "PENDING"
 	// The endpoint answered 2xx.
 	WebhookDeliveryStateDelivered WebhookDeliveryState = "DELIVERED"
-	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled.
+	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled; a ping not answered 2xx.
 	WebhookDeliveryStateFailed WebhookDeliveryState = "FAILED"
 )
 
