@@ -28,13 +28,18 @@ type docOperation struct {
 	Variables map[string]any `json:"variables"`
 }
 
-// docOperations returns the operations of the guide's curl examples
-// (-d '{"query": …}') and of its graphql code blocks.
+// docOperations returns the operations of the partner and operations
+// guides' curl examples (-d '{"query": …}') and of their graphql code
+// blocks.
 func docOperations(t *testing.T) []docOperation {
 	t.Helper()
-	text, err := os.ReadFile("../docs/partners.md")
-	if err != nil {
-		t.Fatal(err)
+	var text []byte
+	for _, name := range []string{"../docs/partners.md", "../docs/operations.md"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = append(text, b...)
 	}
 	var ops []docOperation
 	for _, m := range regexp.MustCompile(`(?m)-d '(\{"query".*\})'$`).FindAllStringSubmatch(string(text), -1) {
@@ -52,7 +57,7 @@ func docOperations(t *testing.T) []docOperation {
 		ops = append(ops, docOperation{Query: m[1]})
 	}
 	if len(ops) < 5 {
-		t.Fatalf("found %d operations in docs/partners.md; the patterns no longer match it", len(ops))
+		t.Fatalf("found %d operations in docs/partners.md and docs/operations.md; the patterns no longer match them", len(ops))
 	}
 	return ops
 }
@@ -151,9 +156,9 @@ func TestPartnerDocsCurlAnswers(t *testing.T) {
 		for _, ex := range examples {
 			ex.run(t, e.url, key, admin)
 		}
-		// Every documented webhook mutation ran without an error.
+		// Every documented webhook query and mutation runs without an error.
 		for _, op := range docOperations(t) {
-			if strings.HasPrefix(strings.TrimSpace(op.Query), "mutation") && strings.Contains(op.Query, "Webhook") {
+			if strings.Contains(op.Query, "ebhook") {
 				if got := e.query(admin, op.Query, op.Variables); len(got.Errors) > 0 {
 					t.Errorf("%s: %+v", op.Query, got.Errors)
 				}
