@@ -238,7 +238,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	}()
 	ready.Store(true)
 	logger.Info("examgate listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
-		"database", dbKind(store), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
+		"database", describeDatabase(cfg.DatabaseURL), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
 	if cfg.Demo {
 		logger.Info("open the demo", "url", cfg.BaseURL+"/demo", "admin_api_key", cfg.AdminKey)
 	}
@@ -305,11 +305,4 @@ func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, attem
 		case <-t.C:
 		}
 	}
-}
-
-func dbKind(store *db.DB) string {
-	if store.Postgres() {
-		return "postgres"
-	}
-	return "sqlite"
 }
