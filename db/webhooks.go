@@ -339,6 +339,11 @@ func (db *DB) RedeliverWebhooks(ctx context.Context, f examgate.RedeliveryFilter
 				Where("j.state IN (?)", bun.In([]string{examgate.JobFailed, examgate.JobDone})).
 				Limit(int64(max(f.Limit, 1)))
 		}
+		if db.postgres {
+			// Two redeliveries of the same deliveries at once: the second
+			// waits, then finds them pending or in a new range.
+			q = q.For("UPDATE OF d")
+		}
 		if err := q.Scan(ctx); err != nil {
 			return err
 		}
