@@ -60,6 +60,7 @@ const (
 	MaxWebhookSecretLen = 200
 	MaxWebhookDescLen   = 200
 	maxWebhookEndpoints = 100
+	maxEndpointsPerKey  = 10 // of a partner's key (webhooks:manage)
 )
 
 // WebhookEndpoint is a partner's receiver of events.
@@ -78,8 +79,13 @@ type WebhookEndpoint struct {
 	// Like Secret, it is read only to sign.
 	PreviousSecret      string
 	PreviousSecretUntil *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// OwnerKeyID is the API key (with ScopeWebhooksManage) that registered
+	// the endpoint and may manage it; 0 for the operator's. OwnerRevoked:
+	// that key was revoked, and the endpoint gets nothing more.
+	OwnerKeyID   int64
+	OwnerRevoked bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // signingSecrets returns the secrets a delivery sent at now is signed
@@ -243,17 +249,72 @@ type Webhooks struct {
 	Wake func()
 }
 
-// AddWebhook registers an endpoint, for admins. An empty secret makes one;
-// either way the returned endpoint carries it, and nothing shows it again.
+// webhookAccess is who may manage which endpoints: an admin key every
+// one, a key with ScopeWebhooksManage those it registered.
+type webhookAccess struct {
+	all   bool
+	owner *APIKey
+}
+
+// accessOf tells which endpoints the request's key may manage.
+func accessOf(ctx context.Context) (webhookAccess, error) {
+	k := APIKeyFromContext(ctx)
+	switch {
+	case k == nil:
+		return webhookAccess{}, Errorf(EUNAUTHORIZED, "This needs an API key with the %s or %s scope: send it as Authorization: Bearer <key>.", ScopeAdmin, ScopeWebhooksManage)
+	case k.Has(ScopeAdmin):
+		return webhookAccess{all: true}, nil
+	case k.Has(ScopeWebhooksManage) && k.ID != 0:
+		return webhookAccess{owner: k}, nil
+	}
+	return webhookAccess{}, Errorf(EFORBIDDEN, "This API key (%s) lacks the %s scope; it has %s. Ask the examgate operator for a key with it.",
+		k.Name, ScopeWebhooksManage, strings.Join(k.Scopes, ", "))
+}
+
+func (a webhookAccess) may(e *WebhookEndpoint) bool {
+	return a.all || a.owner != nil && e.OwnerKeyID == a.owner.ID
+}
+
+// eventScopes are the read scopes a partner's key needs to subscribe to
+// an event: an event carries what those scopes read.
+func eventScopes(event string) []string {
+	switch event {
+	case EventAttemptCompleted:
+		return []string{ScopeBookingsRead, ScopeResultsRead}
+	default:
+		return []string{ScopeBookingsRead}
+	}
+}
+
+// AddWebhook registers an endpoint: with an admin key, the operator's;
+// with a webhooks:manage key, that key's, for events whose data the key
+// may read. An empty secret makes one; either way the returned endpoint
+// carries it, and nothing shows it again.
 func (w *Webhooks) AddWebhook(ctx context.Context, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	a, err := accessOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return w.Add(ctx, rawURL, events, secret, description)
+	var owner int64
+	if !a.all {
+		owner = a.owner.ID
+		for _, e := range events {
+			for _, sc := range eventScopes(strings.TrimSpace(e)) {
+				if !a.owner.Has(sc) {
+					return nil, Errorf(EFORBIDDEN, "%s events carry what the %s scope reads, which this API key (%s) lacks.", truncateForMessage(e), sc, a.owner.Name)
+				}
+			}
+		}
+	}
+	return w.add(ctx, owner, rawURL, events, secret, description)
 }
 
 // Add registers an endpoint; the caller is the operator (the command line).
 func (w *Webhooks) Add(ctx context.Context, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
+	return w.add(ctx, 0, rawURL, events, secret, description)
+}
+
+func (w *Webhooks) add(ctx context.Context, owner int64, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
 	u, err := w.Sender.CheckURL(ctx, rawURL)
 	if err != nil {
 		return nil, err
@@ -277,42 +338,50 @@ func (w *Webhooks) Add(ctx context.Context, rawURL string, events []string, secr
 	if len(existing) >= maxWebhookEndpoints {
 		return nil, Errorf(EINVALID, "There are already %d webhook endpoints; remove one first.", maxWebhookEndpoints)
 	}
+	if owner != 0 && len(slices.DeleteFunc(existing, func(e *WebhookEndpoint) bool { return e.OwnerKeyID != owner })) >= maxEndpointsPerKey {
+		return nil, Errorf(EINVALID, "This API key has registered %d webhook endpoints already; remove one first.", maxEndpointsPerKey)
+	}
 	now := w.Clock.Now()
 	return w.Store.AddWebhookEndpoint(ctx, &WebhookEndpoint{
-		URL: u, Secret: secret, Events: evs, Description: description, CreatedAt: now, UpdatedAt: now,
+		URL: u, Secret: secret, Events: evs, Description: description, CreatedAt: now, UpdatedAt: now, OwnerKeyID: owner,
 	})
 }
 
-// List returns the endpoints without secrets, for admins.
+// List returns the endpoints the key may manage, without secrets.
 func (w *Webhooks) List(ctx context.Context) ([]*WebhookEndpoint, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	a, err := accessOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return w.Store.WebhookEndpoints(ctx)
+	all, err := w.Store.WebhookEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, e := range all {
+		if a.may(e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
-// Remove deletes an endpoint and its delivery log, for admins.
+// Remove deletes an endpoint and its delivery log.
 func (w *Webhooks) Remove(ctx context.Context, id int64) error {
-	if err := RequireAdmin(ctx); err != nil {
+	if _, err := w.endpoint(ctx, id); err != nil {
 		return err
 	}
 	return w.Store.RemoveWebhookEndpoint(ctx, id)
 }
 
-// Deliveries lists an endpoint's delivery log newest first, for admins.
-// first may be one more than a page, to tell whether another follows.
+// Deliveries lists an endpoint's delivery log newest first. first may be
+// one more than a page, to tell whether another follows.
 func (w *Webhooks) Deliveries(ctx context.Context, endpointID int64, first int, beforeID int64) ([]*WebhookDelivery, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	if _, err := w.endpoint(ctx, endpointID); err != nil {
 		return nil, err
 	}
 	if first < 1 || first > 201 {
 		return nil, Errorf(EINVALID, "first must be between 1 and 200.")
-	}
-	if _, err := w.Store.WebhookEndpoint(ctx, endpointID); err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(ENOTFOUND, "No webhook endpoint with id %d.", endpointID)
-		}
-		return nil, err
 	}
 	return w.Store.WebhookDeliveries(ctx, endpointID, beforeID, first)
 }
@@ -426,7 +495,7 @@ func (w *Webhooks) HandleEvent(ctx context.Context, job *QueuedJob) error {
 	}
 	var ids []int64
 	for _, e := range endpoints {
-		if e.DisabledAt == nil && e.Subscribed(p.Type) {
+		if e.DisabledAt == nil && !e.OwnerRevoked && e.Subscribed(p.Type) {
 			ids = append(ids, e.ID)
 		}
 	}
@@ -510,7 +579,10 @@ func (w *Webhooks) HandleDelivery(ctx context.Context, job *QueuedJob) error {
 	}
 	if ep.DisabledAt != nil {
 		// Not sent; the log shows the job's error as the reason.
-		return Permanent(fmt.Errorf("not sent: endpoint %d is disabled (%s); add it again to receive events", ep.ID, ep.DisabledReason))
+		return Permanent(fmt.Errorf("not sent: endpoint %d is disabled (%s); enable it to receive events", ep.ID, ep.DisabledReason))
+	}
+	if ep.OwnerRevoked {
+		return Permanent(fmt.Errorf("not sent: the API key that registered endpoint %d was revoked", ep.ID))
 	}
 	sent := w.Clock.Now()
 	out := w.Sender.Send(ctx, ep.URL, ep.signingSecrets(sent), d.EventID, body, sent)
@@ -549,14 +621,15 @@ func bookingDeliveryKey(endpointID, bookingID int64) string {
 	return fmt.Sprintf("webhook:%d:booking:%d", endpointID, bookingID)
 }
 
-// endpoint returns an endpoint with its secrets, for admins, saying which
-// id was not found.
+// endpoint returns an endpoint the request's key may manage, with its
+// secrets; another's is not found, as if it did not exist.
 func (w *Webhooks) endpoint(ctx context.Context, id int64) (*WebhookEndpoint, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	a, err := accessOf(ctx)
+	if err != nil {
 		return nil, err
 	}
 	ep, err := w.Store.WebhookEndpoint(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
+	if ErrorCode(err) == ENOTFOUND || err == nil && !a.may(ep) {
 		return nil, Errorf(ENOTFOUND, "No webhook endpoint with id %d.", id)
 	}
 	return ep, err
@@ -652,7 +725,16 @@ func (w *Webhooks) delivery(ctx context.Context, endpointID, id int64) (*Webhook
 // deliveries of its booking, and later events of that booking wait
 // behind it.
 func (w *Webhooks) Redeliver(ctx context.Context, deliveryID int64) (*WebhookDelivery, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	if _, err := accessOf(ctx); err != nil {
+		return nil, err
+	}
+	d, _, err := w.Store.WebhookDelivery(ctx, deliveryID)
+	if err == nil {
+		_, err = w.endpoint(ctx, d.EndpointID)
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "No webhook delivery with id %d.", deliveryID)
+	} else if err != nil {
 		return nil, err
 	}
 	list, err := w.redeliver(ctx, RedeliveryFilter{DeliveryID: deliveryID})

@@ -325,3 +325,106 @@ func TestWebhookBookingStarted(t *testing.T) {
 		}
 	})
 }
+
+// A partner's key with webhooks:manage registers endpoints of its own, for
+// the events its read scopes cover, and manages those only; revoking it
+// stops its endpoints at once, queued deliveries included.
+func TestWebhookPartnerKeysManageTheirOwn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newHookEnv(t, store, 1)
+		keys := &examgate.APIKeys{Store: store, Clock: e.svc.Clock}
+		as := func(scopes ...string) (*examgate.APIKey, context.Context) {
+			k, _, err := keys.Create(ctx, "partner", scopes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k, examgate.NewContextWithAPIKey(ctx, k)
+		}
+		keyA, a := as(examgate.ScopeWebhooksManage, examgate.ScopeBookingsRead)
+		_, b := as(examgate.ScopeWebhooksManage, examgate.ScopeBookingsRead, examgate.ScopeResultsRead)
+		_, reader := as(examgate.ScopeBookingsRead)
+		rcA, rcB := newReceiver(t, ""), newReceiver(t, "")
+		epA, err := e.hooks.AddWebhook(a, rcA.url, []string{examgate.EventBookingCreated}, "", "A")
+		if err != nil || epA.OwnerKeyID != keyA.ID {
+			t.Fatalf("A adds: %+v %v", epA, err)
+		}
+		epB, err := e.hooks.AddWebhook(b, rcB.url, []string{examgate.EventBookingCreated, examgate.EventAttemptCompleted}, "", "B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcA.secret, rcB.secret = epA.Secret, epB.Secret
+		if _, err := e.hooks.AddWebhook(a, rcA.url, []string{examgate.EventAttemptCompleted}, "", ""); examgate.ErrorCode(err) != examgate.EFORBIDDEN || !strings.Contains(err.Error(), "results:read") {
+			t.Fatalf("attempt.completed without results:read: %v", err)
+		}
+		if _, err := e.hooks.AddWebhook(reader, rcA.url, []string{examgate.EventBookingCreated}, "", ""); examgate.ErrorCode(err) != examgate.EFORBIDDEN {
+			t.Fatalf("without webhooks:manage: %v", err)
+		}
+		if _, err := e.hooks.AddWebhook(ctx, rcA.url, []string{examgate.EventBookingCreated}, "", ""); examgate.ErrorCode(err) != examgate.EUNAUTHORIZED {
+			t.Fatalf("without a key: %v", err)
+		}
+		if list, err := e.hooks.List(a); err != nil || len(list) != 1 || list[0].ID != epA.ID {
+			t.Fatalf("A lists %+v %v", list, err)
+		}
+		if list, err := e.hooks.List(e.admin); err != nil || len(list) != 2 {
+			t.Fatalf("admin lists %+v %v", list, err)
+		}
+
+		booking, err := e.svc.Book(ctx, e.cands[0], "EX-1", at(2+30, 10), key("book"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.drain(t, e.now.Add(time.Minute))
+		logB, err := e.hooks.Deliveries(b, epB.ID, 10, 0)
+		if err != nil || len(logB) != 1 {
+			t.Fatalf("B's log: %+v %v", logB, err)
+		}
+		// A cannot reach B's endpoint in any way: it does not exist for A.
+		notFound := map[string]error{}
+		_, notFound["deliveries"] = e.hooks.Deliveries(a, epB.ID, 10, 0)
+		_, notFound["ping"] = e.hooks.Ping(a, epB.ID)
+		_, notFound["enable"] = e.hooks.Enable(a, epB.ID)
+		_, notFound["rotate"] = e.hooks.RotateSecret(a, epB.ID, "", 0)
+		_, notFound["redeliver"] = e.hooks.Redeliver(a, logB[0].ID)
+		_, notFound["redeliver failed"] = e.hooks.RedeliverFailed(a, epB.ID, at(1, 0), time.Time{})
+		notFound["remove"] = e.hooks.Remove(a, epB.ID)
+		for name, err := range notFound {
+			if examgate.ErrorCode(err) != examgate.ENOTFOUND {
+				t.Errorf("A's %s of B's endpoint: %v", name, err)
+			}
+		}
+		if _, err := e.hooks.Redeliver(b, logB[0].ID); err != nil {
+			t.Fatalf("B redelivers its own: %v", err)
+		}
+		e.drain(t, e.now.Add(time.Minute))
+
+		// A's key is revoked while an event for it waits: nothing more
+		// goes to A's endpoint.
+		if _, err := e.svc.Cancel(ctx, e.cands[0], booking.ID, key("cancel")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Book(ctx, e.cands[0], "EX-1", at(3+30, 10), key("book2")); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the fan-outs of the cancellation and of the new booking
+			if worked, err := e.worker.RunOnce(ctx); err != nil || !worked {
+				t.Fatalf("fan-out: %v %v", worked, err)
+			}
+		}
+		if log := e.log(t, epA); len(log) != 2 || log[0].State != examgate.WebhookPending {
+			t.Fatalf("A's log before the revocation: %+v", log)
+		}
+		if err := keys.Revoke(ctx, keyA.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.drain(t, e.now.Add(time.Hour))
+		reqA, _ := rcA.got()
+		_, accB := rcB.got()
+		if len(reqA) != 1 || len(accB) != 3 {
+			t.Fatalf("A received %v, B accepted %v", types(reqA), types(accB))
+		}
+		if log := e.log(t, epA); len(log) != 2 || log[0].State != examgate.WebhookFailed || !strings.Contains(log[0].LastError, "revoked") {
+			t.Fatalf("A's log after the revocation: %+v", log[0])
+		}
+	})
+}

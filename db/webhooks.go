@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +26,11 @@ type webhookEndpointRow struct {
 	DisabledReason string     `bun:"disabled_reason"`
 	PreviousSecret string     `bun:"previous_secret"`
 	PreviousUntil  *time.Time `bun:"previous_secret_until"`
-	CreatedAt      time.Time  `bun:"created_at"`
-	UpdatedAt      time.Time  `bun:"updated_at"`
+	APIKeyID       *int64     `bun:"api_key_id"`
+	// ownerRevoked is read apart: whether api_key_id names a revoked key.
+	ownerRevoked bool      `bun:"-"`
+	CreatedAt    time.Time `bun:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at"`
 }
 
 func (r *webhookEndpointRow) domain(withSecret bool) *examgate.WebhookEndpoint {
@@ -37,6 +41,9 @@ func (r *webhookEndpointRow) domain(withSecret bool) *examgate.WebhookEndpoint {
 	}
 	if withSecret {
 		e.Secret, e.PreviousSecret = r.Secret, r.PreviousSecret
+	}
+	if r.APIKeyID != nil {
+		e.OwnerKeyID, e.OwnerRevoked = *r.APIKeyID, r.ownerRevoked
 	}
 	return e
 }
@@ -118,6 +125,9 @@ func (db *DB) AddWebhookEndpoint(ctx context.Context, e *examgate.WebhookEndpoin
 		URL: e.URL, Secret: e.Secret, Events: strings.Join(e.Events, ","), Description: e.Description,
 		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
 	}
+	if e.OwnerKeyID != 0 {
+		row.APIKeyID = &e.OwnerKeyID
+	}
 	if _, err := db.bun.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not save the webhook endpoint")
 	}
@@ -130,6 +140,9 @@ func (db *DB) WebhookEndpoints(ctx context.Context) ([]*examgate.WebhookEndpoint
 	if err := db.bun.NewSelect().Model(&rows).ExcludeColumn("secret", "previous_secret").Order("id").Limit(1000).Scan(ctx); err != nil {
 		return nil, notFound(err, "webhook endpoints")
 	}
+	if err := db.markRevokedOwners(ctx, rows); err != nil {
+		return nil, err
+	}
 	out := make([]*examgate.WebhookEndpoint, len(rows))
 	for i := range rows {
 		out[i] = rows[i].domain(false)
@@ -139,11 +152,36 @@ func (db *DB) WebhookEndpoints(ctx context.Context) ([]*examgate.WebhookEndpoint
 
 // WebhookEndpoint returns an endpoint with its secret.
 func (db *DB) WebhookEndpoint(ctx context.Context, id int64) (*examgate.WebhookEndpoint, error) {
-	var row webhookEndpointRow
-	if err := db.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+	rows := make([]webhookEndpointRow, 1)
+	if err := db.bun.NewSelect().Model(&rows[0]).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, notFound(err, "webhook endpoint")
 	}
-	return row.domain(true), nil
+	if err := db.markRevokedOwners(ctx, rows); err != nil {
+		return nil, err
+	}
+	return rows[0].domain(true), nil
+}
+
+// markRevokedOwners notes which endpoints were registered by a key revoked
+// since.
+func (db *DB) markRevokedOwners(ctx context.Context, rows []webhookEndpointRow) error {
+	var owners []int64
+	for _, r := range rows {
+		if r.APIKeyID != nil {
+			owners = append(owners, *r.APIKeyID)
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	var revoked []int64
+	if err := db.bun.NewSelect().Table("api_keys").Column("id").Where("id IN (?) AND revoked_at IS NOT NULL", bun.In(owners)).Scan(ctx, &revoked); err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not read the keys of the webhook endpoints")
+	}
+	for i := range rows {
+		rows[i].ownerRevoked = rows[i].APIKeyID != nil && slices.Contains(revoked, *rows[i].APIKeyID)
+	}
+	return nil
 }
 
 // RemoveWebhookEndpoint deletes an endpoint; its deliveries go with it.

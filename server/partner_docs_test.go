@@ -147,7 +147,7 @@ func TestPartnerDocsCurlAnswers(t *testing.T) {
 		if err := store.DisableWebhookEndpoint(ctx, 3, "answered 410 Gone", now); err != nil {
 			t.Fatal(err)
 		}
-		_, key := e.key(examgate.ScopeBookingsRead, examgate.ScopeResultsRead)
+		_, key := e.key(examgate.ScopeBookingsRead, examgate.ScopeResultsRead, examgate.ScopeWebhooksManage)
 		_, admin := e.key(examgate.ScopeAdmin)
 		examples := append(curlExamples(t, "../docs/partners.md"), curlExamples(t, "../docs/graphql-http.md")...)
 		if len(examples) < 4 {

@@ -20,7 +20,8 @@ const apikeyUsage = `usage:
   examgate apikey revoke ID
 create prints the new key once; only its hash is stored, so keep it then.
 Scopes: bookings:read (partner booking queries), results:read (scores and
-delivery state), admin (staff fields and mutations). Revoking takes effect
+delivery state), admin (staff fields and mutations), webhooks:manage (the
+partner's own webhook endpoints). Revoking takes effect
 on the key's next request. The database is EXAMGATE_DATABASE_URL (or --db).`
 
 // apikey makes, lists and revokes API keys. It is an operator command: who

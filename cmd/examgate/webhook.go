@@ -120,13 +120,16 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tURL\tEVENTS\tSTATE\tDESCRIPTION")
+		fmt.Fprintln(tw, "ID\tURL\tEVENTS\tSTATE\tAPI KEY\tDESCRIPTION")
 		for _, e := range list {
 			state := "active"
-			if e.DisabledAt != nil {
+			switch {
+			case e.OwnerRevoked:
+				state = "stopped: its API key was revoked"
+			case e.DisabledAt != nil:
 				state = "disabled: " + e.DisabledReason
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", e.ID, e.URL, strings.Join(e.Events, ","), state, oneLine(e.Description, 40))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.URL, strings.Join(e.Events, ","), state, idOrDash(e.OwnerKeyID), oneLine(e.Description, 40))
 		}
 		return tw.Flush()
 	case "remove":
