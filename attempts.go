@@ -16,8 +16,9 @@ type AttemptStore interface {
 	// booking from pending to started, in one transaction with the client
 	// key; for a candidate from an LTI platform it fixes there where the
 	// attempt's scores go (LTIContexts.LTIAttempt). ECONFLICT when the
-	// candidate already has an open attempt.
-	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request) (*Attempt, error)
+	// candidate already has an open attempt. With a booking, jobs (may be
+	// nil) are given the started booking and enqueued in that transaction.
+	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request, jobs JobsFunc) (*Attempt, error)
 	AttemptByID(ctx context.Context, id int64) (*Attempt, error)
 	AttemptByBooking(ctx context.Context, bookingID int64) (*Attempt, error)
 	OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*Attempt, error)
@@ -213,8 +214,9 @@ func (s *Attempts) begin(ctx context.Context, candidateID int64, exam *Exam, now
 }
 
 // StartBooked starts the attempt of a pending booking; the caller has
-// checked the check-in window.
-func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*Attempt, error) {
+// checked the check-in window. jobs (may be nil) are enqueued with the
+// start.
+func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request, jobs JobsFunc) (*Attempt, error) {
 	exam, err := s.deliverableExam(b.ExamCode)
 	if err != nil {
 		return nil, err
@@ -224,7 +226,7 @@ func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*A
 		return nil, err
 	}
 	a.BookingID = b.ID
-	started, err := s.known(s.Store.StartAttempt(ctx, a, b, req))
+	started, err := s.known(s.Store.StartAttempt(ctx, a, b, req, jobs))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +257,7 @@ func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCod
 	if err != nil {
 		return nil, err
 	}
-	started, err := s.known(s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now}))
+	started, err := s.known(s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now}, nil))
 	if err != nil {
 		return nil, err
 	}

@@ -652,7 +652,7 @@ func TestSweepPagesPastAttemptsItLeaves(t *testing.T) {
 			t.Helper()
 			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c, ExamCode: exam, Seed: 1,
 				StartedAt: deadline.Add(-30 * time.Minute), Deadline: deadline, Status: examgate.AttemptOpen}, nil,
-				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline})
+				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -262,12 +262,12 @@ func (s *Bookings) Start(ctx context.Context, candidateID, bookingID int64, clie
 	}
 	req := s.request(candidateID, clientKey, ActionStart, now)
 	if exam.Delivery != nil && s.Attempts != nil {
-		if _, err := s.Attempts.StartBooked(ctx, b, req); err != nil {
+		if _, err := s.Attempts.StartBooked(ctx, b, req, s.withEvent(EventBookingStarted, nil)); err != nil {
 			return s.done(ctx, nil, err)
 		}
 		return s.Store.BookingByID(ctx, b.ID)
 	}
-	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, req, nil)
+	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, req, s.withEvent(EventBookingStarted, nil))
 	return s.done(ctx, b, err)
 }
 

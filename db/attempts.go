@@ -95,7 +95,7 @@ func (r *resultRow) domain() *examgate.Result {
 
 // StartAttempt inserts an attempt; with a booking, it moves the booking from
 // pending to started in the same transaction, under the request's key.
-func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate.Booking, req examgate.Request) (*examgate.Attempt, error) {
+func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate.Booking, req examgate.Request, jobs examgate.JobsFunc) (*examgate.Attempt, error) {
 	row := attemptRow{
 		CandidateID: a.CandidateID, ExamCode: a.ExamCode, Seed: a.Seed,
 		StartedAt: a.StartedAt, Deadline: a.Deadline, Status: string(examgate.AttemptOpen),
@@ -117,7 +117,7 @@ func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate
 		return row.domain(), nil
 	}
 	row.BookingID = &b.ID
-	_, err := db.change(ctx, req, nil, func(tx bun.Tx) (*examgate.Booking, error) {
+	_, err := db.change(ctx, req, jobs, func(tx bun.Tx) (*examgate.Booking, error) {
 		res, err := tx.NewUpdate().Model((*bookingRow)(nil)).
 			Set("status = ?", examgate.BookingStarted).Set("updated_at = ?", req.At).
 			Where("id = ? AND status = ? AND starts_at = ?", b.ID, examgate.BookingPending, b.StartsAt.UTC()).Exec(ctx)
@@ -130,7 +130,9 @@ func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate
 		if err := insert(ctx, tx); err != nil {
 			return nil, err
 		}
-		return b, nil
+		started := *b
+		started.Status = examgate.BookingStarted
+		return &started, nil
 	})
 	if err != nil {
 		return nil, err

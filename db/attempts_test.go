@@ -30,7 +30,7 @@ func openAttempt(t *testing.T, store *db.DB, n int) *examgate.Attempt {
 	}
 	a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "EX-1", Seed: 1,
 		StartedAt: saveT0, Deadline: saveT0.Add(30 * time.Minute), Status: examgate.AttemptOpen}, nil,
-		examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveT0})
+		examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveT0}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

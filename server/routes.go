@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/examgate/examgate/graph"
+)
 
 // routes lists every route of examgate in one place.
 func (s *Server) routes() {
@@ -18,9 +22,16 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /launch/ti", withDeadline(s.Deadlines.launch(), s.handleTILaunch))
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
+	others := []string{"PUT", "PATCH", "DELETE"}
 	if len(s.CORSOrigins) > 0 {
 		s.mux.Handle("OPTIONS /graphql", gql)
+	} else {
+		others = append(others, "OPTIONS")
 	}
+	for _, m := range others {
+		s.mux.HandleFunc(m+" /graphql", graph.MethodNotAllowed)
+	}
+
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
 	s.mux.HandleFunc("GET /b/{token}", s.handleBookingLink)

@@ -61,7 +61,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &config{
 		Addr:        or(getenv("EXAMGATE_ADDR"), ":8080"),
 		BaseURL:     getenv("EXAMGATE_BASE_URL"),
-		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"),
+		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), defaultDatabase),
 		ExamsFile:   getenv("EXAMGATE_EXAMS"),
 		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
 		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),

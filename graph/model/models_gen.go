@@ -238,6 +238,9 @@ type Partner struct {
 	Booking *PartnerBooking `json:"booking,omitempty"`
 	// A candidate by the id the learning platform gave them, or by email (give exactly one), or null. Requires bookings:read.
 	Candidate *PartnerCandidate `json:"candidate,omitempty"`
+	// The key's request budget after this request, and what this query costs;
+	// null where the server sets no rate limit. Any key may ask.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // One sitting of an exam.
@@ -312,8 +315,10 @@ type PartnerCandidate struct {
 	Bookings []*PartnerBooking `json:"bookings"`
 	// Their attempts, booked or on demand, newest first (at most 100).
 	Attempts []*PartnerAttempt `json:"attempts"`
-	// The results of their attempts, newest first. Requires results:read.
-	Results []*PartnerResult `json:"results"`
+	// The results of their attempts, newest first. Requires results:read:
+	// without it this field is null with a FORBIDDEN error, and the rest of
+	// the candidate is still served.
+	Results []*PartnerResult `json:"results,omitempty"`
 }
 
 type PartnerExam struct {
@@ -348,6 +353,26 @@ type Permission struct {
 type Query struct {
 }
 
+// A request budget: a key may send limit requests at once, and gets them back
+// at a steady rate (RateLimit-* headers say the same on every answer).
+type RateLimit struct {
+	// Requests that may be sent at once.
+	Limit int `json:"limit"`
+	// Requests left now, this one counted.
+	Remaining int `json:"remaining"`
+	// When the budget is full again.
+	ResetAt time.Time `json:"resetAt"`
+	// The computed complexity of this query (extensions.cost.requested); one operation may cost at most 5000.
+	Cost int `json:"cost"`
+}
+
+type RedeliverWebhooksPayload struct {
+	// How many deliveries were queued again.
+	Count int `json:"count"`
+	// They, oldest first, now PENDING.
+	Deliveries []*WebhookDelivery `json:"deliveries"`
+}
+
 type RescheduleBookingInput struct {
 	BookingID string `json:"bookingId"`
 	// Start of the new slot.
@@ -376,6 +401,12 @@ type Result struct {
 	CandidateID int64 `json:"-"`
 	// the stored result's id, for the delivery resolver
 	ResultID int64 `json:"-"`
+}
+
+type RotateWebhookSecretPayload struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The new signing secret. Shown only here: store it now.
+	Secret string `json:"secret"`
 }
 
 type SaveAnswerInput struct {
@@ -424,11 +455,15 @@ type WebhookDelivery struct {
 	// HTTP requests made so far.
 	Attempts int `json:"attempts"`
 	// HTTP status of the last attempt; null when none answered.
-	LastStatusCode *int       `json:"lastStatusCode,omitempty"`
-	LastError      *string    `json:"lastError,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	LastAttemptAt  *time.Time `json:"lastAttemptAt,omitempty"`
-	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	LastStatusCode *int `json:"lastStatusCode,omitempty"`
+	// How long the last attempt took, in milliseconds, until the answer's headers or the failure.
+	LastLatencyMs *int `json:"lastLatencyMs,omitempty"`
+	// The first 1024 bytes of the receiver's answer to the last attempt.
+	LastResponse  *string    `json:"lastResponse,omitempty"`
+	LastError     *string    `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
 	// When the next attempt is due, while pending.
 	NextTryAt *time.Time `json:"nextTryAt,omitempty"`
 }
@@ -448,10 +483,12 @@ type WebhookEndpoint struct {
 	URL         string             `json:"url"`
 	Events      []WebhookEventType `json:"events"`
 	Description string             `json:"description"`
-	// Set when the endpoint answered 410 Gone: nothing more is sent to it. Add it again to resume.
+	// Set when the endpoint answered 410 Gone: nothing more is sent to it until enableWebhook.
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
 	DisabledReason *string    `json:"disabledReason,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	// After rotateWebhookSecret: until when the previous secret signs too.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
 }
 
 type AttemptStatus string
@@ -754,7 +791,7 @@ const (
 	WebhookDeliveryStatePending WebhookDeliveryState = "PENDING"
 	// The endpoint answered 2xx.
 	WebhookDeliveryStateDelivered WebhookDeliveryState = "DELIVERED"
-	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled.
+	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled; a ping not answered 2xx.
 	WebhookDeliveryStateFailed WebhookDeliveryState = "FAILED"
 )
 
@@ -818,8 +855,12 @@ const (
 	WebhookEventTypeBookingCancelled WebhookEventType = "BOOKING_CANCELLED"
 	// booking.no_show
 	WebhookEventTypeBookingNoShow WebhookEventType = "BOOKING_NO_SHOW"
+	// booking.started
+	WebhookEventTypeBookingStarted WebhookEventType = "BOOKING_STARTED"
 	// attempt.completed
 	WebhookEventTypeAttemptCompleted WebhookEventType = "ATTEMPT_COMPLETED"
+	// ping: sent on demand by pingWebhook; not an event to subscribe to
+	WebhookEventTypePing WebhookEventType = "PING"
 )
 
 var AllWebhookEventType = []WebhookEventType{
@@ -827,12 +868,14 @@ var AllWebhookEventType = []WebhookEventType{
 	WebhookEventTypeBookingRescheduled,
 	WebhookEventTypeBookingCancelled,
 	WebhookEventTypeBookingNoShow,
+	WebhookEventTypeBookingStarted,
 	WebhookEventTypeAttemptCompleted,
+	WebhookEventTypePing,
 }
 
 func (e WebhookEventType) IsValid() bool {
 	switch e {
-	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeAttemptCompleted:
+	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeBookingStarted, WebhookEventTypeAttemptCompleted, WebhookEventTypePing:
 		return true
 	}
 	return false
