@@ -71,7 +71,7 @@ func TestCompression(t *testing.T) {
 			t.Errorf("%s: schema answer %v, %d bytes for %d", enc, resp.Header, len(body), len(plain))
 		}
 	}
-	if resp, body := post("{ __typename }", "br"); resp.Header.Get("Content-Encoding") != "" || string(body) != `{"data":{"__typename":"Query"}}` {
+	if resp, body := post("{ __typename }", "br"); resp.Header.Get("Content-Encoding") != "" || !bytes.HasPrefix(body, []byte(`{"data":{"__typename":"Query"}`)) {
 		t.Errorf("small answer: %v %s", resp.Header, body)
 	}
 }
