@@ -558,6 +558,13 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 // CompleteAttempt ends an open attempt with its result, completes its
 // booking and enqueues the result's jobs, all in one transaction.
 func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, score func([]examgate.Answer) examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
+	if a.BookingID != 0 { // it completes the booking: a booking statement
+		leave, err := db.bookings.enter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer leave()
+	}
 	var row resultRow
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var completed int64 // bookings completed: 1 or 0

@@ -38,6 +38,8 @@ type DB struct {
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
 
+	bookings *opClass // PostgreSQL: bounds the booking statements (classes.go)
+
 	sessionIdle time.Duration // see SetSessionIdle
 	seen        seenMemory    // sessions recorded as seen lately (sessions.go)
 }
@@ -125,7 +127,8 @@ func Open(dsn string) (*DB, error) {
 		hot.SetMaxOpenConns(HotConns)
 		hot.SetMaxIdleConns(HotConns)
 		hot.SetConnMaxIdleTime(5 * time.Minute)
-		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true}, nil
+		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true,
+			bookings: newOpClass("bookings", BookingConns)}, nil
 	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 	if err != nil {
