@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 )
@@ -71,9 +72,11 @@ func Unreachable(err error) bool {
 		return false
 	}
 	var op *net.OpError
+	// io.ErrUnexpectedEOF: the connection was cut while a statement's
+	// answer was being read (PostgreSQL restarted, a proxy dropped it).
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &op)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &op)
 }
 
 // Outage turns an error that says a service could not be reached into

@@ -109,6 +109,57 @@ func TestDatabaseRefusingIsUnavailable(t *testing.T) {
 	}
 }
 
+// A connection cut while a statement runs (the database restarted, a
+// network device dropped it) is an outage too: the driver's error is
+// UNAVAILABLE, not INTERNAL.
+func TestDatabaseCutMidStatementIsUnavailable(t *testing.T) {
+	dsn := dbtest.PostgresURL(t)
+	proxy, through := dbtest.Through(t, dsn)
+	store, err := db.Open(through)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	failed := make(chan error, 1)
+	go func() {
+		// A prepared statement whose answer is being read, as an
+		// autosave's is: database/sql cannot retry it elsewhere.
+		st, err := store.Bun().DB.PrepareContext(context.Background(), "SELECT pg_sleep(30)::text /* cut */")
+		if err != nil {
+			failed <- err
+			return
+		}
+		var v string
+		failed <- st.QueryRowContext(context.Background()).Scan(&v)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)::text /* cut */%' AND state = 'active'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the statement never started")
+		}
+		time.Sleep(10 * time.Millisecond) // polls a condition; nothing waits on time itself
+	}
+	proxy.Down()
+	cut := <-failed
+	if cut == nil {
+		t.Fatal("the statement survived its connection")
+	}
+	if got := examgate.Outage(examgate.Wrap(examgate.EINTERNAL, cut, "database error"), "try again"); examgate.ErrorCode(got) != examgate.EUNAVAILABLE {
+		t.Fatalf("a connection cut mid-statement (%v) is %s, want UNAVAILABLE", cut, examgate.ErrorCode(got))
+	}
+}
+
 type refusingCandidates struct {
 	examgate.Store
 	err error
