@@ -389,6 +389,8 @@ type pendingSave struct {
 	wrote bool
 	err   error
 	wake  chan bool // saveGroup: true to lead the next batch, false when done
+	// deadline is the caller's, zero for none.
+	deadline time.Time
 	// session is the token hash the statement checked, if any, and now
 	// the time it was checked at: a save that lands records it as seen.
 	session string
@@ -443,6 +445,7 @@ const maxSaveBatch = 256
 
 func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 	s.wake = make(chan bool, 1)
+	s.deadline, _ = ctx.Deadline()
 	g.mu.Lock()
 	g.queue = append(g.queue, s)
 	lead := !g.leading
@@ -472,8 +475,29 @@ func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 		g.finish(batch)
 	}()
 	// The batch is everyone's: the leader's caller going away must not
-	// cancel the others' saves.
-	db.runSaveBatch(context.WithoutCancel(ctx), batch)
+	// cancel the others' saves; but it ends with the last of their
+	// deadlines, so that a stalled database (another writer holding the
+	// lock) does not hold it, and every save queued behind it, past the
+	// time anyone waits for an answer.
+	bctx, cancel := batchContext(ctx, batch)
+	defer cancel()
+	db.runSaveBatch(bctx, batch)
+}
+
+// batchContext is the context of a batch: not cancelled with any caller's,
+// and ending at the last deadline of its saves (none if one has none).
+func batchContext(ctx context.Context, batch []*pendingSave) (context.Context, context.CancelFunc) {
+	ctx = context.WithoutCancel(ctx)
+	var last time.Time
+	for _, s := range batch {
+		if s.deadline.IsZero() {
+			return ctx, func() {}
+		}
+		if s.deadline.After(last) {
+			last = s.deadline
+		}
+	}
+	return context.WithDeadline(ctx, last)
 }
 
 // finish hands the lead to the first queued save, if any, and answers the
@@ -538,6 +562,15 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	if err == nil {
 		g.commits.Add(1)
 		g.statements.Add(int64(len(batch)))
+		return
+	}
+	if examgate.Unreachable(err) {
+		// Not a bad save but a database that did not answer (another
+		// writer held the lock past the busy timeout): each save alone
+		// would wait as long again, one after the other.
+		for _, s := range batch {
+			s.wrote, s.err = false, err
+		}
 		return
 	}
 	for i, s := range batch {
