@@ -50,7 +50,8 @@ test-e2e: build
 	EXAMGATE_BIN=$(BIN) npm run e2e
 
 # The whole fault suite (docs/reliability.md), the slow faults included:
-# the real binary under a held lock, a refusing database, TI 429/down/slow,
+# the real binary under a held lock (PostgreSQL and SQLite), a refusing
+# database, TI 429/down/slow,
 # SMTP down and a failing and a slow webhook receiver. The database faults
 # need PostgreSQL (TEST_DATABASE_URL). Each fault's figures are printed and
 # written to faults-report.json; EXAMGATE_FAULT_LOCK=60s holds the lock
