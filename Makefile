@@ -50,14 +50,14 @@ test-e2e: build
 	EXAMGATE_BIN=$(BIN) npm run e2e
 
 # The whole fault suite (docs/reliability.md), the slow faults included:
-# the real binary under a held lock (PostgreSQL and SQLite), a refusing
-# database, TI 429/down/slow,
-# SMTP down and a failing and a slow webhook receiver. The database faults
-# need PostgreSQL (TEST_DATABASE_URL). Each fault's figures are printed and
-# written to faults-report.json; EXAMGATE_FAULT_LOCK=60s holds the lock
-# longer (default 15s).
+# the real binary under a held lock (PostgreSQL and SQLite), a database
+# refusing connections, TI answering 429, down or slowly, SMTP down, and a
+# failing and a slow webhook receiver. The PostgreSQL faults need
+# TEST_DATABASE_URL. Each fault's figures are printed and written to
+# faults-report.json; EXAMGATE_FAULT_LOCK=60s holds the locks longer
+# (default 15s).
 faults:
-	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "NOTE: TEST_DATABASE_URL is not set: the database faults are SKIPPED."; fi
+	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "NOTE: TEST_DATABASE_URL is not set: the PostgreSQL faults are SKIPPED."; fi
 	rm -f faults-report.json
 	EXAMGATE_FAULTS=1 EXAMGATE_FAULT_REPORT=$(CURDIR)/faults-report.json $(GO) test -count=1 -timeout 20m -run 'TestFaults' -v ./cmd/examgate/
 	@echo "figures: faults-report.json"
