@@ -61,6 +61,9 @@ func newAttemptEnv(t *testing.T, store *db.DB, candidates int) *attemptEnv {
 	}
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) // Monday
 	e := &attemptEnv{store: store, now: &now}
+	// These tests move the clock hours at a time between a candidate's
+	// requests; the idle timeout has tests of its own (db/sessions_test.go).
+	store.SetSessionIdle(examgate.SessionLifetime)
 	clock := examgate.ClockFunc(func() time.Time { return *e.now })
 	e.attempts = &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock}
 	e.bookings = &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: e.attempts}

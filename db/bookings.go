@@ -14,11 +14,16 @@ var _ examgate.BookingStore = (*DB)(nil)
 
 // SeatsTaken returns the seats taken per slot start (unix seconds).
 func (db *DB) SeatsTaken(ctx context.Context, examCode string, from, to time.Time) (map[int64]int, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var rows []struct {
 		StartsAt time.Time `bun:"starts_at"`
 		Taken    int       `bun:"taken"`
 	}
-	err := db.bun.NewSelect().Table("slot_seats").Column("starts_at", "taken").
+	err = db.bun.NewSelect().Table("slot_seats").Column("starts_at", "taken").
 		Where("exam_code = ? AND starts_at >= ? AND starts_at < ? AND taken > 0", examCode, from.UTC(), to.UTC()).
 		Scan(ctx, &rows)
 	if err != nil {
@@ -33,8 +38,13 @@ func (db *DB) SeatsTaken(ctx context.Context, examCode string, from, to time.Tim
 
 // BookingsOf lists a candidate's bookings of an exam, newest first.
 func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string) ([]*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var rows []bookingRow
-	err := db.bun.NewSelect().Model(&rows).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
+	err = db.bun.NewSelect().Model(&rows).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
 		Order("created_at DESC", "id DESC").Limit(100).Scan(ctx)
 	if err != nil {
 		return nil, notFound(err, "bookings")
@@ -48,7 +58,7 @@ func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string
 
 // BookingByID returns a booking or a NotFound error.
 func (db *DB) BookingByID(ctx context.Context, id int64) (*examgate.Booking, error) {
-	return bookingByID(ctx, db.bun, id)
+	return inClass(ctx, db.bookings, func() (*examgate.Booking, error) { return bookingByID(ctx, db.bun, id) })
 }
 
 // BookingByLinkToken returns the booking an email or calendar link names,
@@ -74,12 +84,17 @@ func bookingByID(ctx context.Context, q bun.IDB, id int64) (*examgate.Booking, e
 
 // BookingByRequest returns the booking a client key acted on.
 func (db *DB) BookingByRequest(ctx context.Context, candidateID int64, clientKey string) (*examgate.Booking, string, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer leave()
 	var req bookingRequestRow
-	err := db.bun.NewSelect().Model(&req).Where("candidate_id = ? AND client_key = ?", candidateID, clientKey).Scan(ctx)
+	err = db.bun.NewSelect().Model(&req).Where("candidate_id = ? AND client_key = ?", candidateID, clientKey).Scan(ctx)
 	if err != nil {
 		return nil, "", notFound(err, "request")
 	}
-	b, err := db.BookingByID(ctx, req.BookingID)
+	b, err := bookingByID(ctx, db.bun, req.BookingID)
 	return b, req.Action, err
 }
 
@@ -119,8 +134,13 @@ func freeSeat(ctx context.Context, tx bun.Tx, examCode string, start time.Time) 
 // change runs a booking change in a transaction with its client key and its
 // jobs, and turns constraint violations into domain errors.
 func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.JobsFunc, fn func(tx bun.Tx) (*examgate.Booking, error)) (*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var out *examgate.Booking
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		b, err := fn(tx)
 		if err != nil {
 			return err
@@ -257,8 +277,13 @@ func (db *DB) ChangeBookingStatus(ctx context.Context, b *examgate.Booking, to e
 // before startedBefore as no-shows, and ends those candidates' eligibility when the
 // exam's policy says so.
 func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, now time.Time, endEligibility bool, jobs examgate.JobsFunc) ([]*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var marked []*examgate.Booking
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var rows []bookingRow
 		err := tx.NewUpdate().Model(&rows).
 			Set("status = ?", examgate.BookingNoShow).Set("updated_at = ?", now).

@@ -37,6 +37,11 @@ type DB struct {
 	postgres bool
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
+
+	bookings *opClass // PostgreSQL: bounds the booking statements (classes.go)
+
+	sessionIdle time.Duration // see SetSessionIdle
+	seen        seenMemory    // sessions recorded as seen lately (sessions.go)
 }
 
 // stmtCache holds statements prepared on the pool; database/sql prepares
@@ -55,6 +60,11 @@ func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() }
 // so that a slow prepare does not hold up the statements already cached.
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
 	c.runs.Add(1)
+	return c.stmt(ctx, pool, query)
+}
+
+// stmt is get for a statement that may not be run (not counted).
+func (c *stmtCache) stmt(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	st, ok := c.stmts[query]
 	c.mu.Unlock()
@@ -117,7 +127,8 @@ func Open(dsn string) (*DB, error) {
 		hot.SetMaxOpenConns(HotConns)
 		hot.SetMaxIdleConns(HotConns)
 		hot.SetConnMaxIdleTime(5 * time.Minute)
-		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true}, nil
+		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true,
+			bookings: newOpClass("bookings", BookingConns)}, nil
 	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 	if err != nil {

@@ -171,34 +171,38 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	return row.domain(), nil
 }
 
-// SessionByTokenHash returns a live session or an Unauthenticated error.
+// SessionByTokenHash returns a live session or an Unauthenticated error: one
+// past its expiry, or unused for longer than the idle timeout, has ended.
+// Reading a session records it as seen, writing only when the time stored
+// is a minute old or more.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
 	// Prepared: every learner request reads its session, and parsing and
 	// planning the select cost more than running it.
-	query, at := sessionByTokenHash, any(sqliteTime(now))
-	if db.postgres {
-		query, at = postgresParams(query), now.UTC()
-	} else {
-		query = sqliteParams(query)
-	}
-	st, err := db.prepared.get(ctx, db.hotPool(), query)
+	st, err := db.prepared.get(ctx, db.hotPool(), db.dialectParams(sessionByTokenHash))
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
 	}
 	row := sessionRow{TokenHash: hash}
-	err = st.QueryRowContext(ctx, hash, at).Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt)
+	var seen timeValue
+	err = st.QueryRowContext(ctx, hash, db.timeArg(now), db.timeArg(db.seenSince(now))).
+		Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, examgate.ErrSessionEnded()
 	}
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
 	}
+	if now.Sub(seen.t) >= examgate.SessionSeenEvery {
+		db.touch(ctx, hash, now)
+		seen.t = now
+	}
+	db.seen.noteSeen(hash, seen.t)
 	return &examgate.Session{ID: row.ID, TokenHash: row.TokenHash, CandidateID: row.CandidateID,
-		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
+		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(), LastSeenAt: seen.t}, nil
 }
 
-const sessionByTokenHash = `SELECT id, candidate_id, created_at, expires_at FROM sessions
-	WHERE token_hash = ?text AND expires_at > ?timestamptz`
+const sessionByTokenHash = `SELECT id, candidate_id, created_at, expires_at, last_seen_at FROM sessions
+	WHERE token_hash = ?text AND expires_at > ?timestamptz AND last_seen_at > ?timestamptz`
 
 // DeleteSession signs a browser out.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
@@ -206,9 +210,11 @@ func (db *DB) DeleteSession(ctx context.Context, hash string) error {
 	return notFound(err, "session")
 }
 
-// DeleteExpired removes sessions and replay records that can no longer matter.
+// DeleteExpired removes sessions (expired or idle) and replay records that
+// can no longer matter.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
-	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).
+		Where("expires_at <= ? OR last_seen_at <= ?", now, db.seenSince(now)).Exec(ctx); err != nil {
 		return err
 	}
 	if _, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {

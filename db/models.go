@@ -72,6 +72,7 @@ type sessionRow struct {
 	Browser     string `bun:"browser"`
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+	LastSeenAt  time.Time `bun:"last_seen_at"`
 }
 
 type usedTokenRow struct {
@@ -135,8 +136,12 @@ func insertSession(ctx context.Context, tx bun.Tx, candidateID int64, s examgate
 			return err
 		}
 	}
+	seen := s.LastSeenAt
+	if seen.IsZero() {
+		seen = s.CreatedAt
+	}
 	_, err := tx.NewInsert().Model(&sessionRow{
-		TokenHash: s.TokenHash, CandidateID: candidateID, Browser: s.Browser, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt,
+		TokenHash: s.TokenHash, CandidateID: candidateID, Browser: s.Browser, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, LastSeenAt: seen,
 	}).Exec(ctx)
 	return err
 }

@@ -119,6 +119,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
+	store.SetSessionIdle(cfg.SessionIdle)
 	metrics := server.NewMetrics()
 	metrics.WatchStore(store, clock)
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
