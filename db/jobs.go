@@ -165,7 +165,10 @@ func (db *DB) ClaimJob(ctx context.Context, kinds []string, now time.Time, lease
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
-	if err != nil {
+	if examgate.Unreachable(err) {
+		// One code per cause: the worker logs an outage as such.
+		return nil, examgate.Wrap(examgate.EUNAVAILABLE, err, "could not claim a job: the database is unreachable")
+	} else if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not claim a job")
 	}
 	j := row.domain()

@@ -311,3 +311,16 @@ func TestJobsListing(t *testing.T) {
 		}
 	})
 }
+
+// A claim that cannot reach the database is an outage (UNAVAILABLE), not
+// an internal error: the worker's log says what happened.
+func TestClaimJobUnreachableIsUnavailable(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		defer cancel()
+		_, err := store.ClaimJob(ctx, []string{"email"}, time.Now(), time.Minute)
+		if examgate.ErrorCode(err) != examgate.EUNAVAILABLE {
+			t.Fatalf("claim past its deadline: %v", err)
+		}
+	})
+}
