@@ -1,5 +1,6 @@
 import type { ItemType } from '../gql/graphql';
 import type { ItemAnswer } from './saveQueue';
+import { t } from '../i18n';
 
 // The attempt's items in order, and the words that describe each one's state
 // in the navigator and on the review screen (text, so colour is never the
@@ -44,7 +45,8 @@ export function questionState(q: Pick<Question, 'id' | 'number'>, answers: Reado
  * the visible text whole, so voice control finds the button by what it shows.
  */
 export function navigatorMarks({ answered, flagged }: QuestionState): string {
-  return `${answered ? 'Answered' : 'Unanswered'}${flagged ? ', flagged' : ''}`;
+  if (flagged) return answered ? t('nav.answeredFlagged') : t('nav.unansweredFlagged');
+  return answered ? t('nav.answered') : t('nav.unanswered');
 }
 
 /** What the review screen lists, as question numbers. */
