@@ -213,6 +213,8 @@ export const en = {
   'question.heading': 'Question {n} of {total}',
   'question.chooseAll': 'Choose all that apply.',
   'question.flag': 'Flag for review',
+  'question.true': 'True',
+  'question.false': 'False',
   'question.previous': 'Previous',
   'question.next': 'Next',
 

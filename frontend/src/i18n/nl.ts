@@ -214,6 +214,8 @@ export const nl: Catalogue = {
   'question.heading': 'Vraag {n} van {total}',
   'question.chooseAll': 'Kies alle juiste antwoorden.',
   'question.flag': 'Markeren om na te kijken',
+  'question.true': 'Waar',
+  'question.false': 'Niet waar',
   'question.previous': 'Vorige',
   'question.next': 'Volgende',
 

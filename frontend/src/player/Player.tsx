@@ -17,7 +17,7 @@ import { retryDelay } from './saveQueue';
 import { SaveStatus } from './SaveStatus';
 import { TimeUp } from './TimeUp';
 import { useAnswerStore } from './useAnswerStore';
-import { t, tn } from '../i18n';
+import { language, t, tn } from '../i18n';
 
 const RESYNC_MS = 5 * 60_000;
 // Submit waits this long for unsaved changes; when time is up the server
@@ -33,7 +33,7 @@ function restoredIndex(count: number): number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
-  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);
+  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections, language()]);
   const [clock, setClock] = useState(() => ({
     deadline: attempt.deadline,
     offset: clockOffset(attempt.serverTime, Date.now()),

@@ -11,7 +11,7 @@ import { flatten } from './questions';
 import { itemPoints, nextStep, resultHeading, scoreSentence } from './result';
 import { playerPaths } from './routes';
 import { useDelivery } from './useDelivery';
-import { t } from '../i18n';
+import { language, t } from '../i18n';
 import { tNodes } from '../i18n/nodes';
 
 /** The outcome of an ended attempt, in words first and numbers second. */
@@ -84,7 +84,7 @@ function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment
 type ItemResults = NonNullable<Result['items']>;
 
 function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; items: ItemResults }) {
-  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);
+  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections, language()]);
   const byId = new Map(items.map((it) => [it.itemId, it]));
   return (
     <>

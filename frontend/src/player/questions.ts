@@ -24,8 +24,18 @@ interface SectionLike {
 
 export function flatten(sections: readonly SectionLike[]): Question[] {
   return sections.flatMap((s) =>
-    s.items.map((item, i) => ({ ...item, sectionTitle: s.title || null, startsSection: i === 0 && !!s.title })),
+    s.items.map((item, i) => ({
+      ...item,
+      options: item.type === 'TRUE_FALSE' ? item.options.map(trueFalseText) : item.options,
+      sectionTitle: s.title || null,
+      startsSection: i === 0 && !!s.title,
+    })),
   );
+}
+
+/** The server names a true/false item's options in English: they are worded in the page's language here. */
+function trueFalseText(o: { id: string; text: string }) {
+  return o.id === 'true' ? { ...o, text: t('question.true') } : o.id === 'false' ? { ...o, text: t('question.false') } : o;
 }
 
 export interface QuestionState {
