@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useLayoutEffect, useSyncExternalStore } from 'react';
 import { en } from './en';
 import { nl } from './nl';
 
@@ -75,6 +75,17 @@ export function setLaunchLocale(locale: string | null | undefined): void {
     // storage blocked: this page still follows it
   }
   apply(chooseLanguage(locale, browserLanguages()));
+}
+
+/**
+ * Follows the learner's launch locale once a page has read it (`me.locale`:
+ * null when the platform sent none, undefined while not yet read), before
+ * the browser paints, so the page never shows in two languages.
+ */
+export function useLaunchLocale(locale: string | null | undefined): void {
+  useLayoutEffect(() => {
+    if (locale !== undefined) setLaunchLocale(locale);
+  }, [locale]);
 }
 
 export function language(): Language {

@@ -19,7 +19,7 @@ import { standing } from '../player/standing';
 import { useTimeZone } from '../format/timeZone';
 import { ExamLoadFailure } from './ExamLoadFailure';
 import { examView, type Ready } from './examView';
-import { language, t } from '../i18n';
+import { language, t, useLaunchLocale } from '../i18n';
 import { tNodes } from '../i18n/nodes';
 
 /** Booking a new slot, or with `bookingId`, moving that booking to another one. */
@@ -52,6 +52,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
   const [refreshKey, setRefreshKey] = useState(0);
 
   useEffect(() => rememberTimeZone(zone, me.timeZone), [zone, me.timeZone]);
+  useLaunchLocale(me.locale);
 
   const choose = useCallback(
     (slot: Slot) => {

@@ -15,7 +15,7 @@ import { ExamLoadFailure } from './ExamLoadFailure';
 import { attemptsLine, OnDemandExam } from './OnDemandExam';
 import { Closed } from './StandingNote';
 import { bookingSummary, examView, withBooking, type Ready } from './examView';
-import { t } from '../i18n';
+import { t, useLaunchLocale } from '../i18n';
 import { tNodes } from '../i18n/nodes';
 
 // One round trip for everything the dashboard shows.
@@ -26,6 +26,7 @@ const ExamDashboardDocument = graphql(`
       name
       email
       timeZone
+      locale
     }
     exam(code: $code) {
       code
@@ -90,6 +91,7 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
   const bookingHeading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => rememberTimeZone(zone, me.timeZone), [zone, me.timeZone]);
+  useLaunchLocale(me.locale);
 
   // After cancel or start the buttons are gone: continue from the section heading.
   const changed = (booking: BookingFieldsFragment, status: string) => {

@@ -12,7 +12,7 @@ import { playerPaths } from './routes';
 import { standing } from './standing';
 import { StartOnDemand } from './StartOnDemand';
 import './player.css';
-import { t } from '../i18n';
+import { t, useLaunchLocale } from '../i18n';
 import { Loading } from '../pages/ExamLoadFailure';
 
 /** /exams/:code/start: what the learner is about to begin, and the Start button. */
@@ -27,6 +27,7 @@ export function StartPage({ code }: { code: string }) {
   useEffect(() => {
     if (sessionGone) endSession();
   }, [sessionGone]);
+  useLaunchLocale(data?.me?.locale);
 
   if (state.status === 'loading' || sessionGone) {
     return <Loading />;
