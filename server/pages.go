@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // StatusFor maps a domain error code to an HTTP status.
@@ -91,4 +92,15 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	_ = errorTmpl.Execute(w, map[string]string{
 		"Title": titleFor(status), "Message": examgate.ErrorMessage(err), "RequestID": id,
 	})
+}
+
+// pageLang is the language of a page for a learner: their platform's launch
+// locale when examgate has its language, else the browser's first language
+// (Accept-Language), else English. cand may be nil.
+func pageLang(r *http.Request, cand *examgate.Candidate) i18n.Lang {
+	locale := ""
+	if cand != nil {
+		locale = cand.Locale
+	}
+	return i18n.Choose(locale, r.Header.Get("Accept-Language"))
 }
