@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { GraphQLRequestError } from '../graphql/client';
+import { setLanguage } from '../i18n';
 import { describeError } from './errors';
 
 const serverError = (code: string, message = 'The server says why.') =>
@@ -63,5 +64,17 @@ describe('describeError', () => {
   it('drops a server message the sentence already says', () => {
     const conflict = serverError('CONFLICT', 'You already have a booking for this exam.');
     expect(describeError(conflict, { action: 'book' }).detail).toBeNull();
+  });
+});
+
+describe('describeError in Dutch', () => {
+  afterEach(() => setLanguage('en'));
+
+  it("says the catalogue's sentence and leaves out the server's English detail", () => {
+    setLanguage('nl');
+    expect(describeError(serverError('SLOT_FULL'), { action: 'reschedule', oldTime: '2 december 2026 om 10:00' })).toMatchObject({
+      message: 'Dat tijdstip is net door iemand anders geboekt. Kies een ander tijdstip. Uw boeking op 2 december 2026 om 10:00 blijft ongewijzigd.',
+      detail: null,
+    });
   });
 });
