@@ -106,7 +106,7 @@ var catalogues = map[Lang]map[string]string{
 		"times.2":            "twee keer",
 		"times.n":            "%d keer",
 
-		"rules.checkIn":      "U kunt starten vanaf %s voor het geboekte tijdstip.",
+		"rules.checkIn":      "U kunt %s voor het geboekte tijdstip starten.",
 		"rules.cancelNoMove": "U kunt annuleren tot %s voor de start; verzetten is niet mogelijk.",
 		"rules.cancelOrMove": "U kunt annuleren of verzetten tot %s voor de start (verzetten hoogstens %s).",
 		"rules.cancel":       "U kunt annuleren tot %s voor de start.",

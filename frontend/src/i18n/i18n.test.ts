@@ -75,7 +75,7 @@ describe('t', () => {
       'U hebt 66,67 % gescoord (2 van 3 punten). De slaaggrens is 50 %.',
     );
     expect(rulesSentences({ checkInOpensMinutesBefore: 10, cancelCutoffMinutes: 1440, rescheduleCutoffMinutes: 1440, maxReschedules: 2 })).toEqual([
-      'U kunt starten vanaf 10 minuten voor het geboekte tijdstip.',
+      'U kunt 10 minuten voor het geboekte tijdstip starten.',
       'U kunt annuleren of verzetten tot 24 uur voor de start (verzetten hoogstens twee keer).',
     ]);
   });
