@@ -143,7 +143,7 @@ func TestBookingEmailInDutch(t *testing.T) {
 		"Wanneer:  wo 2 dec 2026, 10:00–11:00 CET (Europe/Amsterdam)",
 		"Regels:   U kunt 30 minuten voor het geboekte tijdstip starten.",
 		"U kunt annuleren of verzetten tot 24 uur voor de start",
-		"Uw boeking, en Start zodra het aanmelden opengaat:\nhttps://examgate.test/b/k3y",
+		"Uw boeking, en Start zodra het inchecken begint:\nhttps://examgate.test/b/k3y",
 		"Met het bijgevoegde bestand exam-EX-1.ics zet u het examen in uw agenda.",
 	} {
 		if !strings.Contains(m.Text, want) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphQLRequestError } from '../graphql/client';
 import { setLanguage } from '../i18n';
-import { describeError } from './errors';
+import { describeError, permissionReason } from './errors';
 
 const serverError = (code: string, message = 'The server says why.') =>
   new GraphQLRequestError(message, 'graphql', [{ message, extensions: { code } }]);
@@ -76,5 +76,23 @@ describe('describeError in Dutch', () => {
       message: 'Dat tijdstip is net door iemand anders geboekt. Kies een ander tijdstip. Uw boeking op 2 december 2026 om 10:00 blijft ongewijzigd.',
       detail: null,
     });
+  });
+});
+
+describe('permissionReason', () => {
+  afterEach(() => setLanguage('en'));
+  const notYet = { code: 'NOT_IN_CHECKIN_WINDOW', reason: 'Start opens 30 minutes before your exam.' };
+
+  it("is the server's reason on English pages", () => {
+    expect(permissionReason(notYet, 'fallback')).toBe('Start opens 30 minutes before your exam.');
+    expect(permissionReason({ code: null, reason: null }, 'fallback')).toBe('fallback');
+  });
+
+  it("is the catalogue's sentence for its code on Dutch pages", () => {
+    setLanguage('nl');
+    expect(permissionReason(notYet, 'terugval')).toBe(
+      'U kunt het examen alleen starten tijdens het inchecken, kort voor het geboekte tijdstip.',
+    );
+    expect(permissionReason({ code: 'SOMETHING_NEW', reason: 'Why.' }, 'terugval')).toBe('terugval');
   });
 });

@@ -33,6 +33,16 @@ const KNOWN = new Set([
 
 const sentence = (code: string) => (code === 'INTERNAL' ? t('err.generic') : t(`err.${code}` as Key));
 
+/**
+ * Why an action is not allowed (a Permission), in the page's language: the
+ * server's reason, which it words in English only, on English pages; else
+ * the catalogue's sentence for its code, else `fallback`.
+ */
+export function permissionReason(p: { code?: string | null; reason?: string | null }, fallback: string): string {
+  if (language() === 'en' && p.reason) return p.reason;
+  return p.code && KNOWN.has(p.code) ? sentence(p.code) : fallback;
+}
+
 const RETRYABLE = new Set(['UNAVAILABLE', 'INTERNAL']);
 
 interface Context {

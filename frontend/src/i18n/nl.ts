@@ -118,7 +118,7 @@ export const nl: Catalogue = {
   'err.OUTSIDE_ELIGIBILITY': 'Dat tijdstip kan niet worden geboekt. Kies een ander tijdstip.',
   'err.CUTOFF_PASSED': 'Het is te laat om deze boeking te wijzigen.',
   'err.TOO_MANY_RESCHEDULES': 'U hebt deze boeking al zo vaak verzet als is toegestaan.',
-  'err.NOT_IN_CHECKIN_WINDOW': 'U kunt het examen alleen starten tijdens het aanmelden, kort voor het geboekte tijdstip.',
+  'err.NOT_IN_CHECKIN_WINDOW': 'U kunt het examen alleen starten tijdens het inchecken, kort voor het geboekte tijdstip.',
   'err.CONFLICT': 'Deze boeking is intussen gewijzigd.',
   'err.NO_ATTEMPTS_LEFT': 'U hebt geen pogingen meer voor dit examen. Neem contact op met support als u er nog een nodig hebt.',
   'err.ALREADY_PASSED': 'U bent al geslaagd voor dit examen.',

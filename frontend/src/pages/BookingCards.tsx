@@ -4,7 +4,7 @@ import { request } from '../graphql/client';
 import { endSession } from '../graphql/session';
 import { navigate, paths } from '../router';
 import { ClientKeyedAction } from '../booking/clientKey';
-import { describeError, type Problem } from '../booking/errors';
+import { describeError, permissionReason, type Problem } from '../booking/errors';
 import { CancelBookingDocument, StartExamDocument } from '../booking/operations';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Link } from '../components/Link';
@@ -14,7 +14,7 @@ import { formatCountdown } from '../format/countdown';
 import { browserLocale, formatInstant, formatTime } from '../format/datetime';
 import { useTimeZone } from '../format/timeZone';
 import { ContinueAttempt, playerPaths } from '../player';
-import { language, t } from '../i18n';
+import { t } from '../i18n';
 import { tNodes } from '../i18n/nodes';
 
 type Booking = BookingFieldsFragment;
@@ -152,7 +152,7 @@ export function PendingBooking({ booking, examCode, refetch, onCancelled, onStar
 
 interface ActionProps {
   label: string;
-  permission: Pick<Permission, 'allowed' | 'reason'>;
+  permission: Pick<Permission, 'allowed' | 'code' | 'reason'>;
   onClick: () => void;
   busy?: boolean;
   busyLabel?: string;
@@ -175,7 +175,7 @@ function Action({ label, permission, onClick, busy = false, busyLabel, primary =
       </button>
       {!permission.allowed && (
         <span id={reasonId} className="reason">
-          {learnerReason(permission.reason)}
+          {permissionReason(permission, t('booking.notAvailable'))}
         </span>
       )}
     </li>
@@ -247,12 +247,4 @@ export function BookingHistory({ bookings }: { bookings: readonly Booking[] }) {
       </ul>
     </>
   );
-}
-
-/**
- * Why a booking action is not allowed: the server's reason, which it words
- * in English only, so other languages say the catalogue's general sentence.
- */
-export function learnerReason(reason: string | null | undefined): string {
-  return (language() === 'en' && reason) || t('booking.notAvailable');
 }

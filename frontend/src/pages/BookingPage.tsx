@@ -5,7 +5,7 @@ import { useQuery } from '../graphql/useQuery';
 import { endSession } from '../graphql/session';
 import { paths, navigate } from '../router';
 import { ClientKeyedAction } from '../booking/clientKey';
-import { describeError, type Problem } from '../booking/errors';
+import { describeError, permissionReason, type Problem } from '../booking/errors';
 import { BookingPageDocument, BookSlotDocument, RescheduleBookingDocument } from '../booking/operations';
 import { SlotCalendar, type Slot } from '../booking/SlotCalendar';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -19,7 +19,7 @@ import { standing } from '../player/standing';
 import { useTimeZone } from '../format/timeZone';
 import { ExamLoadFailure } from './ExamLoadFailure';
 import { examView, type Ready } from './examView';
-import { language, t, useLaunchLocale } from '../i18n';
+import { t, useLaunchLocale } from '../i18n';
 import { tNodes } from '../i18n/nodes';
 
 /** Booking a new slot, or with `bookingId`, moving that booking to another one. */
@@ -189,8 +189,6 @@ function blockedReason(
   if (!eligibility) return t('book.noPurchase');
   if (!eligibility.active) return t('book.ended');
   if (!moving || moving.status !== 'PENDING') return t('book.cannotMove');
-  if (!moving.canReschedule.allowed) {
-    return language() === 'en' && moving.canReschedule.reason ? moving.canReschedule.reason : t('book.cannotMove');
-  }
+  if (!moving.canReschedule.allowed) return permissionReason(moving.canReschedule, t('book.cannotMove'));
   return null;
 }
