@@ -38,6 +38,7 @@ type Candidate struct {
 	Name       string // the whole name, when the launch sent one instead of first and last
 	TIUserID   string // TI's own user id, once known
 	TimeZone   string // IANA zone the learner chose or their browser reported
+	Locale     string // the platform's language from the LTI launch, a BCP 47 tag ("nl-NL"); empty when none
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

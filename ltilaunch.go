@@ -23,6 +23,7 @@ type LTILaunchClaims struct {
 	LineItemsURL string
 	ReturnURL    string // back to the course on the platform, when it said
 	Browser      string // the family of the browser launching, for Session.Browser
+	Locale       string // launch_presentation.locale, a BCP 47 tag; empty when the platform sent none
 }
 
 // LTIContext is what examgate remembers of a candidate's latest LTI launch

@@ -3,6 +3,8 @@ package examgate
 import (
 	"fmt"
 	"time"
+
+	"github.com/examgate/examgate/i18n"
 )
 
 // Policy defaults, used for any setting left at zero in the catalog.
@@ -157,18 +159,20 @@ func notPending(b *Booking) (Decision, bool) {
 
 // Rules words the policy for a learner, as the booking dialog does
 // (frontend/src/booking/policy.ts): the emails say the same.
-func (p Policy) Rules() []string {
+func (p Policy) Rules() []string { return p.RulesIn(i18n.English) }
+
+// RulesIn is Rules in the language l.
+func (p Policy) RulesIn(l i18n.Lang) []string {
 	p = p.WithDefaults()
-	out := []string{fmt.Sprintf("Start opens %s before the booked time.", humanDuration(p.CheckInBefore.D()))}
-	cancel, moves := humanDuration(p.CancelCutoff.D()), *p.MaxReschedules
+	out := []string{l.T("rules.checkIn", durationIn(l, p.CheckInBefore.D()))}
+	cancel, moves := durationIn(l, p.CancelCutoff.D()), *p.MaxReschedules
 	switch {
 	case moves == 0:
-		out = append(out, fmt.Sprintf("You can cancel until %s before it starts; it cannot be moved.", cancel))
+		out = append(out, l.T("rules.cancelNoMove", cancel))
 	case p.CancelCutoff == p.RescheduleCutoff:
-		out = append(out, fmt.Sprintf("You can cancel or move it until %s before it starts (move it at most %s).", cancel, times(moves)))
+		out = append(out, l.T("rules.cancelOrMove", cancel, timesIn(l, moves)))
 	default:
-		out = append(out, fmt.Sprintf("You can cancel until %s before it starts.", cancel),
-			fmt.Sprintf("You can move it until %s before it starts, at most %s.", humanDuration(p.RescheduleCutoff.D()), times(moves)))
+		out = append(out, l.T("rules.cancel", cancel), l.T("rules.move", durationIn(l, p.RescheduleCutoff.D()), timesIn(l, moves)))
 	}
 	return out
 }
@@ -176,28 +180,31 @@ func (p Policy) Rules() []string {
 // Locked says, for a booking email sent at now, what the booking can no
 // longer do: "" while it can still be cancelled and moved (or moving was
 // never allowed and it can still be cancelled).
-func (p Policy) Locked(b *Booking, now time.Time) string {
+func (p Policy) Locked(b *Booking, now time.Time) string { return p.LockedIn(i18n.English, b, now) }
+
+// LockedIn is Locked in the language l.
+func (p Policy) LockedIn(l i18n.Lang, b *Booking, now time.Time) string {
 	noCancel := !p.CanCancel(b, now).Allowed
 	noMove := p.CanReschedule(b, now).Code == ECUTOFFPASSED
 	switch {
 	case noCancel && (noMove || *p.WithDefaults().MaxReschedules == 0):
-		return "It starts too soon to be cancelled or moved."
+		return l.T("locked.both")
 	case noCancel:
-		return "It starts too soon to be cancelled."
+		return l.T("locked.cancel")
 	case noMove:
-		return "It starts too soon to be moved."
+		return l.T("locked.move")
 	}
 	return ""
 }
 
-func times(n int) string {
+func timesIn(l i18n.Lang, n int) string {
 	switch n {
 	case 1:
-		return "once"
+		return l.T("times.1")
 	case 2:
-		return "twice"
+		return l.T("times.2")
 	}
-	return fmt.Sprintf("%d times", n)
+	return l.T("times.n", n)
 }
 
 func refusal(code, format string, args ...any) Decision {
@@ -206,14 +213,19 @@ func refusal(code, format string, args ...any) Decision {
 
 // humanDuration renders a policy duration for a learner: "24 hours",
 // "90 minutes"; whole hours read best as hours, anything else as minutes.
-func humanDuration(d time.Duration) string {
+func humanDuration(d time.Duration) string { return durationIn(i18n.English, d) }
+
+// DurationIn is humanDuration in the language l, for emails and pages.
+func DurationIn(l i18n.Lang, d time.Duration) string { return durationIn(l, d) }
+
+func durationIn(l i18n.Lang, d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:
-		return pluralize(int(d/time.Hour), "hour")
+		return l.N("unit.hours", int(d/time.Hour))
 	case d%time.Minute == 0:
-		return pluralize(int(d/time.Minute), "minute")
+		return l.N("unit.minutes", int(d/time.Minute))
 	}
-	return pluralize(int(d/time.Second), "second")
+	return l.N("unit.seconds", int(d/time.Second))
 }
 
 func pluralize(n int, unit string) string {

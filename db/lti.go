@@ -347,7 +347,7 @@ func (db *DB) upsertLTICandidate(ctx context.Context, tx bun.Tx, c *examgate.LTI
 		if byEmail != nil {
 			return nil, examgate.Errorf(examgate.ECONFLICT, errLTIEmailTaken, c.Email)
 		}
-		row := candidateRow{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, CreatedAt: now, UpdatedAt: now}
+		row := candidateRow{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Locale: c.Locale, CreatedAt: now, UpdatedAt: now}
 		if row.Email == "" {
 			row.Email = noEmail(c.Issuer, c.Subject)
 		}
@@ -370,8 +370,12 @@ func (db *DB) upsertLTICandidate(ctx context.Context, tx bun.Tx, c *examgate.LTI
 	if c.FirstName != "" || c.LastName != "" {
 		row.FirstName, row.LastName = c.FirstName, c.LastName
 	}
+	// So is a locale: a platform that stopped saying keeps the learner's language.
+	if c.Locale != "" {
+		row.Locale = c.Locale
+	}
 	row.UpdatedAt = now
-	if _, err := tx.NewUpdate().Model(&row).WherePK().Column("email", "first_name", "last_name", "updated_at").Exec(ctx); err != nil {
+	if _, err := tx.NewUpdate().Model(&row).WherePK().Column("email", "first_name", "last_name", "locale", "updated_at").Exec(ctx); err != nil {
 		return nil, err
 	}
 	return row.domain(), nil

@@ -19,6 +19,7 @@ type candidateRow struct {
 	Name       string  `bun:"name"`
 	TIUserID   string  `bun:"ti_user_id"`
 	TimeZone   string  `bun:"time_zone"`
+	Locale     string  `bun:"locale"`
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -26,7 +27,7 @@ type candidateRow struct {
 func (r *candidateRow) domain() *examgate.Candidate {
 	c := &examgate.Candidate{
 		ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, Name: r.Name,
-		TIUserID: r.TIUserID, TimeZone: r.TimeZone, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		TIUserID: r.TIUserID, TimeZone: r.TimeZone, Locale: r.Locale, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if isNoEmail(c.Email) {
 		c.Email = "" // an LTI learner whose platform shares no email

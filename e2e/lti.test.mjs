@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipReason, useExamgate, watchCSP } from './harness.mjs';
 
-async function launchFromPlatform(page, { sub, givenName = '', familyName = '', email = '', exam = 'DEMO-101', courseSource = 'course_id', where = 'window', as = 'learner' }) {
+async function launchFromPlatform(page, { sub, givenName = '', familyName = '', email = '', exam = 'DEMO-101', courseSource = 'course_id', where = 'window', as = 'learner', locale = '' }) {
   await page.goto('/demo');
   // By id: the TI form on the same page has fields of the same names.
   await page.fill('#lti-sub', sub);
@@ -19,6 +19,7 @@ async function launchFromPlatform(page, { sub, givenName = '', familyName = '', 
   await page.selectOption('#lti-course', courseSource);
   await page.selectOption('#lti-as', as);
   await page.selectOption('#lti-where', where);
+  await page.selectOption('#lti-locale', locale);
   await page.getByRole('button', { name: 'Launch from the LTI platform' }).click();
 }
 
@@ -38,6 +39,20 @@ describe('LTI 1.3 launches in a browser', { skip: skipReason }, () => {
       await page.locator('[data-testid=eligibility-end]').waitFor();
       assert.match(await page.locator('[data-testid=eligibility-end]').innerText(), /^Book before /);
       assert.deepEqual(csp, [], 'the LTI pages and the dashboard must run under their CSP');
+    });
+  });
+
+  it("speaks the platform's language, even to a browser set to English", async () => {
+    await withPage('lti-dutch', { timezoneId: 'Europe/Amsterdam', locale: 'en-GB' }, async (page) => {
+      await launchFromPlatform(page, { sub: 'e2e-lti-nl', givenName: 'Sanne', familyName: 'Bakker', locale: 'nl-NL' });
+      await page.waitForURL((url) => url.pathname === '/exams/DEMO-101');
+      await page.getByRole('heading', { name: 'Uw examenrecht' }).waitFor();
+      assert.equal(await page.getAttribute('html', 'lang'), 'nl');
+      assert.match(await page.getByTestId('eligibility-end').innerText(), /^Boek vóór \d+ [a-z]+ \d{4}/);
+      // A reload starts in Dutch, before the page has asked the server again.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Uw examenrecht' }).waitFor();
+      assert.equal(await page.getAttribute('html', 'lang'), 'nl');
     });
   });
 

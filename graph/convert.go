@@ -19,6 +19,9 @@ func toCandidate(c *examgate.Candidate) *model.Candidate {
 	if c.TimeZone != "" {
 		m.TimeZone = &c.TimeZone
 	}
+	if c.Locale != "" {
+		m.Locale = &c.Locale
+	}
 	return m
 }
 

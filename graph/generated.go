@@ -112,6 +112,7 @@ type ComplexityRoot struct {
 		FirstName  func(childComplexity int) int
 		ID         func(childComplexity int) int
 		LastName   func(childComplexity int) int
+		Locale     func(childComplexity int) int
 		Name       func(childComplexity int) int
 		TimeZone   func(childComplexity int) int
 	}
@@ -757,6 +758,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.LastName(childComplexity), true
+	case "Candidate.locale":
+		if e.ComplexityRoot.Candidate.Locale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.Locale(childComplexity), true
 	case "Candidate.name":
 		if e.ComplexityRoot.Candidate.Name == nil {
 			break
@@ -2237,6 +2244,8 @@ func (ec *executionContext) childFields_Candidate(ctx context.Context, field gra
 		return ec.fieldContext_Candidate_externalId(ctx, field)
 	case "timeZone":
 		return ec.fieldContext_Candidate_timeZone(ctx, field)
+	case "locale":
+		return ec.fieldContext_Candidate_locale(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Candidate", field.Name)
 }
@@ -4631,6 +4640,29 @@ func (ec *executionContext) _Candidate_timeZone(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Candidate_locale(ctx context.Context, field graphql.CollectedField, obj *model.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_locale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_locale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
 }
 
@@ -11552,6 +11584,11 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "timeZone":
 			out.Values[i] = ec._Candidate_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "locale":
+			out.Values[i] = ec._Candidate_locale(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type Launch struct {
 	ExamCode                       string
 	ExpiresAt                      time.Time
 	ReturnURL                      string   // launch_presentation.return_url, https only
+	Locale                         string   // launch_presentation.locale, a BCP 47 tag such as "nl-NL"; empty when absent or malformed
 	Roles                          []string // the roles claim, as sent
 	Audience                       string   // AudienceLearner or AudienceStaff
 	// DeepLinking is set for an LtiDeepLinkingRequest (an instructor adding
@@ -42,6 +44,10 @@ type Launch struct {
 	// resource link, course or exam.
 	DeepLinking *DeepLinkingSettings
 }
+
+// localeTag is the shape of a BCP 47 language tag ("nl", "nl-NL", "en_US"
+// from platforms that write it the POSIX way), at most 35 characters.
+var localeTag = regexp.MustCompile(`^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}$`)
 
 // GradeService is the launch's AGS endpoint claim.
 type GradeService struct {
@@ -293,6 +299,9 @@ func (t *Tool) check(c jwt.MapClaims, reg *Registration, login *PendingLogin, no
 	if lp, ok := c[ClaimPresentation].(map[string]any); ok {
 		if u, _ := lp["return_url"].(string); u != "" && checkPlatformURL(u) == nil {
 			l.ReturnURL = u
+		}
+		if loc, _ := lp["locale"].(string); localeTag.MatchString(loc) {
+			l.Locale = loc
 		}
 	}
 	l.CourseID = CourseID(reg.CourseIDSource, l.Custom, dep, l.TargetLinkURI)

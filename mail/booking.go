@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // Kinds of booking email.
@@ -40,6 +42,8 @@ type BookingDetails struct {
 	// Locked says what the booking can no longer do when the email is sent
 	// (examgate.Policy.Locked): booked inside a cutoff.
 	Locked string
+	// Lang is the language the email is written in; empty is English.
+	Lang i18n.Lang
 	// Sequence is the calendar SEQUENCE; zero derives it from the booking
 	// as BookingEvent does, which keeps the attachment and the dashboard's
 	// calendar download in step.
@@ -90,7 +94,8 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 	if stamp.IsZero() {
 		stamp = time.Now()
 	}
-	ev := bookingEvent(b, title, code, d.LinkURL, stamp, seq, cancelled)
+	l := cmp.Or(d.Lang, i18n.English)
+	ev := bookingEvent(l, b, title, code, d.LinkURL, stamp, seq, cancelled)
 	filename := "exam-" + safeFilename(code) + ".ics"
 	method := "PUBLISH"
 	if cancelled {
@@ -99,49 +104,49 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 
 	var t strings.Builder
 	if name := oneLine(d.FirstName); name != "" {
-		fmt.Fprintf(&t, "Hello %s,\n\n", name)
+		t.WriteString(l.T("mail.hello", name) + "\n\n")
 	} else {
-		t.WriteString("Hello,\n\n")
+		t.WriteString(l.T("mail.helloAnon") + "\n\n")
 	}
-	when := whenLines(b.StartsAt, b.EndsAt, learnerLoc, examLoc, d.LearnerTimeZone != "")
+	when := whenLines(l, b.StartsAt, b.EndsAt, learnerLoc, examLoc, d.LearnerTimeZone != "")
 	link := strings.TrimSpace(d.LinkURL)
-	length := formatDuration(b.EndsAt.Sub(b.StartsAt))
+	length := formatDuration(l, b.EndsAt.Sub(b.StartsAt))
 	if d.ExamMinutes > 0 {
-		length = formatDuration(time.Duration(d.ExamMinutes) * time.Minute)
+		length = formatDuration(l, time.Duration(d.ExamMinutes)*time.Minute)
 	}
 	var subject string
 	switch kind {
 	case KindBooked:
-		subject = "Your exam is booked: "
-		t.WriteString("Your exam is booked.\n\n")
-		field(&t, "Exam:", title+" ("+code+")")
-		field(&t, "When:", when...)
-		writeTerms(&t, length, d, link)
-		fmt.Fprintf(&t, "\nThe attached file %s adds the exam to your calendar.\n", filename)
+		subject = "mail.bookedSubject"
+		t.WriteString(l.T("mail.booked") + "\n\n")
+		field(&t, l.T("mail.exam"), title+" ("+code+")")
+		field(&t, l.T("mail.when"), when...)
+		writeTerms(&t, l, length, d, link)
+		t.WriteString("\n" + l.T("mail.icsBooked", filename) + "\n")
 	case KindRescheduled:
-		subject = "Your exam is rescheduled: "
-		t.WriteString("Your exam has a new time.\n\n")
-		field(&t, "Exam:", title+" ("+code+")")
-		field(&t, "New time:", when...)
+		subject = "mail.rescheduledSubject"
+		t.WriteString(l.T("mail.rescheduled") + "\n\n")
+		field(&t, l.T("mail.exam"), title+" ("+code+")")
+		field(&t, l.T("mail.newTime"), when...)
 		if !d.PreviousStart.IsZero() {
-			field(&t, "Old time:", d.PreviousStart.In(learnerLoc).Format(longTime)+" ("+learnerLoc.String()+")")
+			field(&t, l.T("mail.oldTime"), l.Date(d.PreviousStart.In(learnerLoc), longTime)+" ("+learnerLoc.String()+")")
 		}
-		writeTerms(&t, length, d, link)
-		fmt.Fprintf(&t, "\nThe attached file %s moves the exam in your calendar.\n", filename)
+		writeTerms(&t, l, length, d, link)
+		t.WriteString("\n" + l.T("mail.icsRescheduled", filename) + "\n")
 	case KindCancelled:
-		subject = "Your exam is cancelled: "
-		t.WriteString("Your exam booking is cancelled. You no longer have a seat at this time:\n\n")
-		field(&t, "Exam:", title+" ("+code+")")
-		field(&t, "When:", when...)
+		subject = "mail.cancelledSubject"
+		t.WriteString(l.T("mail.cancelled") + "\n\n")
+		field(&t, l.T("mail.exam"), title+" ("+code+")")
+		field(&t, l.T("mail.when"), when...)
 		if link != "" {
-			fmt.Fprintf(&t, "\nTo book a new time, open this link:\n%s\n", link)
+			t.WriteString("\n" + l.T("mail.bookAgainLink") + "\n" + link + "\n")
 		} else {
-			t.WriteString("\nTo book a new time, open the exam from your course.\n")
+			t.WriteString("\n" + l.T("mail.bookAgain") + "\n")
 		}
-		fmt.Fprintf(&t, "\nThe attached file %s removes the exam from your calendar.\n", filename)
+		t.WriteString("\n" + l.T("mail.icsCancelled", filename) + "\n")
 	}
-	t.WriteString("Its times are in UTC; your calendar app shows them in your own time zone.\n\nexamgate\n")
-	subject += title + " on " + b.StartsAt.In(learnerLoc).Format(subjectTime)
+	t.WriteString(l.T("mail.icsUTC") + "\n\nexamgate\n")
+	subject = l.T(subject, title, l.Date(b.StartsAt.In(learnerLoc), l.T("mail.subjectTime")))
 
 	return &Message{
 		To:      d.To,
@@ -157,35 +162,35 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 
 // writeTerms writes what the learner agreed to (the exam's length, the
 // rules, what is no longer possible) and the booking's page.
-func writeTerms(t *strings.Builder, length string, d BookingDetails, link string) {
-	field(t, "Length:", length)
-	field(t, "Rules:", d.Rules...)
+func writeTerms(t *strings.Builder, l i18n.Lang, length string, d BookingDetails, link string) {
+	field(t, l.T("mail.length"), length)
+	field(t, l.T("mail.rules"), d.Rules...)
 	if d.Locked != "" {
-		fmt.Fprintf(t, "\nNote: %s\n", d.Locked)
+		t.WriteString("\n" + l.T("mail.note", d.Locked) + "\n")
 	}
-	writeLink(t, link)
+	writeLink(t, l, link)
 }
 
 // writeLink ends the email's body with the booking's page.
-func writeLink(t *strings.Builder, link string) {
+func writeLink(t *strings.Builder, l i18n.Lang, link string) {
 	if link == "" {
-		t.WriteString("\nWhen it is time, open the exam from your course and press Start.\n")
+		t.WriteString("\n" + l.T("mail.noLink") + "\n")
 		return
 	}
-	fmt.Fprintf(t, "\nYour booking, and Start when check-in opens:\n%s\n", link)
-	t.WriteString("If you are asked to sign in, open the exam from your course.\n")
+	t.WriteString("\n" + l.T("mail.link") + "\n" + link + "\n")
+	t.WriteString(l.T("mail.signIn") + "\n")
 }
 
 // BookingEvent is the calendar entry of a booking, as its emails attach it
 // and the dashboard serves it. baseURL is examgate's public URL; now stamps
-// this version.
-func BookingEvent(b *examgate.Booking, exam *examgate.Exam, baseURL string, now time.Time) Event {
+// this version; l is the language of its summary and description.
+func BookingEvent(l i18n.Lang, b *examgate.Booking, exam *examgate.Exam, baseURL string, now time.Time) Event {
 	code, title := b.ExamCode, b.ExamCode
 	if exam != nil {
 		title = oneLine(exam.Title)
 	}
 	cancelled := b.Status == examgate.BookingCancelled
-	return bookingEvent(*b, title, code, BookingURL(baseURL, b), now, sequence(b.Reschedules, cancelled), cancelled)
+	return bookingEvent(l, *b, title, code, BookingURL(baseURL, b), now, sequence(b.Reschedules, cancelled), cancelled)
 }
 
 // BookingURL is where a booking's emails and calendar file lead: its own
@@ -212,10 +217,10 @@ func sequence(reschedules int, cancelled bool) int {
 	return reschedules
 }
 
-func bookingEvent(b examgate.Booking, title, code, link string, stamp time.Time, seq int, cancelled bool) Event {
+func bookingEvent(l i18n.Lang, b examgate.Booking, title, code, link string, stamp time.Time, seq int, cancelled bool) Event {
 	ev := Event{
 		UID:       fmt.Sprintf("booking-%d@%s", b.ID, uidDomain(link)),
-		Summary:   "Exam: " + title,
+		Summary:   l.T("ics.summary", title),
 		Location:  link,
 		URL:       link,
 		Start:     b.StartsAt,
@@ -224,16 +229,17 @@ func bookingEvent(b examgate.Booking, title, code, link string, stamp time.Time,
 		TimeZone:  b.TimeZone,
 		Sequence:  seq,
 		Cancelled: cancelled,
+		Lang:      l,
 	}
 	ev.Description = title + " (" + code + ")."
 	if link != "" {
-		ev.Description += "\nYour booking, and Start when check-in opens: " + link
+		ev.Description += "\n" + l.T("ics.link", link)
 	}
 	if cancelled {
-		ev.Summary = "Cancelled: " + title
-		ev.Description = "This booking of " + title + " (" + code + ") is cancelled."
+		ev.Summary = l.T("ics.cancelledSummary", title)
+		ev.Description = l.T("ics.cancelled", title, code)
 		if link != "" {
-			ev.Description += "\nBook a new time: " + link
+			ev.Description += "\n" + l.T("ics.bookAgain", link)
 		}
 	}
 	return ev
@@ -248,60 +254,53 @@ func uidDomain(link string) string {
 	return "examgate"
 }
 
-const (
-	longTime    = "Mon 2 Jan 2006, 15:04 MST"
-	subjectTime = "Mon 2 Jan 2006 at 15:04 MST"
-)
+// longTime is a start on its own; the subject's layout is in the catalogue
+// (mail.subjectTime), as it holds a word.
+const longTime = "Mon 2 Jan 2006, 15:04 MST"
 
 // whenLines gives the slot in the learner's zone, then the exam's when it
 // differs, then UTC, each with the zone named.
-func whenLines(start, end time.Time, learner, exam *time.Location, learnerKnown bool) []string {
+func whenLines(l i18n.Lang, start, end time.Time, learner, exam *time.Location, learnerKnown bool) []string {
 	var lines []string
 	if learnerKnown && learner.String() != exam.String() {
-		lines = append(lines, formatRange(start, end, learner)+" ("+learner.String()+", your time zone)")
-		lines = append(lines, formatRange(start, end, exam)+" ("+exam.String()+", the exam's time zone)")
+		lines = append(lines, formatRange(l, start, end, learner)+" ("+l.T("mail.yourZone", learner.String())+")")
+		lines = append(lines, formatRange(l, start, end, exam)+" ("+l.T("mail.examZone", exam.String())+")")
 	} else {
-		lines = append(lines, formatRange(start, end, exam)+" ("+exam.String()+")")
+		lines = append(lines, formatRange(l, start, end, exam)+" ("+exam.String()+")")
 	}
 	if learner.String() != "UTC" && exam.String() != "UTC" {
-		lines = append(lines, formatRange(start, end, time.UTC))
+		lines = append(lines, formatRange(l, start, end, time.UTC))
 	}
 	return lines
 }
 
 // formatRange writes a slot compactly, repeating the date or the zone
 // abbreviation only when the slot crosses midnight or a DST change.
-func formatRange(start, end time.Time, loc *time.Location) string {
+func formatRange(l i18n.Lang, start, end time.Time, loc *time.Location) string {
 	s, e := start.In(loc), end.In(loc)
 	sy, sm, sd := s.Date()
 	ey, em, ed := e.Date()
 	sameDay := sy == ey && sm == em && sd == ed
 	switch {
 	case sameDay && s.Format("MST") == e.Format("MST"):
-		return s.Format("Mon 2 Jan 2006, 15:04") + "–" + e.Format("15:04 MST")
+		return l.Date(s, "Mon 2 Jan 2006, 15:04") + "–" + e.Format("15:04 MST")
 	case sameDay:
-		return s.Format("Mon 2 Jan 2006, 15:04 MST") + "–" + e.Format("15:04 MST")
+		return l.Date(s, "Mon 2 Jan 2006, 15:04 MST") + "–" + e.Format("15:04 MST")
 	default:
-		return s.Format(longTime) + " – " + e.Format(longTime)
+		return l.Date(s, longTime) + " – " + l.Date(e, longTime)
 	}
 }
 
-func formatDuration(d time.Duration) string {
+func formatDuration(l i18n.Lang, d time.Duration) string {
 	d = d.Round(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	unit := func(n int, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return fmt.Sprintf("%d %ss", n, one)
-	}
 	switch {
 	case h == 0:
-		return unit(m, "minute")
+		return l.N("unit.minutes", m)
 	case m == 0:
-		return unit(h, "hour")
+		return l.N("unit.hours", h)
 	default:
-		return unit(h, "hour") + " " + unit(m, "minute")
+		return l.N("unit.hours", h) + " " + l.N("unit.minutes", m)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 	"github.com/examgate/examgate/mail"
 )
 
@@ -268,14 +269,14 @@ func TestBookingEventMatchesEmail(t *testing.T) {
 	_, fromEmail := eventProps(t, parseICS(t, m.Attachments[0].Data))
 	exam := &examgate.Exam{Code: "DEMO-101", Title: "Demo Certification Exam"}
 	b := d.Booking
-	_, served := eventProps(t, parseICS(t, mail.ICS(mail.BookingEvent(&b, exam, "https://examgate.example.com/", b.UpdatedAt))))
+	_, served := eventProps(t, parseICS(t, mail.ICS(mail.BookingEvent(i18n.English, &b, exam, "https://examgate.example.com/", b.UpdatedAt))))
 	for _, name := range []string{"UID", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "URL"} {
 		if fromEmail[name].Value != served[name].Value {
 			t.Errorf("%s: email %q, download %q", name, fromEmail[name].Value, served[name].Value)
 		}
 	}
 	b.Status = examgate.BookingCancelled
-	cal, ev := eventProps(t, parseICS(t, mail.ICS(mail.BookingEvent(&b, exam, "https://examgate.example.com", b.UpdatedAt))))
+	cal, ev := eventProps(t, parseICS(t, mail.ICS(mail.BookingEvent(i18n.English, &b, exam, "https://examgate.example.com", b.UpdatedAt))))
 	if cal["METHOD"].Value != "CANCEL" || ev["SEQUENCE"].Value != "3" {
 		t.Errorf("cancelled download: METHOD %q SEQUENCE %q", cal["METHOD"].Value, ev["SEQUENCE"].Value)
 	}

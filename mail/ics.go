@@ -2,11 +2,14 @@ package mail
 
 import (
 	"bytes"
+	"cmp"
 	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/examgate/examgate/i18n"
 )
 
 // Event is one calendar entry.
@@ -23,6 +26,7 @@ type Event struct {
 	TimeZone    string    // IANA zone the slot was booked in, named for people
 	Sequence    int       // bump on every change, so calendars apply it
 	Cancelled   bool
+	Lang        i18n.Lang // of the zone note; empty is English
 }
 
 const icsTime = "20060102T150405Z"
@@ -91,11 +95,12 @@ func ICS(ev Event) []byte {
 // zoneNote names the slot's zone and its local time, because the UTC times
 // of the file show in the reader's own zone, which may not be the exam's.
 func zoneNote(ev Event) string {
+	l := cmp.Or(ev.Lang, i18n.English)
 	loc, err := time.LoadLocation(ev.TimeZone)
 	if err != nil {
-		return "Time zone of the exam: " + ev.TimeZone + ". Times in this calendar file are in UTC."
+		return l.T("ics.zone", ev.TimeZone)
 	}
-	return "Time zone of the exam: " + ev.TimeZone + " (" + formatRange(ev.Start, ev.End, loc) + "). Times in this calendar file are in UTC."
+	return l.T("ics.zoneWhen", ev.TimeZone, formatRange(l, ev.Start, ev.End, loc))
 }
 
 // escapeText escapes a TEXT value (RFC 5545 3.3.11) and drops the control

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // BookingJobs sends the emails of examgate.JobBookingEmail jobs.
@@ -36,16 +37,18 @@ func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error
 	if cand.Email == "" {
 		return nil // a learner from an LTI platform that shares no email: nothing to send
 	}
+	l := i18n.Choose(cand.Locale, "")
 	d := BookingDetails{
-		To: cand.Email, FirstName: cmp.Or(cand.FirstName, cand.Name), ExamTitle: p.Booking.ExamCode, ExamCode: p.Booking.ExamCode,
+		Lang: l,
+		To:   cand.Email, FirstName: cmp.Or(cand.FirstName, cand.Name), ExamTitle: p.Booking.ExamCode, ExamCode: p.Booking.ExamCode,
 		Booking: p.Booking, PreviousStart: p.PreviousStart, LearnerTimeZone: cand.TimeZone,
 		LinkURL: BookingURL(h.BaseURL, &p.Booking),
 	}
 	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
-		d.ExamTitle, d.Rules = exam.Title, exam.Policy.Rules()
+		d.ExamTitle, d.Rules = exam.Title, exam.Policy.RulesIn(l)
 		if p.Event != KindCancelled {
 			// As of the change the email reports, not of its sending.
-			d.Locked = exam.Policy.Locked(&p.Booking, p.Booking.UpdatedAt)
+			d.Locked = exam.Policy.LockedIn(l, &p.Booking, p.Booking.UpdatedAt)
 		}
 		if exam.Delivery != nil {
 			d.ExamMinutes = exam.Delivery.DurationMinutes

@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"encoding/json"
 	"mime"
 	"net/mail"
 	"strings"
@@ -20,17 +21,7 @@ import (
 func TestBookingEmailSurvivesMailOutage(t *testing.T) {
 	ctx := context.Background()
 	store := dbtest.OpenSQLite(t)
-	catalog, err := examgate.ParseCatalog([]byte(`
-exams:
-  - code: EX-1
-    title: Exam One
-    eligibilityDays: 30
-    ti: {courseIds: [c1]}
-    availability: {timeZone: Europe/Amsterdam, slotMinutes: 60, seats: 3, weekly: {wed: ["09:00-17:00"]}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	catalog := exOne(t)
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	clock := examgate.ClockFunc(func() time.Time { return now })
 	cand, err := store.CompleteLaunch(ctx, &examgate.LaunchRecord{
@@ -93,5 +84,79 @@ exams:
 	done, _ := store.Jobs(ctx, examgate.JobFilter{Kind: examgate.JobBookingEmail})
 	if done[0].State != examgate.JobDone || done[0].Attempts != 2 {
 		t.Fatalf("job = %+v", done[0])
+	}
+}
+
+// exOne is a catalog of one exam, EX-1, bookable on Wednesdays in Amsterdam.
+func exOne(t *testing.T) *examgate.Catalog {
+	t.Helper()
+	catalog, err := examgate.ParseCatalog([]byte(`
+exams:
+  - code: EX-1
+    title: Exam One
+    eligibilityDays: 30
+    ti: {courseIds: [c1]}
+    availability: {timeZone: Europe/Amsterdam, slotMinutes: 60, seats: 3, weekly: {wed: ["09:00-17:00"]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog
+}
+
+type oneCandidate examgate.Candidate
+
+func (c *oneCandidate) CandidateByID(context.Context, int64) (*examgate.Candidate, error) {
+	cand := examgate.Candidate(*c)
+	return &cand, nil
+}
+
+// A learner whose platform launched in Dutch gets the booking email, its
+// rules, dates and calendar file in Dutch.
+func TestBookingEmailInDutch(t *testing.T) {
+	catalog := exOne(t)
+	sink := &exammail.Sink{}
+	jobs := &exammail.BookingJobs{
+		Candidates: &oneCandidate{ID: 7, Email: "sanne@example.com", FirstName: "Sanne", Locale: "nl-NL"},
+		Catalog:    catalog, Sender: sink, BaseURL: "https://examgate.test",
+	}
+	booking := examgate.Booking{
+		ID: 9, CandidateID: 7, ExamCode: "EX-1", TimeZone: "Europe/Amsterdam", Status: examgate.BookingPending, LinkToken: "k3y",
+		// Wednesday 2 December 2026, 10:00 in Amsterdam; booked two days before.
+		StartsAt: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC), EndsAt: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC),
+		UpdatedAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),
+	}
+	payload, _ := json.Marshal(examgate.BookingEmailJob{Event: exammail.KindBooked, CandidateID: 7, Booking: booking})
+	if err := jobs.Handle(context.Background(), &examgate.QueuedJob{ID: 1, Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	sent := sink.Messages()
+	if len(sent) != 1 {
+		t.Fatalf("sent %d messages", len(sent))
+	}
+	m := sent[0].Message
+	if want := "Uw examen is geboekt: Exam One op wo 2 dec 2026 om 10:00 CET"; m.Subject != want {
+		t.Errorf("Subject = %q", m.Subject)
+	}
+	for _, want := range []string{
+		"Beste Sanne,\n\nUw examen is geboekt.",
+		"Wanneer:  wo 2 dec 2026, 10:00–11:00 CET (Europe/Amsterdam)",
+		"Regels:   U kunt 30 minuten voor het geboekte tijdstip starten.",
+		"U kunt annuleren of verzetten tot 24 uur voor de start",
+		"Uw boeking, en Start zodra het inchecken begint:\nhttps://examgate.test/b/k3y",
+		"Met het bijgevoegde bestand exam-EX-1.ics zet u het examen in uw agenda.",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("body lacks %q:\n%s", want, m.Text)
+		}
+	}
+	for _, english := range []string{"Your ", "Hello", "When:", "Rules:", "Wed ", "Dec "} {
+		if strings.Contains(m.Text, english) {
+			t.Errorf("body has English %q:\n%s", english, m.Text)
+		}
+	}
+	ics := string(m.Attachments[0].Data)
+	if !strings.Contains(ics, "SUMMARY:Examen: Exam One") || !strings.Contains(ics, "Tijdzone van het examen") {
+		t.Errorf("calendar file is not in Dutch:\n%s", ics)
 	}
 }

@@ -164,6 +164,31 @@ func TestBookingLinkWithoutSession(t *testing.T) {
 				t.Errorf("GET %s: %d %s", bad, resp.StatusCode, body)
 			}
 		}
+		// A browser whose first language is Dutch reads the page, and an
+		// error page, in Dutch.
+		dutch := func(u string) (*http.Response, string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			req.Header.Set("Accept-Language", "nl-NL,nl;q=0.9,en;q=0.8")
+			resp, err := e.browser().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp, string(body)
+		}
+		resp, body = dutch(link)
+		for _, want := range []string{`<html lang="nl">`, "Uw boeking: <strong>maandag 30 november 2026, 10:00–11:00</strong> (UTC)",
+			"U kunt starten vanaf 09:30.", ">Open uw cursus</a>", "U ziet deze pagina omdat"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("Dutch page lacks %q:\n%s", want, body)
+			}
+		}
+		if resp, body := dutch(e.url + "/b/x"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, `<html lang="nl">`) ||
+			!strings.Contains(body, "Examen niet gevonden") || !strings.Contains(body, "Referentie: <code>") || strings.Contains(body, "not valid") {
+			t.Errorf("Dutch error page: %d %s", resp.StatusCode, body)
+		}
 		if strings.Contains(e.logs.String(), b.LinkToken) {
 			t.Error("the booking link's token was logged")
 		}

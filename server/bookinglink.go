@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // handleBookingLink serves the page a booking's emails and calendar file
@@ -40,19 +41,27 @@ func (s *Server) handleBookingLink(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		loc, zone = time.UTC, "UTC"
 	}
+	l := pageLang(r, cand)
 	opens, _ := exam.Policy.CheckInWindow(b)
 	opensAt := opens.In(loc).Format("15:04")
 	if y, m, d := opens.In(loc).Date(); !sameDay(b.StartsAt.In(loc), y, m, d) {
-		opensAt = opens.In(loc).Format("Monday 2 January, 15:04")
+		opensAt = l.Date(opens.In(loc), "Monday 2 January, 15:04")
 	}
-	page := bookingLinkPage{
-		Exam:   exam.Title,
-		When:   b.StartsAt.In(loc).Format("Monday 2 January 2006, 15:04") + "–" + b.EndsAt.In(loc).Format("15:04"),
-		Zone:   zone,
-		Status: string(b.Status),
-		Opens:  opensAt,
+	when := "<strong>" + template.HTMLEscapeString(l.Date(b.StartsAt.In(loc), "Monday 2 January 2006, 15:04")+"–"+b.EndsAt.In(loc).Format("15:04")) + "</strong>"
+	zoneHTML := template.HTMLEscapeString(zone)
+	page := bookingLinkPage{Lang: l, Exam: exam.Title, Title: l.T("link.title", exam.Title), Why: l.T("link.why"), FromCourse: l.T("link.fromCourse")}
+	switch b.Status {
+	case examgate.BookingPending:
+		page.Booking, page.Next = htmlSentence(l, "link.pending", when, zoneHTML), l.T("link.pendingNext", opensAt)
+	case examgate.BookingCancelled:
+		page.Booking, page.Next = htmlSentence(l, "link.cancelled", when, zoneHTML), l.T("link.cancelledNext")
+	case examgate.BookingNoShow:
+		page.Booking, page.Next = htmlSentence(l, "link.noShow", when, zoneHTML), l.T("link.noShowNext")
+	default:
+		page.Booking, page.Next = htmlSentence(l, "link.started", when, zoneHTML), l.T("link.startedNext")
 	}
-	page.Course, page.CourseLabel = s.signInRoute(r, cand, exam)
+	page.Course = s.signInRoute(r, cand, exam)
+	page.CourseLabel = l.T("link.openCourse")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := bookingLinkTmpl.Execute(w, page); err != nil {
 		s.Logger.ErrorContext(ctx, "booking page", "err", err)
@@ -67,21 +76,24 @@ func sameDay(t time.Time, y int, m time.Month, d int) bool {
 // signInRoute is where a learner without a session signs in for an exam:
 // the platform they came from (LTI), else the course page (TI), which asks
 // them to sign in there. An empty URL means "open it from your course".
-func (s *Server) signInRoute(r *http.Request, cand *examgate.Candidate, exam *examgate.Exam) (url, label string) {
+func (s *Server) signInRoute(r *http.Request, cand *examgate.Candidate, exam *examgate.Exam) string {
 	if s.LTILaunch != nil {
 		if lc, err := s.LTILaunch.Store.LTIContext(r.Context(), cand.ID, exam.Code); err == nil {
-			return lc.ReturnURL, "Open your course"
+			return lc.ReturnURL
 		}
 	}
 	if s.CoursePage != nil {
-		return s.CoursePage(exam), "Open your course"
+		return s.CoursePage(exam)
 	}
-	return "", ""
+	return ""
 }
 
 type bookingLinkPage struct {
-	Exam, When, Zone, Status, Opens string
-	Course, CourseLabel             string
+	Lang                  i18n.Lang
+	Exam, Title           string
+	Booking               template.HTML // the booking and its time, as a sentence
+	Next, Why, FromCourse string
+	Course, CourseLabel   string
 }
 
 // logPath is the path as logged: a booking link's token is left out.
@@ -93,11 +105,11 @@ func logPath(path string) string {
 }
 
 var bookingLinkTmpl = template.Must(template.New("booking").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <link rel="icon" href="/favicon.svg">
-<title>{{.Exam}} · your booking · examgate</title>
+<title>{{.Title}}</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f4f6f8}
 main{max-width:36rem;margin:8vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002}
@@ -108,21 +120,10 @@ a:focus-visible{outline:3px solid #1b1f24;outline-offset:2px;box-shadow:0 0 0 2p
 </style></head>
 <body><main>
 <h1>{{.Exam}}</h1>
-{{if eq .Status "pending"}}
-<p class="when" data-testid="booking-when">Your booking: <strong>{{.When}}</strong> ({{.Zone}})</p>
-<p>Start opens at {{.Opens}}. To start, sign in through your course, then open the exam there.</p>
-{{else if eq .Status "cancelled"}}
-<p class="when" data-testid="booking-when">This booking for <strong>{{.When}}</strong> ({{.Zone}}) was cancelled.</p>
-<p>To book another time, sign in through your course and open the exam there.</p>
-{{else if eq .Status "no_show"}}
-<p class="when" data-testid="booking-when">This booking for <strong>{{.When}}</strong> ({{.Zone}}) was missed: its check-in closed.</p>
-<p>Sign in through your course and open the exam there to see what you can do next, or contact support.</p>
-{{else}}
-<p class="when" data-testid="booking-when">This exam was started at the booking for <strong>{{.When}}</strong> ({{.Zone}}).</p>
-<p>To see your result, sign in through your course and open the exam there.</p>
-{{end}}
+<p class="when" data-testid="booking-when">{{.Booking}}</p>
+<p>{{.Next}}</p>
 {{if .Course}}<p><a class="button" href="{{.Course}}">{{.CourseLabel}}</a></p>
-{{else}}<p>Open the exam from your course in your learning platform.</p>{{end}}
-<p class="note">You see this page because this browser is not signed in to examgate: sign-in always starts from your course.</p>
+{{else}}<p>{{.FromCourse}}</p>{{end}}
+<p class="note">{{.Why}}</p>
 </main></body></html>
 `))

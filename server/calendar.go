@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 	"github.com/examgate/examgate/mail"
 )
 
@@ -31,7 +32,11 @@ func (s *Server) handleCalendar(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
-	ics := mail.ICS(mail.BookingEvent(b, exam, s.BaseURL.String(), s.Clock.Now()))
+	l := i18n.English
+	if cand, err := s.Store.CandidateByID(r.Context(), sess.CandidateID); err == nil {
+		l = pageLang(r, cand)
+	}
+	ics := mail.ICS(mail.BookingEvent(l, b, exam, s.BaseURL.String(), s.Clock.Now()))
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="exam-%s.ics"`, b.ExamCode))
 	w.Header().Set("Cache-Control", "no-store")

@@ -48,6 +48,12 @@ authorization request with a signed <code>id_token</code> posted back to <code>/
 <option value="instructor">an instructor opening the activity (preview)</option>
 <option value="picker">an instructor adding an activity (Deep Linking picker)</option>
 </select>
+<label for="lti-locale">Platform language (launch_presentation.locale)</label>
+<select id="lti-locale" name="locale">
+<option value="">not sent</option>
+<option value="en-US">en-US</option>
+<option value="nl-NL">nl-NL</option>
+</select>
 <label for="lti-where">Open the tool</label>
 <select id="lti-where" name="where">
 <option value="window">in this window</option>
@@ -99,6 +105,7 @@ func (s *Server) handleDemoLTILaunch(w http.ResponseWriter, r *http.Request) {
 		TargetLinkURI: base + "/lti/exams/" + url.PathEscape(exam.Code),
 		LineItem:      p.Issuer + "/lineitems/" + url.PathEscape(exam.Code) + "/scores",
 		ReturnURL:     base + "/demo", // the simulated course is this page
+		Locale:        field("locale"),
 	}
 	// The launch carries all four course id sources, as an Inspire link
 	// can; the platform's registration names the one examgate takes, as

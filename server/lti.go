@@ -162,7 +162,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		Issuer: launch.Issuer, ClientID: launch.ClientID, DeploymentID: launch.DeploymentID, Subject: launch.Subject,
 		Email: launch.Email, FirstName: launch.GivenName, LastName: launch.FamilyName,
 		CourseID: launch.CourseID, ResourceLinkID: launch.ResourceLinkID, ReturnURL: launch.ReturnURL,
-		Browser: browserFamily(r.UserAgent()),
+		Browser: browserFamily(r.UserAgent()), Locale: launch.Locale,
 	}
 	switch g := launch.Grades; {
 	case g.CanPostScores():

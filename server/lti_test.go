@@ -159,7 +159,7 @@ func (e *ltiEnv) link(code string) ltitest.Link {
 
 func (e *ltiEnv) me(c *http.Client) map[string]string {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(`{"query":"{ me { email firstName lastName } }"}`))
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(`{"query":"{ me { email firstName lastName locale } }"}`))
 	req.Header.Set("Content-Type", "application/json")
 	p := do(e.t, c, req)
 	var out struct {
@@ -330,6 +330,29 @@ func TestLTIValidLaunchesOverHTTP(t *testing.T) {
 	link := ltitest.Link{TargetLinkURI: e.url + "/lti/provide/course/12345", Custom: map[string]any{"exam_code": "OTHER-1"}}
 	if p := e.launch(e.browser(true), ltiGrace, link); p.location != "/exams/OTHER-1" {
 		t.Fatalf("custom exam_code launch %d %s: %s", p.status, p.location, p.body)
+	}
+}
+
+// The platform's launch_presentation.locale is the learner's language: kept
+// when a later launch says none, replaced when it says another, and a
+// malformed one is ignored.
+func TestLTILaunchLocale(t *testing.T) {
+	e := newLTIEnv(t, dbtest.OpenSQLite(t))
+	link := e.link("DEMO-101")
+	for _, step := range []struct{ sent, want string }{
+		{"nl-NL", "nl-NL"},
+		{"", "nl-NL"},
+		{"<script>", "nl-NL"},
+		{"en_US", "en_US"},
+	} {
+		link.Locale = step.sent
+		c := e.browser(true)
+		if p := e.launch(c, ltiGrace, link); p.status != http.StatusSeeOther {
+			t.Fatalf("launch with locale %q: %d %s", step.sent, p.status, p.body)
+		}
+		if got := e.me(c)["locale"]; got != step.want {
+			t.Errorf("after a launch with locale %q: me.locale %q, want %q", step.sent, got, step.want)
+		}
 	}
 }
 

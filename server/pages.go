@@ -1,10 +1,13 @@
 package server
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // StatusFor maps a domain error code to an HTTP status.
@@ -32,7 +35,7 @@ func StatusFor(code string) int {
 }
 
 var errorTmpl = template.Must(template.New("error").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.svg">
 <title>{{.Title}} · examgate</title>
@@ -44,29 +47,19 @@ h1{font-size:1.4rem;margin-top:0}.ref{color:#555;font-size:.875rem}
 <body><main role="main">
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
-<p class="ref">Reference: <code>{{.RequestID}}</code>. Quote it if you contact support.</p>
+<p class="ref">{{.Reference}}</p>
 </main></body></html>
 `))
 
-func titleFor(status int) string {
+// errorKey is the catalogue key of an error page's title; its message is
+// the same key with ".message".
+func errorKey(status int) string {
 	switch status {
-	case http.StatusUnauthorized:
-		return "We could not sign you in"
-	case http.StatusForbidden:
-		return "You cannot open this exam"
-	case http.StatusNotFound:
-		return "Exam not found"
-	case http.StatusConflict:
-		return "Your account needs attention"
-	case http.StatusServiceUnavailable:
-		return "Please try again in a minute"
-	case http.StatusTooManyRequests:
-		return "Too many requests just now"
-	case http.StatusBadRequest:
-		return "This link is not valid"
-	default:
-		return "Something went wrong"
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict,
+		http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusBadRequest:
+		return "error." + strconv.Itoa(status)
 	}
+	return "error.500"
 }
 
 // errorPage answers with a page a learner understands and logs the cause
@@ -88,7 +81,46 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = errorTmpl.Execute(w, map[string]string{
-		"Title": titleFor(status), "Message": examgate.ErrorMessage(err), "RequestID": id,
+	l := pageLang(r, s.sessionCandidate(r))
+	key := errorKey(status)
+	// The server words its messages in English only: other languages say
+	// the catalogue's sentence for the status.
+	message := l.T(key + ".message")
+	if l == i18n.English {
+		message = examgate.ErrorMessage(err)
+	}
+	_ = errorTmpl.Execute(w, map[string]any{
+		"Lang": l, "Title": l.T(key), "Message": message,
+		"Reference": htmlSentence(l, "error.reference", "<code>"+template.HTMLEscapeString(id)+"</code>"),
 	})
+}
+
+// pageLang is the language of a page for a learner: their platform's launch
+// locale when examgate has its language, else the browser's first language
+// (Accept-Language), else English. cand may be nil.
+func pageLang(r *http.Request, cand *examgate.Candidate) i18n.Lang {
+	locale := ""
+	if cand != nil {
+		locale = cand.Locale
+	}
+	return i18n.Choose(locale, r.Header.Get("Accept-Language"))
+}
+
+// sessionCandidate is the signed-in learner of the request, or nil.
+func (s *Server) sessionCandidate(r *http.Request) *examgate.Candidate {
+	sess := examgate.SessionFromContext(r.Context())
+	if sess == nil || s.Store == nil {
+		return nil
+	}
+	cand, err := s.Store.CandidateByID(r.Context(), sess.CandidateID)
+	if err != nil {
+		return nil
+	}
+	return cand
+}
+
+// htmlSentence is the catalogue sentence key as HTML, with args (HTML the
+// caller has escaped) in place of its verbs.
+func htmlSentence(l i18n.Lang, key string, args ...any) template.HTML {
+	return template.HTML(fmt.Sprintf(template.HTMLEscapeString(l.T(key)), args...))
 }

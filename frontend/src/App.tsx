@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { matchRoute, takeArrivalStatus, usePathname } from './router';
 import { useSessionEnded } from './graphql/session';
+import { useLanguage } from './i18n';
 import { StatusRegion, showStatus } from './components/Messages';
 import { BookingPage } from './pages/BookingPage';
 import { ExamDashboard } from './pages/ExamDashboard';
@@ -14,6 +15,8 @@ export function App() {
   const route = matchRoute(pathname);
   const playerRoute = matchPlayerRoute(pathname);
   const sessionEnded = useSessionEnded();
+  // A change of language (the launch locale arriving) renders every page again.
+  const language = useLanguage();
   const main = useRef<HTMLElement>(null);
   const shownPath = useRef(pathname);
 
@@ -33,7 +36,7 @@ export function App() {
       <header className="site-header">
         <span className="brand">examgate</span>
       </header>
-      <main id="main" ref={main} tabIndex={-1} className="content">
+      <main id="main" ref={main} tabIndex={-1} className="content" data-language={language}>
         <StatusRegion />
         {sessionEnded ? (
           <SessionEnded />

@@ -124,6 +124,8 @@ type Candidate struct {
 	ExternalID *string `json:"externalId,omitempty"`
 	// The time zone the candidate chose or their browser reported (IANA name), if known.
 	TimeZone *string `json:"timeZone,omitempty"`
+	// The language of the learner's platform, from its LTI launch (a BCP 47 tag such as nl-NL), if it sent one. Pages and emails are written in it when examgate has that language.
+	Locale *string `json:"locale,omitempty"`
 }
 
 // One delivery job: a result posted to the learning platform, or a course reset after a fail.

@@ -66,6 +66,8 @@ type Link struct {
 	LineItems string
 	// ReturnURL is sent as launch_presentation.return_url.
 	ReturnURL string
+	// Locale is sent as launch_presentation.locale.
+	Locale string
 	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
 	// initiation, as some platforms do.
 	SendDeploymentClaimOnly bool
@@ -306,8 +308,15 @@ func (p *Platform) Claims(l *Launch, nonce string) map[string]any {
 	if l.User.Name != "" {
 		c["name"] = l.User.Name
 	}
-	if l.Link.ReturnURL != "" {
-		c[lti.ClaimPresentation] = map[string]any{"document_target": "iframe", "return_url": l.Link.ReturnURL}
+	if l.Link.ReturnURL != "" || l.Link.Locale != "" {
+		p := map[string]any{"document_target": "iframe"}
+		if l.Link.ReturnURL != "" {
+			p["return_url"] = l.Link.ReturnURL
+		}
+		if l.Link.Locale != "" {
+			p["locale"] = l.Link.Locale
+		}
+		c[lti.ClaimPresentation] = p
 	}
 	if len(l.Link.Custom) > 0 {
 		c[lti.ClaimCustom] = l.Link.Custom

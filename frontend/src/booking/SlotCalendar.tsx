@@ -11,6 +11,7 @@ import { zoneLabel } from '../format/timeZone';
 import { describeError } from './errors';
 import { AvailableSlotsDocument } from './operations';
 import { groupByPart, moveIndex } from './slotGroups';
+import { t } from '../i18n';
 
 export type Slot = AvailableSlotsQuery['availableSlots'][number];
 
@@ -83,31 +84,31 @@ export function SlotCalendar({ code, zone, endsAt, refreshKey, current, onChoose
   if (noneAtAll) {
     body = (
       <p className="empty" data-testid="no-slots">
-        No open slots before your eligibility ends on {formatInstant(endsAt, locale, zone)}: contact support.
+        {t('cal.noSlots', { when: formatInstant(endsAt, locale, zone) })}
       </p>
     );
   } else if (state.status === 'loading') {
-    body = <p className="loading">Loading open times…</p>;
+    body = <p className="loading">{t('cal.loading')}</p>;
   } else if (state.status === 'error') {
     body = (
       <ErrorMessage problem={describeError(state.error)}>
         <button type="button" className="button" onClick={retry}>
-          Retry
+          {t('load.retry')}
         </button>
       </ErrorMessage>
     );
   } else if (daySlots.length === 0) {
     body = (
       <div className="empty">
-        <p>No open times on this day.</p>
+        <p>{t('cal.noneThisDay')}</p>
         {laterThisWeek ? (
           <button type="button" className="button secondary" onClick={() => setPicked(laterThisWeek.date)}>
-            Next day with open times
+            {t('cal.nextDay')}
           </button>
         ) : (
           canGoOn && (
             <button type="button" className="button secondary" onClick={() => setPicked(addDays(weekFirst, 7))}>
-              Next week
+              {t('cal.nextWeek')}
             </button>
           )
         )}
@@ -122,12 +123,14 @@ export function SlotCalendar({ code, zone, endsAt, refreshKey, current, onChoose
       <div className="calendar-tools">
         {first.slot && (
           <button type="button" className="button first-available" onClick={() => onChoose(first.slot!)}>
-            First available: {formatDay(Date.parse(first.slot.startsAt), locale, zone)},{' '}
-            {formatTime(first.slot.startsAt, locale, zone)}
+            {t('cal.firstAvailable', {
+              day: formatDay(Date.parse(first.slot.startsAt), locale, zone),
+              time: formatTime(first.slot.startsAt, locale, zone),
+            })}
           </button>
         )}
         <label className="date-jump">
-          Go to date{' '}
+          {t('cal.goToDate')}{' '}
           <input
             type="date"
             min={today}
@@ -139,14 +142,14 @@ export function SlotCalendar({ code, zone, endsAt, refreshKey, current, onChoose
       </div>
       <div className="calendar-nav">
         <button type="button" className="button secondary prev" disabled={!canGoBack} onClick={() => go(-7)}>
-          Previous week
+          {t('cal.previousWeek')}
         </button>
         <h2 aria-live="polite">{weekLabel(days, locale, zone)}</h2>
         <button type="button" className="button secondary next" disabled={!canGoOn} onClick={() => go(7)}>
-          Next week
+          {t('cal.nextWeek')}
         </button>
       </div>
-      <p className="note">Times are shown in {zoneLabel(zone)}.</p>
+      <p className="note">{t('cal.zoneNote', { zone: zoneLabel(zone) })}</p>
       <DayStrip
         days={days}
         date={date}
@@ -187,7 +190,7 @@ function DayStrip({ days, date, locale, zone, counts, isOpen, onPick }: DayStrip
   };
   const month = dateFormat(locale, { month: 'short', timeZone: zone });
   return (
-    <div className="day-strip" role="group" aria-label="Days of the week" onKeyDown={onKeyDown}>
+    <div className="day-strip" role="group" aria-label={t('cal.days')} onKeyDown={onKeyDown}>
       {days.map((d, i) => {
         const n = counts?.get(d.date)?.length;
         const open = isOpen(d.date);
@@ -205,7 +208,7 @@ function DayStrip({ days, date, locale, zone, counts, isOpen, onPick }: DayStrip
             <span className="day-name">{dateFormat(locale, { weekday: 'short', timeZone: zone }).format(d.start)}</span>{' '}
             <span className="day-number">{dateFormat(locale, { day: 'numeric', timeZone: zone }).format(d.start)}</span>{' '}
             <span className="day-month">{month.format(d.start)}</span>{' '}
-            <span className="day-count">{!open ? '–' : n === undefined ? '…' : n === 0 ? 'none' : `${n} open`}</span>
+            <span className="day-count">{!open ? '–' : n === undefined ? '…' : n === 0 ? t('cal.none') : t('cal.open', { n })}</span>
           </button>
         );
       })}
@@ -282,7 +285,7 @@ interface SlotButtonProps {
 }
 
 function SlotButton({ slot, dayName, locale, zone, mine, tabbable, onChoose }: SlotButtonProps) {
-  const seats = mine ? 'your booking' : slot.seatsLeft > 0 ? `${slot.seatsLeft} left` : 'full';
+  const seats = mine ? t('cal.yours') : slot.seatsLeft > 0 ? t('cal.seatsLeft', { n: slot.seatsLeft }) : t('cal.full');
   return (
     <li>
       <button

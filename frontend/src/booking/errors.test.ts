@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { GraphQLRequestError } from '../graphql/client';
-import { describeError } from './errors';
+import { setLanguage } from '../i18n';
+import { describeError, permissionReason } from './errors';
 
 const serverError = (code: string, message = 'The server says why.') =>
   new GraphQLRequestError(message, 'graphql', [{ message, extensions: { code } }]);
@@ -63,5 +64,35 @@ describe('describeError', () => {
   it('drops a server message the sentence already says', () => {
     const conflict = serverError('CONFLICT', 'You already have a booking for this exam.');
     expect(describeError(conflict, { action: 'book' }).detail).toBeNull();
+  });
+});
+
+describe('describeError in Dutch', () => {
+  afterEach(() => setLanguage('en'));
+
+  it("says the catalogue's sentence and leaves out the server's English detail", () => {
+    setLanguage('nl');
+    expect(describeError(serverError('SLOT_FULL'), { action: 'reschedule', oldTime: '2 december 2026 om 10:00' })).toMatchObject({
+      message: 'Dat tijdstip is net door iemand anders geboekt. Kies een ander tijdstip. Uw boeking op 2 december 2026 om 10:00 blijft ongewijzigd.',
+      detail: null,
+    });
+  });
+});
+
+describe('permissionReason', () => {
+  afterEach(() => setLanguage('en'));
+  const notYet = { code: 'NOT_IN_CHECKIN_WINDOW', reason: 'Start opens 30 minutes before your exam.' };
+
+  it("is the server's reason on English pages", () => {
+    expect(permissionReason(notYet, 'fallback')).toBe('Start opens 30 minutes before your exam.');
+    expect(permissionReason({ code: null, reason: null }, 'fallback')).toBe('fallback');
+  });
+
+  it("is the catalogue's sentence for its code on Dutch pages", () => {
+    setLanguage('nl');
+    expect(permissionReason(notYet, 'terugval')).toBe(
+      'U kunt het examen alleen starten tijdens het inchecken, kort voor het geboekte tijdstip.',
+    );
+    expect(permissionReason({ code: 'SOMETHING_NEW', reason: 'Why.' }, 'terugval')).toBe('terugval');
   });
 });

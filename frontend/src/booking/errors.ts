@@ -1,4 +1,5 @@
 import { GraphQLRequestError } from '../graphql/client';
+import { language, t, type Key } from '../i18n';
 
 // One friendly sentence per server error code. The server's own message is
 // also meant for learners, so it is kept as a detail when it says more.
@@ -12,24 +13,35 @@ export interface Problem {
   sessionEnded: boolean;
 }
 
-const GENERIC = 'Something went wrong on our side. Please try again.';
-
-const SENTENCES: Record<string, string> = {
-  SLOT_FULL: 'That time was just taken. Choose another time.',
+// Codes with a sentence of their own in the catalogue (err.CODE).
+const KNOWN = new Set([
+  'SLOT_FULL',
   // The server uses it for "after your eligibility" and "already started" alike.
-  OUTSIDE_ELIGIBILITY: 'That time cannot be booked. Choose another time.',
-  CUTOFF_PASSED: 'It is too late to change this booking.',
-  TOO_MANY_RESCHEDULES: 'You have already moved this booking as many times as allowed.',
-  NOT_IN_CHECKIN_WINDOW: 'You can only start the exam during check-in, shortly before your booked time.',
-  CONFLICT: 'This booking was changed in the meantime.',
-  NO_ATTEMPTS_LEFT: 'You have no attempts left for this exam. Contact support if you need another.',
-  ALREADY_PASSED: 'You have already passed this exam.',
-  UNAUTHENTICATED: 'Your session has ended. Go back to your course and open the exam again.',
-  NOT_FOUND: 'This booking no longer exists. Go back to your exam and try again.',
-  INVALID: 'That request was not accepted. Reload the page and try again.',
-  UNAVAILABLE: 'Booking is not available right now. Please try again in a minute.',
-  INTERNAL: GENERIC,
-};
+  'OUTSIDE_ELIGIBILITY',
+  'CUTOFF_PASSED',
+  'TOO_MANY_RESCHEDULES',
+  'NOT_IN_CHECKIN_WINDOW',
+  'CONFLICT',
+  'NO_ATTEMPTS_LEFT',
+  'ALREADY_PASSED',
+  'UNAUTHENTICATED',
+  'NOT_FOUND',
+  'INVALID',
+  'UNAVAILABLE',
+  'INTERNAL',
+]);
+
+const sentence = (code: string) => (code === 'INTERNAL' ? t('err.generic') : t(`err.${code}` as Key));
+
+/**
+ * Why an action is not allowed (a Permission), in the page's language: the
+ * server's reason, which it words in English only, on English pages; else
+ * the catalogue's sentence for its code, else `fallback`.
+ */
+export function permissionReason(p: { code?: string | null; reason?: string | null }, fallback: string): string {
+  if (language() === 'en' && p.reason) return p.reason;
+  return p.code && KNOWN.has(p.code) ? sentence(p.code) : fallback;
+}
 
 const RETRYABLE = new Set(['UNAVAILABLE', 'INTERNAL']);
 
@@ -42,19 +54,21 @@ interface Context {
 
 export function describeError(error: unknown, { action, oldTime }: Context = {}): Problem {
   if (!(error instanceof GraphQLRequestError)) {
-    return { code: null, message: GENERIC, detail: null, retry: true, sessionEnded: false };
+    return { code: null, message: t('err.generic'), detail: null, retry: true, sessionEnded: false };
   }
   if (error.kind !== 'graphql') {
     // The client already words transport failures for learners.
     return { code: null, message: error.message, detail: null, retry: true, sessionEnded: false };
   }
   const code = error.codes.find((c) => c === 'UNAUTHENTICATED') ?? error.codes[0] ?? null;
-  const known = code !== null ? SENTENCES[code] : undefined;
-  let message = known ?? GENERIC;
-  if (code === 'SLOT_FULL' && oldTime) message += ` Your booking at ${oldTime} is unchanged.`;
-  if (code === 'CONFLICT' && action === 'book') message = 'You already have a booking for this exam.';
+  const known = code !== null && KNOWN.has(code) ? sentence(code) : undefined;
+  let message = known ?? t('err.generic');
+  if (code === 'SLOT_FULL' && oldTime) message += ` ${t('err.slotFullUnchanged', { when: oldTime })}`;
+  if (code === 'CONFLICT' && action === 'book') message = t('book.alreadyBooked');
   const server = error.errors.find((e) => e.extensions?.code === code)?.message ?? error.message;
-  const detail = code !== 'INTERNAL' && server && !message.includes(server) ? server : null;
+  // The server words its messages in English only: a page in another
+  // language keeps to the catalogue's sentence.
+  const detail = language() === 'en' && code !== 'INTERNAL' && server && !message.includes(server) ? server : null;
   return {
     code,
     message,

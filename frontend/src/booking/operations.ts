@@ -39,6 +39,7 @@ export const BookingPageDocument = graphql(`
     me {
       id
       timeZone
+      locale
     }
     exam(code: $code) {
       code

@@ -1,13 +1,15 @@
+import { t } from '../i18n';
+
 // How the slot picker arranges and moves through times, apart from
 // rendering so the rules are unit-tested.
 
 export type PartOfDay = 'night' | 'morning' | 'afternoon' | 'evening';
 
-export const PARTS: { part: PartOfDay; label: string }[] = [
-  { part: 'night', label: 'Night (before 6:00)' },
-  { part: 'morning', label: 'Morning' },
-  { part: 'afternoon', label: 'Afternoon (from 12:00)' },
-  { part: 'evening', label: 'Evening (from 18:00)' },
+export const PARTS: { part: PartOfDay; label: () => string }[] = [
+  { part: 'night', label: () => t('cal.night') },
+  { part: 'morning', label: () => t('cal.morning') },
+  { part: 'afternoon', label: () => t('cal.afternoon') },
+  { part: 'evening', label: () => t('cal.evening') },
 ];
 
 /** The part of day of a local hour (0–23). */
@@ -20,7 +22,7 @@ export function partOfDay(hour: number): PartOfDay {
 
 /** Items grouped by part of day, in day order, leaving out empty parts. */
 export function groupByPart<T>(items: readonly T[], hourOf: (item: T) => number) {
-  return PARTS.map(({ part, label }) => ({ part, label, items: items.filter((it) => partOfDay(hourOf(it)) === part) })).filter(
+  return PARTS.map(({ part, label }) => ({ part, label: label(), items: items.filter((it) => partOfDay(hourOf(it)) === part) })).filter(
     (g) => g.items.length > 0,
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import type { Problem } from '../booking/errors';
 import { ErrorMessage } from './Messages';
+import { t } from '../i18n';
 
 interface Props {
   /** The question, e.g. "Book 30 November 2026 at 10:00 (Europe/Amsterdam)?" */
@@ -66,10 +67,10 @@ export function ConfirmDialog(props: Props) {
       {error && <ErrorMessage problem={error} />}
       <div className="actions">
         <button ref={confirm} type="button" className="button" disabled={busy} onClick={onConfirm}>
-          {busy ? busyLabel : error ? 'Try again' : confirmLabel}
+          {busy ? busyLabel : error ? t('dialog.tryAgain') : confirmLabel}
         </button>
         <button ref={back} type="button" className="button secondary" disabled={busy} onClick={onClose}>
-          Back
+          {t('dialog.back')}
         </button>
       </div>
     </dialog>

@@ -2,6 +2,7 @@ import { useId, useMemo, useState } from 'react';
 import { request } from '../graphql/client';
 import { SetTimeZoneDocument } from '../booking/operations';
 import { chooseTimeZone, searchZones, timeZoneOptions, useTimeZone } from '../format/timeZone';
+import { t } from '../i18n';
 
 let sent: string | null = null;
 
@@ -36,13 +37,13 @@ export function TimeZonePicker() {
   );
   return (
     <div className="zone-picker">
-      <label htmlFor={id}>Time zone</label>
+      <label htmlFor={id}>{t('zone.label')}</label>
       <input
         type="search"
         className="zone-search"
-        aria-label="Search time zones"
+        aria-label={t('zone.search')}
         aria-controls={id}
-        placeholder="Search: city or UTC+1"
+        placeholder={t('zone.placeholder')}
         value={query}
         onFocus={reach}
         onChange={(e) => {

@@ -1,3 +1,5 @@
+import { language } from '../i18n';
+
 // Dates are shown in the learner's chosen time zone and language, with the
 // zone named, so "Book before …" is unambiguous for someone who travels or
 // shares a screenshot with support.
@@ -8,14 +10,22 @@ export function browserTimeZone(): string {
 }
 
 /**
- * The locale dates are written in: the browser's first English variant
- * ("en-US", "en-GB"…), so a date reads like the English sentence around it.
- * A browser that prefers another language gets British English, whose
- * day-month order and Monday weeks are closest to most of Europe's.
+ * The locale dates are written in, so that a date reads like the sentence
+ * around it: for Dutch pages the browser's Dutch variant or nl-NL; for
+ * English ones the browser's first English variant ("en-US", "en-GB"…), or
+ * British English, whose day-month order and Monday weeks are closest to
+ * most of Europe's.
  */
 export function browserLocale(): string {
   const preferred = typeof navigator !== 'undefined' ? (navigator.languages ?? [navigator.language]) : [];
-  return preferred.find((l) => /^en(-|$)/i.test(l ?? '')) ?? 'en-GB';
+  const lang = language();
+  const variant = new RegExp(`^${lang}(-|$)`, 'i');
+  return preferred.find((l) => variant.test(l ?? '')) ?? (lang === 'nl' ? 'nl-NL' : 'en-GB');
+}
+
+/** Numbers written as the page's language writes them: "66.67" or "66,67". */
+export function numberFormat(): Intl.NumberFormat {
+  return new Intl.NumberFormat(browserLocale(), { maximumFractionDigits: 2 });
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();

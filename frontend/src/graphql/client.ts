@@ -1,4 +1,5 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+import { language, t } from '../i18n';
 
 // A tiny GraphQL-over-HTTP client. The SPA runs one query per page, so a
 // typed fetch wrapper is all it needs; no cache, no extra dependency.
@@ -18,8 +19,6 @@ export interface GraphQLErrorItem {
 /** Why a request failed: the server's codes, or our own for transport failures. */
 export type FailureKind = 'network' | 'http' | 'graphql';
 
-const FALLBACK_MESSAGE = 'Something went wrong on our side. Please try again.';
-const NETWORK_MESSAGE = 'We could not reach examgate. Check your connection and try again.';
 
 export class GraphQLRequestError extends Error {
   constructor(
@@ -72,7 +71,7 @@ export async function request<TResult, TVariables>(
     });
   } catch (err) {
     if (signal?.aborted) throw err; // the caller gave up; not a failure to report
-    throw new GraphQLRequestError(NETWORK_MESSAGE, 'network');
+    throw new GraphQLRequestError(t('err.network'), 'network');
   }
 
   // GraphQL servers may answer errors with 4xx and a JSON body, so read the
@@ -82,7 +81,7 @@ export async function request<TResult, TVariables>(
   if (errors.length > 0) {
     const first = errors.find((e) => typeof e?.message === 'string' && e.message !== '');
     throw new GraphQLRequestError(
-      first?.message ?? FALLBACK_MESSAGE,
+      first?.message ?? t('err.generic'),
       'graphql',
       errors,
       body?.data ?? null,
@@ -90,9 +89,18 @@ export async function request<TResult, TVariables>(
     );
   }
   if (!response.ok || body === null || body.data === undefined || body.data === null) {
-    throw new GraphQLRequestError(FALLBACK_MESSAGE, 'http', [], null, response.status);
+    throw new GraphQLRequestError(t('err.generic'), 'http', [], null, response.status);
   }
   return body.data as TResult;
+}
+
+/**
+ * The server's message for the learner, or `fallback` when there is none
+ * or the page is not in English: the server words its messages in English
+ * only, and a page never mixes languages.
+ */
+export function learnerMessage(error: GraphQLRequestError, fallback: string): string {
+  return language() === 'en' && error.message ? error.message : fallback;
 }
 
 interface ResponseBody {

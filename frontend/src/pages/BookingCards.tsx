@@ -4,7 +4,7 @@ import { request } from '../graphql/client';
 import { endSession } from '../graphql/session';
 import { navigate, paths } from '../router';
 import { ClientKeyedAction } from '../booking/clientKey';
-import { describeError, type Problem } from '../booking/errors';
+import { describeError, permissionReason, type Problem } from '../booking/errors';
 import { CancelBookingDocument, StartExamDocument } from '../booking/operations';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Link } from '../components/Link';
@@ -14,6 +14,8 @@ import { formatCountdown } from '../format/countdown';
 import { browserLocale, formatInstant, formatTime } from '../format/datetime';
 import { useTimeZone } from '../format/timeZone';
 import { ContinueAttempt, playerPaths } from '../player';
+import { t } from '../i18n';
+import { tNodes } from '../i18n/nodes';
 
 type Booking = BookingFieldsFragment;
 
@@ -93,33 +95,38 @@ export function PendingBooking({ booking, examCode, refetch, onCancelled, onStar
   return (
     <>
       <p className="booked-time">
-        Booked for{' '}
-        <time dateTime={booking.startsAt} data-testid="booking-time">
-          {when}
-        </time>
+        {tNodes('booking.bookedFor', {
+          when: (
+            <time dateTime={booking.startsAt} data-testid="booking-time">
+              {when}
+            </time>
+          ),
+        })}
       </p>
       {booking.timeZone !== zone && (
         <p className="note" data-testid="exam-zone-time">
-          In the exam&apos;s time zone: {formatInstant(booking.startsAt, locale, booking.timeZone)}
+          {t('booking.examZoneTime', { when: formatInstant(booking.startsAt, locale, booking.timeZone) })}
         </p>
       )}
       <p className="countdown" data-testid="countdown">
         {formatCountdown(Date.parse(booking.startsAt), now)}
       </p>
       <p className="note">
-        You can start from {formatTime(booking.checkInOpensAt, locale, zone)} until{' '}
-        {formatTime(booking.checkInClosesAt, locale, zone)}.
+        {t('booking.checkIn', {
+          from: formatTime(booking.checkInOpensAt, locale, zone),
+          until: formatTime(booking.checkInClosesAt, locale, zone),
+        })}
       </p>
       <p>
         <a href={booking.calendarUrl} download className="calendar-link">
-          Add to calendar
+          {t('booking.addToCalendar')}
         </a>
       </p>
-      <ul className="booking-actions" aria-label="Booking actions">
-        <Action label="Start" busyLabel="Starting…" busy={starting} permission={booking.canStart} onClick={startExam} primary />
-        <Action label="Cancel" permission={booking.canCancel} onClick={openCancel} />
+      <ul className="booking-actions" aria-label={t('booking.actions')}>
+        <Action label={t('booking.start')} busyLabel={t('booking.starting')} busy={starting} permission={booking.canStart} onClick={startExam} primary />
+        <Action label={t('booking.cancel')} permission={booking.canCancel} onClick={openCancel} />
         <Action
-          label="Reschedule"
+          label={t('booking.reschedule')}
           permission={booking.canReschedule}
           onClick={() => navigate(paths.reschedule(examCode, booking.id))}
         />
@@ -127,16 +134,16 @@ export function PendingBooking({ booking, examCode, refetch, onCancelled, onStar
       {problem && <ErrorMessage problem={problem} focus />}
       {cancel && (
         <ConfirmDialog
-          title={`Cancel your booking on ${when}?`}
-          confirmLabel="Cancel booking"
-          busyLabel="Cancelling…"
+          title={t('booking.cancelTitle', { when })}
+          confirmLabel={t('booking.cancelConfirm')}
+          busyLabel={t('booking.cancelling')}
           busy={cancelling}
           error={cancelProblem}
           onConfirm={confirmCancel}
           onClose={() => setCancel(null)}
           initialFocus="back"
         >
-          <p>Your seat will be freed.</p>
+          <p>{t('booking.seatFreed')}</p>
         </ConfirmDialog>
       )}
     </>
@@ -145,7 +152,7 @@ export function PendingBooking({ booking, examCode, refetch, onCancelled, onStar
 
 interface ActionProps {
   label: string;
-  permission: Pick<Permission, 'allowed' | 'reason'>;
+  permission: Pick<Permission, 'allowed' | 'code' | 'reason'>;
   onClick: () => void;
   busy?: boolean;
   busyLabel?: string;
@@ -168,7 +175,7 @@ function Action({ label, permission, onClick, busy = false, busyLabel, primary =
       </button>
       {!permission.allowed && (
         <span id={reasonId} className="reason">
-          {permission.reason || 'Not available right now.'}
+          {permissionReason(permission, t('booking.notAvailable'))}
         </span>
       )}
     </li>
@@ -187,13 +194,13 @@ export function FinishedBooking({ booking, summary }: { booking: Booking; summar
     return (
       <>
         <p className="deadline" data-testid="completed">
-          Exam completed
+          {t('booking.completed')}
         </p>
-        <p className="note">You sat this exam on {when}.</p>
+        <p className="note">{t('booking.satOn', { when })}</p>
         {summary ||
           (attemptId && (
             <p>
-              <Link href={playerPaths.result(attemptId)}>See your result</Link>
+              <Link href={playerPaths.result(attemptId)}>{t('result.see')}</Link>
             </p>
           ))}
       </>
@@ -203,10 +210,10 @@ export function FinishedBooking({ booking, summary }: { booking: Booking; summar
     return (
       <>
         <p className="deadline" data-testid="started">
-          Your exam is in progress
+          {t('booking.inProgress')}
         </p>
-        <p className="note">Booked for {when}. The timer keeps running while you are away from the exam.</p>
-        <ContinueAttempt attemptId={attemptId} label="Continue exam" />
+        <p className="note">{t('booking.inProgressNote', { when })}</p>
+        <ContinueAttempt attemptId={attemptId} label={t('booking.continue')} />
       </>
     );
   }
@@ -214,9 +221,9 @@ export function FinishedBooking({ booking, summary }: { booking: Booking; summar
   return (
     <>
       <p className="deadline" data-testid="started">
-        Your exam has started.
+        {t('exam.started')}
       </p>
-      <p className="note">Booked for {when}. Follow the instructions from your course provider to take it.</p>
+      <p className="note">{t('booking.elsewhereNote', { when })}</p>
     </>
   );
 }
@@ -228,12 +235,13 @@ export function BookingHistory({ bookings }: { bookings: readonly Booking[] }) {
   if (bookings.length === 0) return null;
   return (
     <>
-      <h3 className="history-heading">Earlier bookings</h3>
+      <h3 className="history-heading">{t('booking.history')}</h3>
       <ul className="history">
         {bookings.map((b) => (
           <li key={b.id}>
-            <time dateTime={b.startsAt}>{formatInstant(b.startsAt, locale, zone)}</time>:{' '}
-            {b.status === 'CANCELLED' ? 'cancelled' : 'missed'}
+            {tNodes(b.status === 'CANCELLED' ? 'booking.historyCancelled' : 'booking.historyMissed', {
+              when: <time dateTime={b.startsAt}>{formatInstant(b.startsAt, locale, zone)}</time>,
+            })}
           </li>
         ))}
       </ul>

@@ -5,7 +5,7 @@ import { useQuery } from '../graphql/useQuery';
 import { endSession } from '../graphql/session';
 import { paths, navigate } from '../router';
 import { ClientKeyedAction } from '../booking/clientKey';
-import { describeError, type Problem } from '../booking/errors';
+import { describeError, permissionReason, type Problem } from '../booking/errors';
 import { BookingPageDocument, BookSlotDocument, RescheduleBookingDocument } from '../booking/operations';
 import { SlotCalendar, type Slot } from '../booking/SlotCalendar';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -19,6 +19,8 @@ import { standing } from '../player/standing';
 import { useTimeZone } from '../format/timeZone';
 import { ExamLoadFailure } from './ExamLoadFailure';
 import { examView, type Ready } from './examView';
+import { t, useLaunchLocale } from '../i18n';
+import { tNodes } from '../i18n/nodes';
 
 /** Booking a new slot, or with `bookingId`, moving that booking to another one. */
 export function BookingPage({ code, bookingId }: { code: string; bookingId?: string }) {
@@ -39,7 +41,7 @@ interface Pending {
 function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId?: string }) {
   const { me, exam, eligibility, bookings } = data;
   const moving = bookingId !== undefined ? bookings.find((b) => b.id === bookingId) : undefined;
-  const title = bookingId ? 'Reschedule your booking' : 'Book a time slot';
+  const title = bookingId ? t('book.titleMove') : t('book.title');
   useDocumentTitle(`${title} · ${exam.title}`);
   const zone = useTimeZone();
   const locale = browserLocale();
@@ -50,6 +52,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
   const [refreshKey, setRefreshKey] = useState(0);
 
   useEffect(() => rememberTimeZone(zone, me.timeZone), [zone, me.timeZone]);
+  useLaunchLocale(me.locale);
 
   const choose = useCallback(
     (slot: Slot) => {
@@ -74,7 +77,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
     try {
       const booking = await pending.action.perform();
       const when = formatInstant(booking.startsAt, locale, zone);
-      navigate(paths.exam(exam.code), moving ? `Booking moved to ${when}.` : `Booked for ${when}.`);
+      navigate(paths.exam(exam.code), moving ? t('book.moved', { when }) : t('book.booked', { when }));
     } catch (error) {
       const problem = moving
         ? describeError(error, { action: 'reschedule', oldTime: formatInstant(moving.startsAt, locale, zone) })
@@ -92,7 +95,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
   const header = (
     <header className="exam-header">
       <p className="breadcrumb">
-        <Link href={paths.exam(exam.code)}>Back to {exam.title}</Link>
+        <Link href={paths.exam(exam.code)}>{t('book.backTo', { exam: exam.title })}</Link>
       </p>
       <h1>{title}</h1>
       <TimeZonePicker />
@@ -107,7 +110,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
         <section className="card">
           <p>{blocked}</p>
           <Link className="button" href={paths.exam(exam.code)}>
-            Back to your exam
+            {t('book.backToExam')}
           </Link>
         </section>
       </>
@@ -121,8 +124,10 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
       {header}
       {moving && (
         <p className="card">
-          Your booking: <strong>{formatInstant(moving.startsAt, locale, zone)}</strong>. You can move it{' '}
-          {moving.reschedulesLeft === 1 ? 'once more' : `${moving.reschedulesLeft} more times`}.
+          {tNodes(moving.reschedulesLeft === 1 ? 'book.current.one' : 'book.current.other', {
+            when: <strong>{formatInstant(moving.startsAt, locale, zone)}</strong>,
+            n: moving.reschedulesLeft,
+          })}
         </p>
       )}
       {pageProblem && <ErrorMessage problem={pageProblem} focus />}
@@ -139,9 +144,13 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
       />
       {pending && (
         <ConfirmDialog
-          title={moving ? `Move your booking from ${formatInstantFull(moving.startsAt, locale, zone)} to ${slotTime}?` : `Book ${slotTime}?`}
-          confirmLabel="Confirm"
-          busyLabel={moving ? 'Moving…' : 'Booking…'}
+          title={
+            moving
+              ? t('book.confirmMove', { from: formatInstantFull(moving.startsAt, locale, zone), to: slotTime! })
+              : t('book.confirmBook', { when: slotTime! })
+          }
+          confirmLabel={t('book.confirm')}
+          busyLabel={moving ? t('book.moving') : t('book.booking')}
           busy={busy}
           error={dialogProblem}
           onConfirm={confirm}
@@ -166,7 +175,7 @@ function blockedReason(
   bookingId: string | undefined,
   moving: BookingFieldsFragment | undefined,
 ): string | null {
-  if (!exam.bookable) return 'This exam cannot be booked online. Contact support to arrange a time.';
+  if (!exam.bookable) return t('exam.notBookable');
   if (bookingId === undefined) {
     const now = standing({
       eligibility: eligibility ?? null,
@@ -175,11 +184,11 @@ function blockedReason(
       attemptsAllowed: exam.attemptsAllowed ?? null,
     });
     if (!now.open) return now.reason;
-    return bookings.some((b) => b.status === 'PENDING') ? 'You already have a booking for this exam.' : null;
+    return bookings.some((b) => b.status === 'PENDING') ? t('book.alreadyBooked') : null;
   }
-  if (!eligibility) return 'We have no record of your course purchase for this exam yet.';
-  if (!eligibility.active) return 'Your eligibility for this exam has ended. Contact support if you believe this is wrong.';
-  if (!moving || moving.status !== 'PENDING') return 'This booking can no longer be moved.';
-  if (!moving.canReschedule.allowed) return moving.canReschedule.reason ?? 'This booking can no longer be moved.';
+  if (!eligibility) return t('book.noPurchase');
+  if (!eligibility.active) return t('book.ended');
+  if (!moving || moving.status !== 'PENDING') return t('book.cannotMove');
+  if (!moving.canReschedule.allowed) return permissionReason(moving.canReschedule, t('book.cannotMove'));
   return null;
 }

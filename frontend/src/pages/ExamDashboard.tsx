@@ -15,6 +15,8 @@ import { ExamLoadFailure } from './ExamLoadFailure';
 import { attemptsLine, OnDemandExam } from './OnDemandExam';
 import { Closed } from './StandingNote';
 import { bookingSummary, examView, withBooking, type Ready } from './examView';
+import { t, useLaunchLocale } from '../i18n';
+import { tNodes } from '../i18n/nodes';
 
 // One round trip for everything the dashboard shows.
 const ExamDashboardDocument = graphql(`
@@ -24,6 +26,7 @@ const ExamDashboardDocument = graphql(`
       name
       email
       timeZone
+      locale
     }
     exam(code: $code) {
       code
@@ -88,6 +91,7 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
   const bookingHeading = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => rememberTimeZone(zone, me.timeZone), [zone, me.timeZone]);
+  useLaunchLocale(me.locale);
 
   // After cancel or start the buttons are gone: continue from the section heading.
   const changed = (booking: BookingFieldsFragment, status: string) => {
@@ -98,8 +102,8 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
   // An exam taken in examgate opens at once; others are taken as the course provider says.
   const onStarted = (booking: BookingFieldsFragment) =>
     booking.attemptId
-      ? navigate(playerPaths.attempt(booking.attemptId), 'Your exam has started.')
-      : changed(booking, 'Your exam has started.');
+      ? navigate(playerPaths.attempt(booking.attemptId), t('exam.started'))
+      : changed(booking, t('exam.started'));
   const finished = started ?? completed;
   // The latest result belongs on the card of the booking it came from.
   const finishedResult = finished?.status === 'COMPLETED' && result?.attemptId === finished.attemptId ? result : null;
@@ -109,38 +113,36 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
       <header className="exam-header">
         <h1>{exam.title}</h1>
         <p className="signed-in">
-          Signed in as {me.name ? <strong>{me.name}</strong> : null}{' '}
+          {t('dash.signedInAs')} {me.name ? <strong>{me.name}</strong> : null}{' '}
           <span className="email">{me.name ? `(${me.email})` : me.email}</span>
         </p>
         <TimeZonePicker />
       </header>
 
       <section className="card" aria-labelledby="eligibility-heading">
-        <h2 id="eligibility-heading">Your eligibility</h2>
+        <h2 id="eligibility-heading">{t('dash.eligibility')}</h2>
         {eligibility ? (
           eligibility.active ? (
             <p className="deadline" data-testid="eligibility-end">
-              {exam.onDemand ? 'Take the exam before' : 'Book before'}{' '}
-              <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>
+              {tNodes(exam.onDemand ? 'dash.takeBefore' : 'dash.bookBefore', {
+                when: <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>,
+              })}
             </p>
           ) : (
             <p className="deadline ended" data-testid="eligibility-end">
-              Your eligibility ended on{' '}
-              <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>. Contact
-              support if you believe this is wrong.
+              {tNodes('dash.endedOn', {
+                when: <time dateTime={eligibility.endsAt}>{formatInstant(eligibility.endsAt, locale, zone)}</time>,
+              })}
             </p>
           )
         ) : (
-          <p>
-            We have no record of your course purchase for this exam yet. Go back to your course and open the exam
-            again; contact support if this message stays.
-          </p>
+          <p>{t('dash.noPurchase')}</p>
         )}
       </section>
 
       <section className="card" aria-labelledby="booking-heading">
         <h2 id="booking-heading" ref={bookingHeading} tabIndex={-1}>
-          {exam.onDemand ? 'Your exam' : 'Your booking'}
+          {exam.onDemand ? t('dash.yourExam') : t('dash.yourBooking')}
         </h2>
         {exam.onDemand ? (
           <OnDemandExam data={data} />
@@ -150,7 +152,7 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
             booking={pending}
             examCode={exam.code}
             refetch={refetch}
-            onCancelled={(b) => changed(b, 'Booking cancelled.')}
+            onCancelled={(b) => changed(b, t('dash.cancelled'))}
             onStarted={onStarted}
           />
         ) : (
@@ -175,14 +177,14 @@ function BookCallToAction({ data }: { data: Ready<ExamDashboardQuery> }) {
     <Closed data={data}>
       {exam.bookable ? (
         <>
-          <p>You have no upcoming booking. Choose a time that suits you.</p>
+          <p>{t('dash.noUpcoming')}</p>
           {attemptsLine(exam)}
           <Link className="button" href={paths.book(exam.code)}>
-            Book a time slot
+            {t('book.title')}
           </Link>
         </>
       ) : (
-        <p>This exam cannot be booked online. Contact support to arrange a time.</p>
+        <p>{t('exam.notBookable')}</p>
       )}
     </Closed>
   );

@@ -3,6 +3,7 @@ import { MessagePage } from '../components/MessagePage';
 import { useDocumentTitle } from '../components/useDocumentTitle';
 import { SessionEnded } from './SessionEnded';
 import type { ExamView } from './examView';
+import { t } from '../i18n';
 
 /** What an exam page shows until its data is ready: loading, or why it is not. */
 export function ExamLoadFailure({ view, retry }: { view: Exclude<ExamView<object>, { kind: 'ready' }>; retry: () => void }) {
@@ -13,18 +14,18 @@ export function ExamLoadFailure({ view, retry }: { view: Exclude<ExamView<object
       return <SessionEnded />;
     case 'not-found':
       return (
-        <MessagePage title="Exam not found">
-          <p>This exam does not exist. Check the link in your course, or contact support.</p>
+        <MessagePage title={t('load.notFoundTitle')}>
+          <p>{t('load.notFound')}</p>
         </MessagePage>
       );
     case 'unavailable':
       return <Reconnecting retry={retry} />;
     case 'error':
       return (
-        <MessagePage title="We could not load your exam">
+        <MessagePage title={t('load.errorTitle')}>
           <p role="alert">{view.message}</p>
           <button type="button" className="button" onClick={retry}>
-            Retry
+            {t('load.retry')}
           </button>
         </MessagePage>
       );
@@ -36,26 +37,26 @@ export const RECONNECT_MS = 5000;
 
 /** An outage keeps the learner where they are and tries again by itself. */
 function Reconnecting({ retry }: { retry: () => void }) {
-  useDocumentTitle('Connection problem');
+  useDocumentTitle(t('load.connectionTitle'));
   useEffect(() => {
     const timer = setTimeout(retry, RECONNECT_MS);
     return () => clearTimeout(timer);
   }, [retry]);
   return (
-    <MessagePage title="Connection problem, retrying">
-      <p role="status">We cannot reach examgate just now. This page tries again every few seconds and carries on by itself; nothing you did is lost.</p>
+    <MessagePage title={t('load.reconnectingTitle')}>
+      <p role="status">{t('load.reconnecting')}</p>
       <button type="button" className="button" onClick={retry}>
-        Retry now
+        {t('load.retryNow')}
       </button>
     </MessagePage>
   );
 }
 
-function Loading() {
-  useDocumentTitle('Loading');
+export function Loading() {
+  useDocumentTitle(t('load.loadingTitle'));
   return (
     <p className="loading" role="status">
-      Loading your exam…
+      {t('load.loading')}
     </p>
   );
 }

@@ -1,9 +1,10 @@
 import { MessagePage } from '../components/MessagePage';
+import { t } from '../i18n';
 
 export function NotFound() {
   return (
-    <MessagePage title="Page not found">
-      <p>There is nothing at this address. Open your exam from your course.</p>
+    <MessagePage title={t('notFound.title')}>
+      <p>{t('notFound.text')}</p>
     </MessagePage>
   );
 }

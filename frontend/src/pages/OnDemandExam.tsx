@@ -3,6 +3,7 @@ import { ExamFacts, LatestResult, StartOnDemand } from '../player';
 import { attemptsSentence } from '../player/standing';
 import type { Ready } from './examView';
 import { Closed } from './StandingNote';
+import { t } from '../i18n';
 
 /** An exam that starts at once: what it takes, the Start button, and how the last attempt went. */
 export function OnDemandExam({ data }: { data: Ready<ExamDashboardQuery> }) {
@@ -10,14 +11,14 @@ export function OnDemandExam({ data }: { data: Ready<ExamDashboardQuery> }) {
   return (
     <>
       <Closed data={data}>
-        <p>This exam needs no booking. Start it when you are ready; the timer starts when you press Start.</p>
+        <p>{t('dash.onDemand')}</p>
         <ExamFacts exam={exam} />
         {attemptsLine(exam)}
         <StartOnDemand examCode={exam.code} />
       </Closed>
       {result && (
         <>
-          <h3 className="result-heading">Your latest result</h3>
+          <h3 className="result-heading">{t('dash.latestResult')}</h3>
           <LatestResult result={result} />
         </>
       )}

@@ -1,4 +1,5 @@
 import { MessagePage } from '../components/MessagePage';
+import { t } from '../i18n';
 
 // Sessions only start from the course launch link, so the course is the
 // only place to send the learner. The page cannot tell an ended session from
@@ -6,11 +7,8 @@ import { MessagePage } from '../components/MessagePage';
 // words both alike.
 export function SessionEnded() {
   return (
-    <MessagePage title="Sign in through your course">
-      <p>
-        This browser is not signed in to examgate, or its session has ended. Sign-in always starts from your course: go
-        back to it and open the exam again.
-      </p>
+    <MessagePage title={t('session.title')}>
+      <p>{t('session.text')}</p>
     </MessagePage>
   );
 }

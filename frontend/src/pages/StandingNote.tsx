@@ -3,6 +3,7 @@ import type { ExamDashboardQuery } from '../gql/graphql';
 import { playerPaths } from '../player';
 import { standing } from '../player/standing';
 import type { Ready } from './examView';
+import { t } from '../i18n';
 
 /**
  * Shows children while the learner may still book or take the exam; else why
@@ -26,7 +27,7 @@ export function Closed({ data, children }: { data: Ready<ExamDashboardQuery>; ch
       <p>
         {/* A full page load: the server signs the learner in to the course platform. */}
         <a className="button secondary" href={playerPaths.course(exam.code)}>
-          Back to your course
+          {t('exam.backToCourse')}
         </a>
       </p>
     </div>

@@ -1,4 +1,5 @@
-import { GraphQLRequestError } from '../graphql/client';
+import { GraphQLRequestError, learnerMessage } from '../graphql/client';
+import { t } from '../i18n';
 import type { QueryState } from '../graphql/useQuery';
 import type { BookingStatus } from '../gql/graphql';
 
@@ -22,15 +23,13 @@ export type ExamView<T extends PageData> =
   | { kind: 'unavailable' }
   | { kind: 'ready'; data: Ready<T> };
 
-const GENERIC_MESSAGE = 'Something went wrong while loading your exam. Please try again.';
-
 export function examView<T extends PageData>(state: QueryState<T>): ExamView<T> {
   switch (state.status) {
     case 'loading':
       return { kind: 'loading' };
     case 'error': {
       const { error } = state;
-      if (!(error instanceof GraphQLRequestError)) return { kind: 'error', message: GENERIC_MESSAGE };
+      if (!(error instanceof GraphQLRequestError)) return { kind: 'error', message: t('load.generic') };
       // No answer, or a gateway's 502/503/504: away for a moment.
       if (error.kind === 'network' || (error.kind === 'http' && [502, 503, 504].includes(error.status ?? 0))) {
         return { kind: 'unavailable' };
@@ -44,7 +43,7 @@ export function examView<T extends PageData>(state: QueryState<T>): ExamView<T> 
       const partial = error.data as PageData | null;
       if (partial?.me === null) return { kind: 'session-ended' };
       if (error.hasCode('NOT_FOUND')) return { kind: 'not-found' };
-      return { kind: 'error', message: error.message || GENERIC_MESSAGE };
+      return { kind: 'error', message: learnerMessage(error, t('load.generic')) };
     }
     case 'done': {
       const { data } = state;

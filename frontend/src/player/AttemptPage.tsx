@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { MessagePage } from '../components/MessagePage';
-import { GraphQLRequestError } from '../graphql/client';
+import { GraphQLRequestError, learnerMessage } from '../graphql/client';
 import { endSession } from '../graphql/session';
 import { useQuery } from '../graphql/useQuery';
 import { useDocumentTitle } from '../components/useDocumentTitle';
@@ -10,6 +10,8 @@ import { Player } from './Player';
 import { ResultView } from './ResultView';
 import { storageKey } from './saveQueue';
 import './player.css';
+import { t } from '../i18n';
+import { Loading } from '../pages/ExamLoadFailure';
 
 /**
  * /attempts/:id (the player) and /attempts/:id/result. An attempt that has
@@ -41,10 +43,10 @@ export function AttemptPage({ id, resultPage = false }: { id: string; resultPage
   if (state.status === 'error') {
     if (error instanceof GraphQLRequestError && error.hasCode('NOT_FOUND')) return <NotFound />;
     return (
-      <MessagePage title="We could not load your exam">
-        <p role="alert">{error instanceof GraphQLRequestError ? error.message : 'Something went wrong. Please try again.'}</p>
+      <MessagePage title={t('load.errorTitle')}>
+        <p role="alert">{error instanceof GraphQLRequestError ? learnerMessage(error, t('load.generic')) : t('load.genericShort')}</p>
         <button type="button" className="button" onClick={retry}>
-          Retry
+          {t('load.retry')}
         </button>
       </MessagePage>
     );
@@ -53,8 +55,8 @@ export function AttemptPage({ id, resultPage = false }: { id: string; resultPage
   if (ended) return <ResultView attempt={attempt} onRetry={retry} />;
   if (resultPage) {
     return (
-      <MessagePage title="Your exam is still in progress">
-        <p>Your result appears here once you submit your answers or time is up.</p>
+      <MessagePage title={t('attempt.inProgressTitle')}>
+        <p>{t('attempt.inProgress')}</p>
         <ContinueAttempt attemptId={attempt.id} />
       </MessagePage>
     );
@@ -67,19 +69,10 @@ function PlayerWithTitle({ attempt }: { attempt: Parameters<typeof Player>[0]['a
   return <Player attempt={attempt} />;
 }
 
-function Loading() {
-  useDocumentTitle('Loading');
-  return (
-    <p className="loading" role="status">
-      Loading your exam…
-    </p>
-  );
-}
-
 function NotFound() {
   return (
-    <MessagePage title="Exam attempt not found">
-      <p>This exam attempt does not exist. Go back to your course and open the exam again.</p>
+    <MessagePage title={t('attempt.notFoundTitle')}>
+      <p>{t('attempt.notFound')}</p>
     </MessagePage>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useNow } from '../components/hooks';
 import { formatRemaining, isNewWarning, remainingMs, spokenRemaining, warningFor, type TimeWarning } from './clock';
+import { t } from '../i18n';
 
 interface Props {
   deadline: string;
@@ -33,7 +34,7 @@ export function Countdown({ deadline, offset, onExpire }: Props) {
   return (
     <div className="player-clock">
       <p role="timer" className={urgent ? 'timer urgent' : 'timer'} data-testid="timer">
-        <span className="timer-label">Time left</span>{' '}
+        <span className="timer-label">{t('clock.left')}</span>{' '}
         <strong aria-hidden="true">{formatRemaining(left)}</strong>
         <span className="sr-only">{spokenRemaining(left)}</span>
       </p>

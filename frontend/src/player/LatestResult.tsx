@@ -7,6 +7,7 @@ import { summarySentence } from './result';
 import { playerPaths } from './routes';
 import { useDelivery } from './useDelivery';
 import './player.css';
+import { t } from '../i18n';
 
 export interface ResultSummary {
   attemptId: string;
@@ -30,7 +31,7 @@ export function LatestResult({ result }: { result: ResultSummary }) {
       <p className={result.passed ? 'summary passed' : 'summary failed'}>{summarySentence(result)}</p>
       <DeliveryStatus delivery={delivery} />
       <p>
-        <Link href={playerPaths.result(attemptId)}>See your result</Link>
+        <Link href={playerPaths.result(attemptId)}>{t('result.see')}</Link>
       </p>
     </div>
   );

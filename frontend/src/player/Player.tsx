@@ -17,13 +17,12 @@ import { retryDelay } from './saveQueue';
 import { SaveStatus } from './SaveStatus';
 import { TimeUp } from './TimeUp';
 import { useAnswerStore } from './useAnswerStore';
+import { language, t, tn } from '../i18n';
 
 const RESYNC_MS = 5 * 60_000;
 // Submit waits this long for unsaved changes; when time is up the server
 // still accepts saves for its grace period, so it may wait a little longer.
 const FLUSH_MS = { manual: 10_000, auto: 20_000 };
-const NOT_SAVED = 'Some answers are not saved yet. Check your connection and try again.';
-const ENDED = 'This attempt has ended: time is up or it was submitted.';
 
 /** The question on screen survives a reload through the history entry. */
 function restoredIndex(count: number): number {
@@ -34,7 +33,7 @@ function restoredIndex(count: number): number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
-  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);
+  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections, language()]);
   const [clock, setClock] = useState(() => ({
     deadline: attempt.deadline,
     offset: clockOffset(attempt.serverTime, Date.now()),
@@ -65,7 +64,7 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
     },
     [attempt.id],
   );
-  const { store, snapshot } = useAnswerStore(attempt.id, attempt.answers, () => leave(ENDED));
+  const { store, snapshot } = useAnswerStore(attempt.id, attempt.answers, () => leave(t('err.attemptEnded')));
 
   useEffect(() => {
     alive.current = true;
@@ -95,7 +94,7 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
         setClock({ deadline: fresh.deadline, offset: clockOffset(fresh.serverTime, Date.now()) });
         if (fresh.status !== 'OPEN' && !busy.current) {
           store.forget();
-          leave(ENDED);
+          leave(t('err.attemptEnded'));
         }
       } catch (error) {
         if (classifyError(error).kind === 'session') endSession();
@@ -124,7 +123,7 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
     const flushed = await store.flush(auto ? FLUSH_MS.auto : FLUSH_MS.manual);
     if (flushed === 'ended' || flushed === 'stopped') return; // already on its way out
     // At the deadline, submit what the server has rather than miss the end.
-    if (flushed === 'timeout' && !auto) return stop(NOT_SAVED);
+    if (flushed === 'timeout' && !auto) return stop(t('player.notSaved'));
     for (let failures = 1; alive.current; failures++) {
       try {
         await request(PlayerSubmitDocument, { input: { attemptId: attempt.id } });
@@ -132,13 +131,13 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
         const failure = classifyError(error);
         if (failure.kind === 'session') return endSession();
         if (!auto || failure.kind !== 'retry') return stop(failure.message);
-        setSubmitError('Not submitted yet, retrying.');
+        setSubmitError(t('player.retrying'));
         await sleep(retryDelay(failures));
         continue;
       }
       // Only the request is retried: what follows a success must not submit again.
       store.forget();
-      leave(auto ? 'Time is up. Your answers were submitted.' : 'Your exam was submitted.');
+      leave(auto ? t('player.timeUpSubmitted') : t('player.submitted'));
       return;
     }
   };
@@ -216,7 +215,7 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
           {view === 'question' && (
             <p className="review-entry">
               <button type="button" className="button secondary" onClick={review}>
-                Review answers
+                {t('player.reviewAnswers')}
               </button>
             </p>
           )}
@@ -225,9 +224,9 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
 
       {confirming && (
         <ConfirmDialog
-          title="Submit now?"
-          confirmLabel="Submit exam"
-          busyLabel="Submitting…"
+          title={t('player.submitTitle')}
+          confirmLabel={t('player.submit')}
+          busyLabel={t('player.submitting')}
           busy={submitting === 'manual'}
           error={
             submitError
@@ -241,12 +240,8 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
           }}
           initialFocus="back"
         >
-          <p>You cannot change your answers afterwards.</p>
-          {unanswered > 0 && (
-            <p>
-              {unanswered === 1 ? '1 question is' : `${unanswered} questions are`} unanswered.
-            </p>
-          )}
+          <p>{t('player.final')}</p>
+          {unanswered > 0 && <p>{tn('player.unanswered', unanswered)}</p>}
         </ConfirmDialog>
       )}
     </div>

@@ -1,6 +1,7 @@
 import { useId } from 'react';
 import type { ItemAnswer } from './saveQueue';
 import { navigatorMarks, questionState, type Question } from './questions';
+import { t } from '../i18n';
 
 interface Props {
   questions: readonly Question[];
@@ -23,7 +24,7 @@ export function QuestionNavigator({ questions, answers, current, onGo }: Props) 
 
   return (
     <nav className="card navigator" aria-labelledby={headingId}>
-      <h2 id={headingId}>Questions</h2>
+      <h2 id={headingId}>{t('nav.heading')}</h2>
       {groups.map((g) => (
         <div key={g.from} className="navigator-group">
           {g.title && <h3>{g.title}</h3>}
@@ -40,7 +41,7 @@ export function QuestionNavigator({ questions, answers, current, onGo }: Props) 
                     aria-current={i === current ? 'step' : undefined}
                     onClick={() => onGo(i)}
                   >
-                    <span className="sr-only">Question </span>
+                    <span className="sr-only">{t('nav.question')} </span>
                     <span className="nav-number">{q.number}</span>{' '}
                     <span className="nav-marks">{navigatorMarks(state)}</span>
                   </button>

@@ -1,6 +1,7 @@
 import { useId, type Ref } from 'react';
 import type { ItemAnswer } from './saveQueue';
 import { isMultiple, type Question } from './questions';
+import { t } from '../i18n';
 
 // Checkbox clicks often come in quick runs; one save for the run is enough.
 const CHECKBOX_DELAY_MS = 300;
@@ -39,14 +40,14 @@ export function QuestionView({ question, total, answer, headingRef, onChoices, o
       <fieldset aria-describedby={multiple ? `${stemId} ${hintId}` : stemId}>
         <legend>
           <h2 id={`${stemId}-h`} ref={headingRef} tabIndex={-1} className="question-number">
-            Question {question.number} of {total}
+            {t('question.heading', { n: question.number, total })}
           </h2>
         </legend>
         {/* Rendered and sanitised by the server from the exam's Markdown. */}
         <div id={stemId} className="stem" dangerouslySetInnerHTML={{ __html: question.stemHtml }} />
         {multiple && (
           <p id={hintId} className="hint">
-            Choose all that apply.
+            {t('question.chooseAll')}
           </p>
         )}
         <div className="options">
@@ -66,16 +67,16 @@ export function QuestionView({ question, total, answer, headingRef, onChoices, o
       </fieldset>
       <div className="question-actions">
         <button type="button" className="button secondary flag" aria-pressed={flagged} onClick={() => onFlag(!flagged)}>
-          Flag for review
+          {t('question.flag')}
         </button>
         <div className="step-buttons">
           {onPrevious && (
             <button type="button" className="button secondary" onClick={onPrevious}>
-              Previous
+              {t('question.previous')}
             </button>
           )}
           <button type="button" className="button" onClick={onNext}>
-            Next
+            {t('question.next')}
           </button>
         </div>
       </div>

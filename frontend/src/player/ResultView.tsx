@@ -11,22 +11,24 @@ import { flatten } from './questions';
 import { itemPoints, nextStep, resultHeading, scoreSentence } from './result';
 import { playerPaths } from './routes';
 import { useDelivery } from './useDelivery';
+import { language, t } from '../i18n';
+import { tNodes } from '../i18n/nodes';
 
 /** The outcome of an ended attempt, in words first and numbers second. */
 export function ResultView({ attempt, onRetry }: { attempt: PlayerAttemptFieldsFragment; onRetry: () => void }) {
   const { result } = attempt;
-  useDocumentTitle(result ? resultHeading(result.passed) : 'Result');
+  useDocumentTitle(result ? resultHeading(result.passed) : t('result.title'));
   if (!result) {
     return (
       <section className="card">
-        <h1>Your result is not ready yet</h1>
-        <p>Your exam has ended. Your result appears here in a moment.</p>
+        <h1>{t('result.notReadyTitle')}</h1>
+        <p>{t('result.notReady')}</p>
         <div className="actions">
           <button type="button" className="button" onClick={onRetry}>
-            Check again
+            {t('result.checkAgain')}
           </button>
           <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
-            Back to exam dashboard
+            {t('exam.backToDashboard')}
           </Link>
         </div>
       </section>
@@ -54,11 +56,12 @@ function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment
       </p>
       {endedAt && (
         <p className="note" data-testid="attempt-status">
-          {attempt.status === 'TIMED_OUT' ? 'Time ran out on ' : 'Submitted on '}
-          <time dateTime={endedAt}>{formatInstant(endedAt, browserLocale(), zone)}</time>.
+          {tNodes(attempt.status === 'TIMED_OUT' ? 'result.timedOutOn' : 'result.submittedOn', {
+            when: <time dateTime={endedAt}>{formatInstant(endedAt, browserLocale(), zone)}</time>,
+          })}
         </p>
       )}
-      <h2>What happens next</h2>
+      <h2>{t('result.next')}</h2>
       <p data-testid="next-step">{nextStep(result.passed, result.attemptsLeft)}</p>
       <DeliveryStatus delivery={delivery} />
       <div className="actions">
@@ -66,11 +69,11 @@ function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment
             A full page load: the server signs the learner in to the course platform and redirects there. */}
         {delivery.state !== 'SENDING' && (
           <a className="button" href={playerPaths.course(attempt.examCode)}>
-            Back to your course
+            {t('exam.backToCourse')}
           </a>
         )}
         <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
-          Back to exam dashboard
+          {t('exam.backToDashboard')}
         </Link>
       </div>
       {result.items && <ItemReview attempt={attempt} items={result.items} />}
@@ -81,11 +84,11 @@ function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment
 type ItemResults = NonNullable<Result['items']>;
 
 function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; items: ItemResults }) {
-  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections]);
+  const questions = useMemo(() => flatten(attempt.sections), [attempt.sections, language()]);
   const byId = new Map(items.map((it) => [it.itemId, it]));
   return (
     <>
-      <h2>Your answers</h2>
+      <h2>{t('result.yourAnswers')}</h2>
       <ol className="item-review">
         {questions.map((q) => {
           const it = byId.get(q.id);
@@ -95,17 +98,17 @@ function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; 
           return (
             <li key={q.id} value={q.number} className={it.correct ? 'correct' : 'incorrect'} data-testid="item-review">
               <p className="item-verdict">
-                <strong>Question {q.number}:</strong> {it.correct ? 'Correct' : 'Incorrect'},{' '}
+                <strong>{t('result.question', { n: q.number })}</strong> {it.correct ? t('result.correct') : t('result.incorrect')},{' '}
                 {itemPoints(it.points, it.maxPoints)}
               </p>
               {/* Sanitised by the server, like in the player. */}
               <div className="stem" dangerouslySetInnerHTML={{ __html: q.stemHtml }} />
               <dl className="item-answers">
-                <dt>Your answer</dt>
-                <dd data-testid="chosen">{it.chosen.length > 0 ? text(it.chosen) : 'Not answered'}</dd>
+                <dt>{t('result.yourAnswer')}</dt>
+                <dd data-testid="chosen">{it.chosen.length > 0 ? text(it.chosen) : t('result.notAnswered')}</dd>
                 {!it.correct && (
                   <>
-                    <dt>Right answer</dt>
+                    <dt>{t('result.rightAnswer')}</dt>
                     <dd data-testid="right-answer">{text(it.correctChoices)}</dd>
                   </>
                 )}

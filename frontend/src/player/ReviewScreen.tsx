@@ -1,5 +1,6 @@
 import type { Ref } from 'react';
 import { reviewLists, type QuestionState } from './questions';
+import { t, tn } from '../i18n';
 
 interface Props {
   states: readonly QuestionState[];
@@ -16,39 +17,44 @@ export function ReviewScreen({ states, headingRef, onGo, onBack, onSubmit }: Pro
   return (
     <section className="card review" aria-labelledby="review-heading">
       <h2 id="review-heading" ref={headingRef} tabIndex={-1}>
-        Review your answers
+        {t('review.heading')}
       </h2>
-      <p>
-        You have answered {answered} of {states.length} {states.length === 1 ? 'question' : 'questions'}.
-      </p>
-      {unanswered.length === 0 && flagged.length === 0 && <p>Every question is answered and none is flagged.</p>}
-      <QuestionList id="review-unanswered" title="Unanswered" numbers={unanswered} onGo={onGo} />
-      <QuestionList id="review-flagged" title="Flagged for review" numbers={flagged} onGo={onGo} />
+      <p>{tn('review.answered', states.length, { answered })}</p>
+      {unanswered.length === 0 && flagged.length === 0 && <p>{t('review.allDone')}</p>}
+      <QuestionList id="review-unanswered" title="review.unanswered" numbers={unanswered} onGo={onGo} />
+      <QuestionList id="review-flagged" title="review.flagged" numbers={flagged} onGo={onGo} />
       <div className="actions">
         <button type="button" className="button" onClick={onSubmit}>
-          Submit exam
+          {t('player.submit')}
         </button>
         <button type="button" className="button secondary" onClick={onBack}>
-          Back to questions
+          {t('review.back')}
         </button>
       </div>
     </section>
   );
 }
 
-function QuestionList({ id, title, numbers, onGo }: { id: string; title: string; numbers: number[]; onGo: (n: number) => void }) {
+interface ListProps {
+  id: string;
+  title: 'review.unanswered' | 'review.flagged';
+  numbers: number[];
+  onGo: (n: number) => void;
+}
+
+function QuestionList({ id, title, numbers, onGo }: ListProps) {
   if (numbers.length === 0) return null;
   return (
     <div className="review-group" data-testid={id}>
       <h3 id={id}>
-        {title} ({numbers.length})
+        {t(title, { n: numbers.length })}
       </h3>
       <ul aria-labelledby={id} className="review-links">
         {numbers.map((n) => (
           <li key={n}>
             {/* A button: it changes the question on screen, the address stays. */}
             <button type="button" className="link-button" onClick={() => onGo(n)}>
-              Question {n}
+              {t('review.question', { n })}
             </button>
           </li>
         ))}

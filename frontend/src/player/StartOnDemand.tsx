@@ -5,6 +5,7 @@ import { navigate } from '../router';
 import { classifyError } from './errors';
 import { PlayerStartOnDemandDocument } from './operations';
 import { playerPaths } from './routes';
+import { t } from '../i18n';
 
 function newClientKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -16,7 +17,7 @@ function newClientKey(): string {
  * open attempt, so this doubles as "continue". The client key is kept while
  * the outcome is unknown, so a retried click cannot start two attempts.
  */
-export function StartOnDemand({ examCode, label = 'Start exam' }: { examCode: string; label?: string }) {
+export function StartOnDemand({ examCode, label = t('start.exam') }: { examCode: string; label?: string }) {
   const key = useRef<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -48,7 +49,7 @@ export function StartOnDemand({ examCode, label = 'Start exam' }: { examCode: st
         </p>
       )}
       <button type="button" className="button" aria-disabled={busy} onClick={() => void start()}>
-        {busy ? 'Starting…' : label}
+        {busy ? t('booking.starting') : label}
       </button>
     </div>
   );

@@ -2,7 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { Link } from '../components/Link';
 import { MessagePage } from '../components/MessagePage';
 import { useDocumentTitle } from '../components/useDocumentTitle';
-import { GraphQLRequestError } from '../graphql/client';
+import { GraphQLRequestError, learnerMessage } from '../graphql/client';
 import { endSession } from '../graphql/session';
 import { useQuery } from '../graphql/useQuery';
 import type { PlayerStartPageQuery } from '../gql/graphql';
@@ -12,6 +12,8 @@ import { playerPaths } from './routes';
 import { standing } from './standing';
 import { StartOnDemand } from './StartOnDemand';
 import './player.css';
+import { t, useLaunchLocale } from '../i18n';
+import { Loading } from '../pages/ExamLoadFailure';
 
 /** /exams/:code/start: what the learner is about to begin, and the Start button. */
 export function StartPage({ code }: { code: string }) {
@@ -25,21 +27,18 @@ export function StartPage({ code }: { code: string }) {
   useEffect(() => {
     if (sessionGone) endSession();
   }, [sessionGone]);
+  useLaunchLocale(data?.me?.locale);
 
   if (state.status === 'loading' || sessionGone) {
-    return (
-      <p className="loading" role="status">
-        Loading your exam…
-      </p>
-    );
+    return <Loading />;
   }
   if (error) {
     if (error instanceof GraphQLRequestError && error.hasCode('NOT_FOUND')) return <ExamNotFound />;
     return (
-      <MessagePage title="We could not load your exam">
-        <p role="alert">{error instanceof GraphQLRequestError ? error.message : 'Something went wrong. Please try again.'}</p>
+      <MessagePage title={t('load.errorTitle')}>
+        <p role="alert">{error instanceof GraphQLRequestError ? learnerMessage(error, t('load.generic')) : t('load.genericShort')}</p>
         <button type="button" className="button" onClick={retry}>
-          Retry
+          {t('load.retry')}
         </button>
       </MessagePage>
     );
@@ -48,13 +47,13 @@ export function StartPage({ code }: { code: string }) {
   if (!exam) return <ExamNotFound />;
   const back = (
     <p>
-      <Link href={playerPaths.dashboard(exam.code)}>Back to exam dashboard</Link>
+      <Link href={playerPaths.dashboard(exam.code)}>{t('exam.backToDashboard')}</Link>
     </p>
   );
   if (!exam.deliverable) {
     return (
       <MessagePage title={exam.title}>
-        <p>This exam cannot be taken online. Contact support.</p>
+        <p>{t('start.notOnline')}</p>
         {back}
       </MessagePage>
     );
@@ -72,7 +71,7 @@ export function StartPage({ code }: { code: string }) {
         <p data-testid="standing">{now.reason}</p>
         <p>
           <a className="button" href={playerPaths.course(exam.code)}>
-            Back to your course
+            {t('exam.backToCourse')}
           </a>
         </p>
         {back}
@@ -82,7 +81,7 @@ export function StartPage({ code }: { code: string }) {
   if (!exam.onDemand) {
     return (
       <MessagePage title={exam.title}>
-        <p>This exam starts from a booking. Book a time slot on your exam dashboard first.</p>
+        <p>{t('start.fromBooking')}</p>
         {back}
       </MessagePage>
     );
@@ -98,10 +97,7 @@ function Ready({ exam, back }: { exam: Exam; back: ReactNode }) {
     <section className="card start-page" aria-labelledby="start-heading">
       <h1 id="start-heading">{exam.title}</h1>
       <ExamFacts exam={exam} />
-      <p>
-        The timer starts when you press Start and keeps running if you leave the page. Your answers are saved as you
-        go, and submitted automatically when time is up.
-      </p>
+      <p>{t('start.intro')}</p>
       <StartOnDemand examCode={exam.code} />
       {back}
     </section>
@@ -110,8 +106,8 @@ function Ready({ exam, back }: { exam: Exam; back: ReactNode }) {
 
 function ExamNotFound() {
   return (
-    <MessagePage title="Exam not found">
-      <p>This exam does not exist. Check the link in your course, or contact support.</p>
+    <MessagePage title={t('load.notFoundTitle')}>
+      <p>{t('load.notFound')}</p>
     </MessagePage>
   );
 }

@@ -1,4 +1,5 @@
 import type { Ref } from 'react';
+import { t } from '../i18n';
 
 interface Props {
   headingRef: Ref<HTMLHeadingElement>;
@@ -13,16 +14,16 @@ export function TimeUp({ headingRef, submitting, message, onRetry }: Props) {
   return (
     <section className="card time-up" aria-labelledby="time-up-heading">
       <h2 id="time-up-heading" ref={headingRef} tabIndex={-1}>
-        Time is up
+        {t('timeUp.heading')}
       </h2>
       {submitting ? (
-        <p role="status">{message ?? 'Submitting your answers…'}</p>
+        <p role="status">{message ?? t('timeUp.submitting')}</p>
       ) : (
         message && (
           <div role="alert" className="error-message">
             <p>{message}</p>
             <button type="button" className="button" onClick={onRetry}>
-              Try again
+              {t('dialog.tryAgain')}
             </button>
           </div>
         )

@@ -1,3 +1,5 @@
+import { t, tn } from '../i18n';
+
 // The exam clock follows the server, not the device: a device set a few
 // minutes wrong must neither cut an exam short nor give extra time. The
 // offset between the two is measured whenever the attempt is read.
@@ -22,14 +24,15 @@ export interface TimeWarning {
   message: string;
 }
 
-const WARNINGS: readonly TimeWarning[] = [
-  { minutes: 1, message: 'Less than 1 minute left. Your answers are submitted automatically when time is up.' },
-  { minutes: 5, message: 'Less than 5 minutes left.' },
-];
+const WARNINGS = [
+  { minutes: 1, key: 'clock.warn1' },
+  { minutes: 5, key: 'clock.warn5' },
+] as const;
 
 /** The most urgent warning due with `remaining` ms left, or null above 5 minutes. */
 export function warningFor(remaining: number): TimeWarning | null {
-  return WARNINGS.find((w) => remaining <= w.minutes * MINUTE) ?? null;
+  const w = WARNINGS.find((w) => remaining <= w.minutes * MINUTE);
+  return w ? { minutes: w.minutes, message: t(w.key) } : null;
 }
 
 /**
@@ -55,7 +58,7 @@ export function spokenRemaining(ms: number): string {
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
-  const part = (n: number, unit: string) => (n > 0 ? [`${n} ${unit}${n === 1 ? '' : 's'}`] : []);
-  const words = [...part(h, 'hour'), ...part(m, 'minute'), ...part(s, 'second')];
-  return words.length > 0 ? words.join(' ') : '0 seconds';
+  const part = (n: number, unit: 'unit.hours' | 'unit.minutes' | 'unit.seconds') => (n > 0 ? [tn(unit, n)] : []);
+  const words = [...part(h, 'unit.hours'), ...part(m, 'unit.minutes'), ...part(s, 'unit.seconds')];
+  return words.length > 0 ? words.join(' ') : tn('unit.seconds', 0);
 }

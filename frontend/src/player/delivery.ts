@@ -1,4 +1,5 @@
 import type { DeliveryState } from '../gql/graphql';
+import { t } from '../i18n';
 
 // How the page follows a result on its way to the learning platform. The
 // worker usually delivers within seconds; a slow or broken platform must not
@@ -24,12 +25,10 @@ export function nextPoll(state: DeliveryState, pollingSince: number, now: number
 export function deliverySentence(state: DeliveryState, stoppedPolling = false): string {
   switch (state) {
     case 'SENDING':
-      return stoppedPolling
-        ? 'Your result is still on its way to your course. We will keep trying; you do not need to do anything.'
-        : 'Sending your result to your course…';
+      return stoppedPolling ? t('delivery.sendingLong') : t('delivery.sending');
     case 'SENT':
-      return 'Sent to your course.';
+      return t('delivery.sent');
     case 'FAILED':
-      return 'We could not send your result to your course yet. Support has been told; you do not need to do anything.';
+      return t('delivery.failed');
   }
 }

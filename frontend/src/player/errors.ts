@@ -1,4 +1,5 @@
-import { GraphQLRequestError } from '../graphql/client';
+import { GraphQLRequestError, learnerMessage } from '../graphql/client';
+import { t } from '../i18n';
 
 // What a failed request means for the player. The server's messages are
 // written for learners, so they are shown as they are.
@@ -18,17 +19,16 @@ export interface Failure {
   message: string;
 }
 
-const GENERIC = 'Something went wrong on our side. Please try again.';
 const PASSING = new Set(['INTERNAL', 'UNAVAILABLE']);
 
 export function classifyError(error: unknown): Failure {
-  if (!(error instanceof GraphQLRequestError)) return { kind: 'retry', message: GENERIC };
+  if (!(error instanceof GraphQLRequestError)) return { kind: 'retry', message: t('err.generic') };
   if (error.kind !== 'graphql') return { kind: 'retry', message: error.message };
-  if (error.hasCode('UNAUTHENTICATED')) return { kind: 'session', message: error.message };
-  if (error.hasCode('CONFLICT')) return { kind: 'ended', message: error.message };
+  if (error.hasCode('UNAUTHENTICATED')) return { kind: 'session', message: learnerMessage(error, t('err.UNAUTHENTICATED')) };
+  if (error.hasCode('CONFLICT')) return { kind: 'ended', message: learnerMessage(error, t('err.attemptEnded')) };
   const code = error.codes[0];
   if (code !== undefined ? PASSING.has(code) : (error.status ?? 500) >= 500) {
-    return { kind: 'retry', message: GENERIC };
+    return { kind: 'retry', message: t('err.generic') };
   }
-  return { kind: 'drop', message: error.message || GENERIC };
+  return { kind: 'drop', message: learnerMessage(error, t('err.refused')) };
 }

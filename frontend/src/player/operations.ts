@@ -150,6 +150,7 @@ export const PlayerStartPageDocument = graphql(`
   query PlayerStartPage($code: String!) {
     me {
       id
+      locale
     }
     exam(code: $code) {
       code

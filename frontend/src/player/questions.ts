@@ -1,5 +1,6 @@
 import type { ItemType } from '../gql/graphql';
 import type { ItemAnswer } from './saveQueue';
+import { t } from '../i18n';
 
 // The attempt's items in order, and the words that describe each one's state
 // in the navigator and on the review screen (text, so colour is never the
@@ -23,8 +24,18 @@ interface SectionLike {
 
 export function flatten(sections: readonly SectionLike[]): Question[] {
   return sections.flatMap((s) =>
-    s.items.map((item, i) => ({ ...item, sectionTitle: s.title || null, startsSection: i === 0 && !!s.title })),
+    s.items.map((item, i) => ({
+      ...item,
+      options: item.type === 'TRUE_FALSE' ? item.options.map(trueFalseText) : item.options,
+      sectionTitle: s.title || null,
+      startsSection: i === 0 && !!s.title,
+    })),
   );
+}
+
+/** The server names a true/false item's options in English: they are worded in the page's language here. */
+function trueFalseText(o: { id: string; text: string }) {
+  return o.id === 'true' ? { ...o, text: t('question.true') } : o.id === 'false' ? { ...o, text: t('question.false') } : o;
 }
 
 export interface QuestionState {
@@ -44,7 +55,8 @@ export function questionState(q: Pick<Question, 'id' | 'number'>, answers: Reado
  * the visible text whole, so voice control finds the button by what it shows.
  */
 export function navigatorMarks({ answered, flagged }: QuestionState): string {
-  return `${answered ? 'Answered' : 'Unanswered'}${flagged ? ', flagged' : ''}`;
+  if (flagged) return answered ? t('nav.answeredFlagged') : t('nav.unansweredFlagged');
+  return answered ? t('nav.answered') : t('nav.unanswered');
 }
 
 /** What the review screen lists, as question numbers. */

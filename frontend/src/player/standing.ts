@@ -1,3 +1,5 @@
+import { t, tn } from '../i18n';
+
 // Whether a learner may still book or take an exam, and if not, why: decided
 // apart from rendering so every page (dashboard, start page, result) says the
 // same thing and the rules are unit-tested.
@@ -13,33 +15,16 @@ export interface StandingFacts {
 
 export type Standing = { open: true } | { open: false; reason: string };
 
-export const attemptsWord = (n: number) => (n === 1 ? '1 attempt' : `${n} attempts`);
-
 export function standing({ eligibility, passed, attemptsLeft, attemptsAllowed }: StandingFacts): Standing {
-  if (passed) return { open: false, reason: 'You have passed this exam, so there is nothing more to book or take.' };
-  if (attemptsLeft === 0) {
-    return {
-      open: false,
-      reason: `You have used all ${attemptsWord(attemptsAllowed ?? 0)} for this exam, so it cannot be booked or taken again. Contact support if you need another attempt.`,
-    };
-  }
-  if (!eligibility) {
-    return {
-      open: false,
-      reason: 'We have no record of your course purchase for this exam yet. Open the exam from your course again; contact support if this stays.',
-    };
-  }
-  if (!eligibility.active) {
-    return {
-      open: false,
-      reason: 'Your eligibility for this exam has ended, so it can no longer be booked or taken. Contact support if you need more time.',
-    };
-  }
+  if (passed) return { open: false, reason: t('standing.passed') };
+  if (attemptsLeft === 0) return { open: false, reason: tn('standing.usedAll', attemptsAllowed ?? 0) };
+  if (!eligibility) return { open: false, reason: t('standing.noPurchase') };
+  if (!eligibility.active) return { open: false, reason: t('standing.ended') };
   return { open: true };
 }
 
 /** "You have 1 of 2 attempts left." — null when there is nothing to count. */
 export function attemptsSentence(left: number | null, allowed: number | null): string | null {
   if (left === null || allowed === null || allowed <= 1) return null;
-  return `You have ${left} of ${attemptsWord(allowed)} left.`;
+  return tn('standing.attemptsLeft', allowed, { left });
 }
