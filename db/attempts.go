@@ -151,11 +151,6 @@ func (db *DB) AttemptByID(ctx context.Context, id int64) (*examgate.Attempt, err
 	return db.attemptWhere(ctx, db.bun, "id = ?", id)
 }
 
-// AttemptByBooking returns the attempt started from a booking, or NotFound.
-func (db *DB) AttemptByBooking(ctx context.Context, bookingID int64) (*examgate.Attempt, error) {
-	return db.attemptWhere(ctx, db.bun, "booking_id = ?", bookingID)
-}
-
 // OpenAttempt returns the candidate's open attempt of an exam, or NotFound.
 func (db *DB) OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*examgate.Attempt, error) {
 	return db.attemptWhere(ctx, db.bun, "candidate_id = ? AND exam_code = ? AND status = ?", candidateID, examCode, examgate.AttemptOpen)
@@ -617,17 +612,6 @@ func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, after *exam
 func (db *DB) ResultByAttempt(ctx context.Context, attemptID int64) (*examgate.Result, error) {
 	var row resultRow
 	if err := db.bun.NewSelect().Model(&row).Where("attempt_id = ?", attemptID).Scan(ctx); err != nil {
-		return nil, notFound(err, "result")
-	}
-	return row.domain(), nil
-}
-
-// LatestResult returns a candidate's newest result of an exam, or NotFound.
-func (db *DB) LatestResult(ctx context.Context, candidateID int64, examCode string) (*examgate.Result, error) {
-	var row resultRow
-	err := db.bun.NewSelect().Model(&row).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
-		Order("created_at DESC", "id DESC").Limit(1).Scan(ctx)
-	if err != nil {
 		return nil, notFound(err, "result")
 	}
 	return row.domain(), nil

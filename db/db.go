@@ -37,6 +37,7 @@ type DB struct {
 	postgres bool
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
+	reads    stmtCache // the prepared reads of learner requests, on the main pool (reads.go)
 }
 
 // stmtCache holds statements prepared on the pool; database/sql prepares
@@ -49,11 +50,26 @@ type stmtCache struct {
 
 // PreparedRuns counts the statements run from the cache (bun's query hooks
 // do not see them), for benchmarks that count statements.
-func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() }
+func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() + db.reads.runs.Load() }
 
 // get returns query prepared, to be run once. It prepares outside the lock,
 // so that a slow prepare does not hold up the statements already cached.
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	return c.getAs(ctx, pool, query, nil)
+}
+
+// cached returns query if it is prepared already.
+func (c *stmtCache) cached(query string) (*sql.Stmt, bool) {
+	c.runs.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.stmts[query]
+	return st, ok
+}
+
+// getAs is get for a query whose text for the database is text(query),
+// computed only when it is first prepared.
+func (c *stmtCache) getAs(ctx context.Context, pool *sql.DB, query string, text func(string) string) (*sql.Stmt, error) {
 	c.runs.Add(1)
 	c.mu.Lock()
 	st, ok := c.stmts[query]
@@ -61,7 +77,11 @@ func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.S
 	if ok {
 		return st, nil
 	}
-	st, err := pool.PrepareContext(ctx, query)
+	prepared := query
+	if text != nil {
+		prepared = text(query)
+	}
+	st, err := pool.PrepareContext(ctx, prepared)
 	if err != nil {
 		return nil, err
 	}

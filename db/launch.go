@@ -15,46 +15,17 @@ var _ examgate.Store = (*DB)(nil)
 
 // CandidateByID returns a candidate or a NotFound error.
 func (db *DB) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "id = ?", id)
+	return db.candidateWhere(ctx, nil, "id", id)
 }
 
 // CandidateByExternalID returns a candidate or a NotFound error.
 func (db *DB) CandidateByExternalID(ctx context.Context, externalID string) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "external_id = ?", externalID)
+	return db.candidateWhere(ctx, nil, "external_id", externalID)
 }
 
 // CandidateByEmail returns a candidate or a NotFound error.
 func (db *DB) CandidateByEmail(ctx context.Context, email string) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "email = ?", examgate.NormalizeEmail(email))
-}
-
-func (db *DB) candidateWhere(ctx context.Context, q bun.IDB, where string, arg any) (*examgate.Candidate, error) {
-	var row candidateRow
-	err := q.NewSelect().Model(&row).Where(where, arg).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "candidate")
-	}
-	return row.domain(), nil
-}
-
-// Eligibility returns a candidate's window for an exam or a NotFound error.
-func (db *DB) Eligibility(ctx context.Context, candidateID int64, examCode string) (*examgate.Eligibility, error) {
-	var row eligibilityRow
-	err := db.bun.NewSelect().Model(&row).
-		Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "eligibility")
-	}
-	return row.domain(), nil
-}
-
-// LaunchTokenUsed reports whether a launch token was already consumed.
-func (db *DB) LaunchTokenUsed(ctx context.Context, tokenID string) (bool, error) {
-	n, err := db.bun.NewSelect().Model((*usedTokenRow)(nil)).Where("token_id = ?", tokenID).Count(ctx)
-	if err != nil {
-		return false, notFound(err, "launch token")
-	}
-	return n > 0, nil
+	return db.candidateWhere(ctx, nil, "email", examgate.NormalizeEmail(email))
 }
 
 var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has already been used. Go back to your course and open the exam again.")
@@ -123,11 +94,11 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	var err error
 	email := examgate.NormalizeEmail(c.Email)
 	if c.ExternalID != "" {
-		if byExt, err = db.candidateWhere(ctx, tx, "external_id = ?", c.ExternalID); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if byExt, err = db.candidateWhere(ctx, &tx, "external_id", c.ExternalID); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			return nil, err
 		}
 	}
-	if byEmail, err = db.candidateWhere(ctx, tx, "email = ?", email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+	if byEmail, err = db.candidateWhere(ctx, &tx, "email", email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 		return nil, err
 	}
 	match, err := examgate.MatchCandidate(byExt, byEmail, &examgate.LaunchClaims{Email: email, ExternalCustomerID: c.ExternalID})

@@ -339,7 +339,7 @@ func (db *DB) upsertLTICandidate(ctx context.Context, tx bun.Tx, c *examgate.LTI
 	}
 	var byEmail *examgate.Candidate
 	if c.Email != "" {
-		if byEmail, err = db.candidateWhere(ctx, tx, "email = ?", c.Email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if byEmail, err = db.candidateWhere(ctx, &tx, "email", c.Email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			return nil, err
 		}
 	}
