@@ -260,6 +260,15 @@ const migrationLock = 7366201
 // connection, so that any number of processes may start at once on an
 // empty database; on SQLite BEGIN IMMEDIATE serialises them.
 func (db *DB) Migrate(ctx context.Context) error {
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	// The schema is there: prepare the statements of learner requests now
+	// (reads.go), with the migration's connection given back.
+	return db.prepareReads(ctx)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
 	dir := "migrations/sqlite"
 	if db.postgres {
 		dir = "migrations/postgres"

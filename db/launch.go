@@ -36,9 +36,7 @@ var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has al
 func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*examgate.Candidate, error) {
 	var out *examgate.Candidate
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewInsert().Model(&usedTokenRow{
-			TokenID: l.TokenID, UsedAt: l.Session.CreatedAt, ExpiresAt: l.TokenExpiresAt,
-		}).On("CONFLICT DO NOTHING").Exec(ctx)
+		res, err := db.exec(ctx, &tx, insertUsedToken, l.TokenID, db.ts(l.Session.CreatedAt), db.ts(l.TokenExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -50,24 +48,12 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 			return err
 		}
 		e := l.Eligibility
-		_, err = tx.NewInsert().Model(&eligibilityRow{
-			CandidateID: cand.ID, ExamCode: e.ExamCode, CourseID: e.CourseID,
-			AssignmentID: e.AssignmentID, PurchasedAt: e.PurchasedAt, EndsAt: e.EndsAt, CheckedAt: e.CheckedAt,
-		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
-			Set("course_id = EXCLUDED.course_id").
-			// A launch link without an assignment id keeps the one TI sent before.
-			Set("assignment_id = CASE WHEN EXCLUDED.assignment_id <> '' THEN EXCLUDED.assignment_id ELSE ?TableAlias.assignment_id END").
-			Set("purchased_at = EXCLUDED.purchased_at").
-			Set("ends_at = EXCLUDED.ends_at").
-			// A window closed early (a no-show under its exam's policy) stays
-			// closed for the same purchase; a new purchase opens a new one.
-			Set("closed_at = CASE WHEN ?TableAlias.purchased_at = EXCLUDED.purchased_at THEN ?TableAlias.closed_at ELSE NULL END").
-			Set("checked_at = EXCLUDED.checked_at").
-			Exec(ctx)
+		_, err = db.exec(ctx, &tx, upsertEligibility, cand.ID, e.ExamCode, e.CourseID, e.AssignmentID,
+			db.ts(e.PurchasedAt), db.ts(e.EndsAt), db.ts(e.CheckedAt))
 		if err != nil {
 			return err
 		}
-		if err := insertSession(ctx, tx, cand.ID, l.Session); err != nil {
+		if err := db.insertSession(ctx, &tx, cand.ID, l.Session); err != nil {
 			return err
 		}
 		out = cand
@@ -135,8 +121,8 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	if row.TIUserID == "" {
 		row.TIUserID = match.TIUserID
 	}
-	if _, err := tx.NewUpdate().Model(&row).WherePK().
-		Column("external_id", "email", "first_name", "last_name", "name", "ti_user_id", "updated_at").Exec(ctx); err != nil {
+	if _, err := db.exec(ctx, &tx, updateCandidate, row.ExternalID, row.Email, row.FirstName, row.LastName, row.Name,
+		row.TIUserID, db.ts(row.UpdatedAt), row.ID); err != nil {
 		return nil, err
 	}
 	return row.domain(), nil

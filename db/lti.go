@@ -312,7 +312,7 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.LineItemsURL, c.ReturnURL, now).Exec(ctx); err != nil {
 			return err
 		}
-		return insertSession(ctx, tx, cand.ID, r.Session)
+		return db.insertSession(ctx, &tx, cand.ID, r.Session)
 	})
 	if err != nil {
 		var de *examgate.Error

@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/uptrace/bun"
@@ -69,28 +71,34 @@ func (db *DB) candidateWhere(ctx context.Context, tx *bun.Tx, column string, arg
 	return r.domain(), nil
 }
 
+const eligibilitySelect = `SELECT course_id, assignment_id, purchased_at, ends_at, checked_at, closed_at
+	FROM eligibilities WHERE candidate_id = ?bigint AND exam_code = ?text`
+
 // Eligibility returns a candidate's window for an exam or a NotFound error.
 func (db *DB) Eligibility(ctx context.Context, candidateID int64, examCode string) (*examgate.Eligibility, error) {
 	r := eligibilityRow{CandidateID: candidateID, ExamCode: examCode}
-	if err := db.readRow(ctx, nil, "eligibility", `SELECT course_id, assignment_id, purchased_at, ends_at, checked_at, closed_at
-		FROM eligibilities WHERE candidate_id = ?bigint AND exam_code = ?text`, []any{candidateID, examCode},
+	if err := db.readRow(ctx, nil, "eligibility", eligibilitySelect, []any{candidateID, examCode},
 		&r.CourseID, &r.AssignmentID, &r.PurchasedAt, &r.EndsAt, &r.CheckedAt, &r.ClosedAt); err != nil {
 		return nil, err
 	}
 	return r.domain(), nil
 }
 
+const tokenUsedSelect = `SELECT count(*) FROM used_launch_tokens WHERE token_id = ?text`
+
 // LaunchTokenUsed reports whether a launch token was already consumed.
 func (db *DB) LaunchTokenUsed(ctx context.Context, tokenID string) (bool, error) {
 	var n int
-	err := db.readRow(ctx, nil, "launch token", `SELECT count(*) FROM used_launch_tokens WHERE token_id = ?text`, []any{tokenID}, &n)
+	err := db.readRow(ctx, nil, "launch token", tokenUsedSelect, []any{tokenID}, &n)
 	return n > 0, err
 }
 
+const bookingsSelect = `SELECT id, starts_at, ends_at, time_zone, status, reschedules, created_at, updated_at
+	FROM bookings WHERE candidate_id = ?bigint AND exam_code = ?text ORDER BY created_at DESC, id DESC LIMIT 100`
+
 // BookingsOf returns a candidate's bookings of an exam, newest first.
 func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string) ([]*examgate.Booking, error) {
-	st, err := db.read(ctx, nil, `SELECT id, starts_at, ends_at, time_zone, status, reschedules, created_at, updated_at
-		FROM bookings WHERE candidate_id = ?bigint AND exam_code = ?text ORDER BY created_at DESC, id DESC LIMIT 100`)
+	st, err := db.read(ctx, nil, bookingsSelect)
 	if err != nil {
 		return nil, notFound(err, "bookings")
 	}
@@ -128,13 +136,72 @@ func (db *DB) AttemptByBooking(ctx context.Context, bookingID int64) (*examgate.
 	return r.domain(), nil
 }
 
+const latestResultSelect = `SELECT id, attempt_id, points, max_points, percent, pass_mark, passed, items, created_at
+	FROM results WHERE candidate_id = ?bigint AND exam_code = ?text ORDER BY created_at DESC, id DESC LIMIT 1`
+
 // LatestResult returns a candidate's newest result of an exam, or NotFound.
 func (db *DB) LatestResult(ctx context.Context, candidateID int64, examCode string) (*examgate.Result, error) {
 	r := resultRow{CandidateID: candidateID, ExamCode: examCode}
-	if err := db.readRow(ctx, nil, "result", `SELECT id, attempt_id, points, max_points, percent, pass_mark, passed, items, created_at
-		FROM results WHERE candidate_id = ?bigint AND exam_code = ?text ORDER BY created_at DESC, id DESC LIMIT 1`, []any{candidateID, examCode},
+	if err := db.readRow(ctx, nil, "result", latestResultSelect, []any{candidateID, examCode},
 		&r.ID, &r.AttemptID, &r.Points, &r.MaxPoints, &r.Percent, &r.PassMark, &r.Passed, &r.Items, &r.CreatedAt); err != nil {
 		return nil, err
 	}
 	return r.domain(), nil
+}
+
+// exec runs a prepared write in tx.
+func (db *DB) exec(ctx context.Context, tx *bun.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := db.read(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// ts is a time argument of a prepared statement: on SQLite in the text form
+// bun writes, so that it compares with the stored ones.
+func (db *DB) ts(t time.Time) any {
+	if db.postgres {
+		return t.UTC()
+	}
+	return sqliteTime(t)
+}
+
+// The statements of a launch's transaction, prepared like the reads.
+const (
+	insertUsedToken = `INSERT INTO used_launch_tokens (token_id, used_at, expires_at) VALUES (?text, ?timestamptz, ?timestamptz)
+		ON CONFLICT DO NOTHING`
+	updateCandidate = `UPDATE candidates SET external_id = ?text, email = ?text, first_name = ?text, last_name = ?text, name = ?text,
+		ti_user_id = ?text, updated_at = ?timestamptz WHERE id = ?bigint`
+	// A launch link without an assignment id keeps the one TI sent before.
+	// A window closed early (a no-show under its exam's policy) stays
+	// closed for the same purchase; a new purchase opens a new one.
+	upsertEligibility = `INSERT INTO eligibilities AS e (candidate_id, exam_code, course_id, assignment_id, purchased_at, ends_at, checked_at)
+		VALUES (?bigint, ?text, ?text, ?text, ?timestamptz, ?timestamptz, ?timestamptz)
+		ON CONFLICT (candidate_id, exam_code) DO UPDATE SET course_id = EXCLUDED.course_id,
+		assignment_id = CASE WHEN EXCLUDED.assignment_id <> '' THEN EXCLUDED.assignment_id ELSE e.assignment_id END,
+		purchased_at = EXCLUDED.purchased_at, ends_at = EXCLUDED.ends_at,
+		closed_at = CASE WHEN e.purchased_at = EXCLUDED.purchased_at THEN e.closed_at ELSE NULL END,
+		checked_at = EXCLUDED.checked_at`
+	endBrowserSessions = `DELETE FROM sessions WHERE candidate_id = ?bigint AND browser = ?text`
+	insertSessionRow   = `INSERT INTO sessions (token_hash, candidate_id, browser, created_at, expires_at)
+		VALUES (?text, ?bigint, ?text, ?timestamptz, ?timestamptz)`
+)
+
+// readQueries are prepared once the schema is there (Migrate), so that a
+// transaction never prepares one for itself alone.
+var readQueries = []string{
+	candidateSelect + "id = ?bigint", candidateSelect + "external_id = ?text", candidateSelect + "email = ?text",
+	eligibilitySelect, tokenUsedSelect, bookingsSelect, attemptSelect + "booking_id = ?bigint", latestResultSelect,
+	insertUsedToken, updateCandidate, upsertEligibility, endBrowserSessions, insertSessionRow,
+}
+
+// prepareReads prepares readQueries on the main pool.
+func (db *DB) prepareReads(ctx context.Context) error {
+	for _, q := range readQueries {
+		if _, err := db.reads.getAs(ctx, db.bun.DB, q, db.params); err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+	}
+	return nil
 }
