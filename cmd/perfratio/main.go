@@ -70,6 +70,7 @@ type options struct {
 	cohortDuration time.Duration
 	port, refPort  int
 	keep           bool
+	examgateBin    string
 }
 
 const (
@@ -94,6 +95,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.port, "port", 18181, "examgate's port on 127.0.0.1")
 	fs.IntVar(&o.refPort, "ref-port", 18282, "the reference's port on 127.0.0.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite file)")
+	fs.StringVar(&o.examgateBin, "examgate", "", "an examgate binary to measure instead of building ./cmd/examgate (an earlier commit, say)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,7 +114,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	for _, name := range []string{"examgate", "perfref"} {
+	names := []string{"examgate", "perfref"}
+	if o.examgateBin != "" {
+		names = names[1:]
+		if err := os.Symlink(o.examgateBin, filepath.Join(tmp, "examgate")); err != nil {
+			return err
+		}
+	}
+	for _, name := range names {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(tmp, name), "./cmd/"+name)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -123,6 +132,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	rev, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if o.examgateBin != "" {
+		rev = []byte(o.examgateBin)
+	}
 	fmt.Fprintf(out, "perfratio: examgate %s, %d CPUs (%s), %s, %s, load average %s\n",
 		strings.TrimSpace(string(rev)), runtime.NumCPU(), cpuModel(), runtime.Version(),
 		time.Now().UTC().Format(time.RFC3339), loadgen.LoadAvg())
