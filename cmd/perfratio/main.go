@@ -277,9 +277,10 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 	eg, err := start(ctx, filepath.Join(tmp, "examgate"), nil, []string{
 		"EXAMGATE_DEMO=1", "EXAMGATE_EXAMS=" + filepath.Join(tmp, "exams.yaml"), "EXAMGATE_DATABASE_URL=" + dsn,
 		"EXAMGATE_ADDR=127.0.0.1:" + strconv.Itoa(o.port),
-		// As in cmd/loadsave/run.sh: a learner's budget (20 requests/s) would
-		// answer a back-to-back load with 429; what is measured is the path.
-		"EXAMGATE_LEARNER_RATE_LIMIT=0",
+		// The rate limiter runs as in production, with budgets no client of
+		// the load reaches (the default, 20 requests/s a session, would
+		// answer a back-to-back load with 429; what is measured is the path).
+		"EXAMGATE_LEARNER_RATE_LIMIT=1000000", "EXAMGATE_LEARNER_RATE_BURST=100000",
 	}, o.port, filepath.Join(tmp, "examgate-"+dbName+".log"))
 	if err != nil {
 		return err
