@@ -98,6 +98,10 @@ func (c *stmtCache) getAs(ctx context.Context, pool *sql.DB, query string, text 
 	return st, nil
 }
 
+// HotPool exposes the pool of session reads and autosaves (the main pool on
+// SQLite), for cmd/perfref's autosave.
+func (db *DB) HotPool() *sql.DB { return db.hotPool() }
+
 // Bun exposes the bun handle for benchmarks and tests.
 func (db *DB) Bun() *bun.DB { return db.bun }
 

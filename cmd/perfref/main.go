@@ -8,7 +8,8 @@
 //
 // It opens the database with db.Open, so SQLite gets examgate's pragmas
 // (WAL, synchronous=FULL, one connection) and PostgreSQL the same pgx
-// driver and pool, and it migrates as examgate does. Routes:
+// driver and pools (autosaves on the pool of their own, HotConns
+// connections), and it migrates as examgate does. Routes:
 //
 //	POST /save       {"attemptId","itemId","choices","clientSeq"}: upsert one
 //	                 answer row (newer clientSeq wins), prepared statement with
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	ref, err := newRef(ctx, store.Bun().DB, store.Postgres(), []byte(*secret))
+	ref, err := newRef(ctx, store.Bun().DB, store.HotPool(), store.Postgres(), []byte(*secret))
 	if err != nil {
 		return err
 	}
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string) error {
 
 type ref struct {
 	pool     *sql.DB
+	hot      *sql.DB // autosaves run here, as examgate's do
 	postgres bool
 	secret   []byte
 	stmts    map[string]*sql.Stmt
@@ -116,14 +118,15 @@ const (
 		ORDER BY created_at DESC, id DESC LIMIT 1`
 )
 
-func newRef(ctx context.Context, pool *sql.DB, postgres bool, secret []byte) (*ref, error) {
-	r := &ref{pool: pool, postgres: postgres, secret: secret, stmts: map[string]*sql.Stmt{}}
-	for _, q := range []string{qSave, qToken, qCandByExt, qSession, qSessRead, qCandRead, qEligRead, qBookRead, qResRead} {
-		text := q
-		if postgres {
-			text = numbered(q)
-		}
-		st, err := pool.PrepareContext(ctx, text)
+func newRef(ctx context.Context, pool, hot *sql.DB, postgres bool, secret []byte) (*ref, error) {
+	r := &ref{pool: pool, hot: hot, postgres: postgres, secret: secret, stmts: map[string]*sql.Stmt{}}
+	saveStmt, err := hot.PrepareContext(ctx, r.text(qSave))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", qSave, err)
+	}
+	r.stmts[qSave] = saveStmt
+	for _, q := range []string{qToken, qCandByExt, qSession, qSessRead, qCandRead, qEligRead, qBookRead, qResRead} {
+		st, err := pool.PrepareContext(ctx, r.text(q))
 		if err != nil {
 			return nil, fmt.Errorf("prepare %q: %w", q, err)
 		}
@@ -134,6 +137,14 @@ func newRef(ctx context.Context, pool *sql.DB, postgres bool, secret []byte) (*r
 		go r.commitSaves()
 	}
 	return r, nil
+}
+
+// text is q for this database.
+func (r *ref) text(q string) string {
+	if r.postgres {
+		return numbered(q)
+	}
+	return q
 }
 
 // numbered turns ? placeholders into PostgreSQL's $1, $2, …
@@ -261,7 +272,7 @@ func (r *ref) commitSaves() {
 
 func (r *ref) commitBatch(batch []*save) error {
 	ctx := context.Background()
-	tx, err := r.pool.BeginTx(ctx, nil)
+	tx, err := r.hot.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
