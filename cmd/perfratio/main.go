@@ -71,6 +71,7 @@ type options struct {
 	port, refPort  int
 	keep           bool
 	examgateBin    string
+	examgateEnv    []string
 }
 
 const (
@@ -95,11 +96,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.port, "port", 18181, "examgate's port on 127.0.0.1")
 	fs.IntVar(&o.refPort, "ref-port", 18282, "the reference's port on 127.0.0.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite file)")
+	env := fs.String("examgate-env", "", "more environment for examgate alone, comma-separated KEY=VALUE (GOGC=400, say)")
 	fs.StringVar(&o.examgateBin, "examgate", "", "an examgate binary to measure instead of building ./cmd/examgate (an earlier commit, say)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	o.dbs, o.paths = strings.Split(*dbs, ","), strings.Split(*paths, ",")
+	if *env != "" {
+		o.examgateEnv = strings.Split(*env, ",")
+	}
 	for _, p := range o.paths {
 		if pathByName(p) == nil {
 			return fmt.Errorf("unknown path %q (known: %s)", p, strings.Join(allPaths, ", "))
@@ -138,6 +143,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "perfratio: examgate %s, %d CPUs (%s), %s, %s, load average %s\n",
 		strings.TrimSpace(string(rev)), runtime.NumCPU(), cpuModel(), runtime.Version(),
 		time.Now().UTC().Format(time.RFC3339), loadgen.LoadAvg())
+	if len(o.examgateEnv) > 0 {
+		fmt.Fprintf(out, "examgate runs with %s\n", strings.Join(o.examgateEnv, " "))
+	}
 	fmt.Fprintf(out, "%d rounds of %s (after %s of warm-up) per path and target, interleaved; medians, range in brackets\n",
 		o.rounds, o.duration, o.warmup)
 	for _, d := range o.dbs {
@@ -274,14 +282,14 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 		return err
 	}
 	defer drop()
-	eg, err := start(ctx, filepath.Join(tmp, "examgate"), nil, []string{
+	eg, err := start(ctx, filepath.Join(tmp, "examgate"), nil, append([]string{
 		"EXAMGATE_DEMO=1", "EXAMGATE_EXAMS=" + filepath.Join(tmp, "exams.yaml"), "EXAMGATE_DATABASE_URL=" + dsn,
 		"EXAMGATE_ADDR=127.0.0.1:" + strconv.Itoa(o.port),
 		// The rate limiter runs as in production, with budgets no client of
 		// the load reaches (the default, 20 requests/s a session, would
 		// answer a back-to-back load with 429; what is measured is the path).
 		"EXAMGATE_LEARNER_RATE_LIMIT=1000000", "EXAMGATE_LEARNER_RATE_BURST=100000",
-	}, o.port, filepath.Join(tmp, "examgate-"+dbName+".log"))
+	}, o.examgateEnv...), o.port, filepath.Join(tmp, "examgate-"+dbName+".log"))
 	if err != nil {
 		return err
 	}
