@@ -10,7 +10,7 @@ WEBSRC  := $(shell find frontend/src frontend/public frontend/index.html fronten
              -type f -not -path 'frontend/src/gql/*' 2>/dev/null) \
            graph/schema.graphqls package.json codegen.ts vite.config.ts tsconfig.json tsconfig.node.json
 
-.PHONY: run test build web generate lint test-go test-web test-e2e clean perf-ratios
+.PHONY: run test build web generate lint test-go test-web test-e2e lighthouse faults clean perf-ratios
 
 run: build
 	EXAMGATE_DEMO=1 ./$(BIN)
@@ -53,6 +53,23 @@ test-e2e: build
 # SQLite and, with TEST_DATABASE_URL, PostgreSQL; docs/performance.md.
 perf-ratios: web
 	$(GO) run ./cmd/perfratio $(PERFRATIO_FLAGS)
+
+# Lighthouse (mobile) on the learner pages of the demo; scores in e2e/out/lighthouse.json.
+lighthouse: build
+	EXAMGATE_BIN=$(BIN) npm run lighthouse
+
+# The whole fault suite (docs/reliability.md), the slow faults included:
+# the real binary under a held lock (PostgreSQL and SQLite), a database
+# refusing connections, TI answering 429, down or slowly, SMTP down, and a
+# failing and a slow webhook receiver. The PostgreSQL faults need
+# TEST_DATABASE_URL. Each fault's figures are printed and written to
+# faults-report.json; EXAMGATE_FAULT_LOCK=60s holds the locks longer
+# (default 15s).
+faults:
+	@if [ -z "$$TEST_DATABASE_URL" ]; then echo "NOTE: TEST_DATABASE_URL is not set: the PostgreSQL faults are SKIPPED."; fi
+	rm -f faults-report.json
+	EXAMGATE_FAULTS=1 EXAMGATE_FAULT_REPORT=$(CURDIR)/faults-report.json $(GO) test -count=1 -timeout 20m -run 'TestFaults' -v ./cmd/examgate/
+	@echo "figures: faults-report.json"
 
 clean:
 	rm -rf bin frontend/dist/app frontend/src/gql

@@ -17,10 +17,13 @@ const (
 	ScopeBookingsRead = "bookings:read" // partner queries: bookings, candidates, attempts
 	ScopeResultsRead  = "results:read"  // result fields: score, passed, delivery state
 	ScopeAdmin        = "admin"         // staff fields and mutations (deliveries, webhooks)
+	// ScopeWebhooksManage lets a partner's key register webhook endpoints
+	// and manage those it registered (never another's).
+	ScopeWebhooksManage = "webhooks:manage"
 )
 
 // Scopes lists every scope a key may have.
-var Scopes = []string{ScopeBookingsRead, ScopeResultsRead, ScopeAdmin}
+var Scopes = []string{ScopeBookingsRead, ScopeResultsRead, ScopeAdmin, ScopeWebhooksManage}
 
 // APIKeyPrefix starts every key, so that a leaked key is recognisable (by
 // secret scanners and people) and a key is not mistaken for a session token.

@@ -16,8 +16,9 @@ type AttemptStore interface {
 	// booking from pending to started, in one transaction with the client
 	// key; for a candidate from an LTI platform it fixes there where the
 	// attempt's scores go (LTIContexts.LTIAttempt). ECONFLICT when the
-	// candidate already has an open attempt.
-	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request) (*Attempt, error)
+	// candidate already has an open attempt. With a booking, jobs (may be
+	// nil) are given the started booking and enqueued in that transaction.
+	StartAttempt(ctx context.Context, a *Attempt, b *Booking, req Request, jobs JobsFunc) (*Attempt, error)
 	AttemptByID(ctx context.Context, id int64) (*Attempt, error)
 	AttemptByBooking(ctx context.Context, bookingID int64) (*Attempt, error)
 	OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*Attempt, error)
@@ -135,19 +136,68 @@ func (s *Attempts) deliverableExam(code string) (*Exam, error) {
 	return exam, nil
 }
 
+// Standing is where a candidate stands with an exam delivered in the
+// browser: how many attempts they have and whether one passed.
+type Standing struct {
+	Allowed int // attempts the exam allows
+	Used    int
+	Passed  bool
+}
+
+// Left is how many more attempts the candidate may start.
+func (st Standing) Left() int {
+	if st.Passed {
+		return 0
+	}
+	return max(0, st.Allowed-st.Used)
+}
+
+// CanAttempt says whether another attempt (or a booking for one) is allowed.
+func (st Standing) CanAttempt() Decision {
+	switch {
+	case st.Passed:
+		// A later fail would post "incomplete" over the pass and reset the course.
+		return refusal(EALREADYPASSED, "You have already passed this exam.")
+	case st.Used >= st.Allowed:
+		return refusal(ENOATTEMPTSLEFT, "You have used all %s for this exam. Contact support if you need another.", pluralize(st.Allowed, "attempt"))
+	}
+	return Decision{Allowed: true}
+}
+
+// Standing reads the candidate's standing with a deliverable exam.
+func (s *Attempts) Standing(ctx context.Context, candidateID int64, exam *Exam) (Standing, error) {
+	st := Standing{Allowed: exam.Delivery.Attempts()}
+	n, err := s.Store.CountAttempts(ctx, candidateID, exam.Code)
+	if err != nil {
+		return st, err
+	}
+	st.Used = n
+	if last, err := s.Store.LatestResult(ctx, candidateID, exam.Code); err == nil {
+		st.Passed = last.Passed
+	} else if ErrorCode(err) != ENOTFOUND {
+		return st, err
+	}
+	return st, nil
+}
+
+// StandingOf is Standing for an exam code; ok is false when the exam is not
+// delivered in the browser, where examgate keeps no attempts.
+func (s *Attempts) StandingOf(ctx context.Context, candidateID int64, examCode string) (st Standing, ok bool, err error) {
+	exam, err := s.Catalog.Exam(examCode)
+	if err != nil || exam.Delivery == nil {
+		return Standing{}, false, err
+	}
+	st, err = s.Standing(ctx, candidateID, exam)
+	return st, err == nil, err
+}
+
 // begin builds a new attempt after checking the attempt limit.
 func (s *Attempts) begin(ctx context.Context, candidateID int64, exam *Exam, now time.Time) (*Attempt, error) {
-	n, err := s.Store.CountAttempts(ctx, candidateID, exam.Code)
+	st, err := s.Standing(ctx, candidateID, exam)
 	if err != nil {
 		return nil, err
 	}
-	if max := exam.Delivery.Attempts(); n >= max {
-		return nil, Errorf(ECONFLICT, "You have used all %d attempt(s) for this exam. Contact support if you need another.", max)
-	}
-	if last, err := s.Store.LatestResult(ctx, candidateID, exam.Code); err == nil && last.Passed {
-		// A later fail would post "incomplete" over the pass and reset the course.
-		return nil, Errorf(ECONFLICT, "You have already passed this exam.")
-	} else if err != nil && ErrorCode(err) != ENOTFOUND {
+	if err := st.CanAttempt().Err(); err != nil {
 		return nil, err
 	}
 	mult, err := s.Store.Accommodation(ctx, candidateID, exam.Code)
@@ -164,8 +214,9 @@ func (s *Attempts) begin(ctx context.Context, candidateID int64, exam *Exam, now
 }
 
 // StartBooked starts the attempt of a pending booking; the caller has
-// checked the check-in window.
-func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*Attempt, error) {
+// checked the check-in window. jobs (may be nil) are enqueued with the
+// start.
+func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request, jobs JobsFunc) (*Attempt, error) {
 	exam, err := s.deliverableExam(b.ExamCode)
 	if err != nil {
 		return nil, err
@@ -175,7 +226,7 @@ func (s *Attempts) StartBooked(ctx context.Context, b *Booking, req Request) (*A
 		return nil, err
 	}
 	a.BookingID = b.ID
-	started, err := s.known(s.Store.StartAttempt(ctx, a, b, req))
+	started, err := s.known(s.Store.StartAttempt(ctx, a, b, req, jobs))
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +257,7 @@ func (s *Attempts) StartOnDemand(ctx context.Context, candidateID int64, examCod
 	if err != nil {
 		return nil, err
 	}
-	started, err := s.known(s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now}))
+	started, err := s.known(s.Store.StartAttempt(ctx, a, nil, Request{CandidateID: candidateID, ClientKey: clientKey, Action: ActionStart, At: now}, nil))
 	if err != nil {
 		return nil, err
 	}

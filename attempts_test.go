@@ -61,6 +61,9 @@ func newAttemptEnv(t *testing.T, store *db.DB, candidates int) *attemptEnv {
 	}
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) // Monday
 	e := &attemptEnv{store: store, now: &now}
+	// These tests move the clock hours at a time between a candidate's
+	// requests; the idle timeout has tests of its own (db/sessions_test.go).
+	store.SetSessionIdle(examgate.SessionLifetime)
 	clock := examgate.ClockFunc(func() time.Time { return *e.now })
 	e.attempts = &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock}
 	e.bookings = &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Attempts: e.attempts}
@@ -290,7 +293,7 @@ func TestOnDemandAttempt(t *testing.T) {
 			t.Fatal(err)
 		}
 		// maxAttempts defaults to 1.
-		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start-key-3", elig); examgate.ErrorCode(err) != examgate.ECONFLICT {
+		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0], "QUICK", "start-key-3", elig); examgate.ErrorCode(err) != examgate.ENOATTEMPTSLEFT {
 			t.Fatalf("attempt limit: %v", err)
 		}
 		if _, err := e.attempts.StartOnDemand(ctx, e.cands[0], "EX-1", "start-key-4", elig); examgate.ErrorCode(err) != examgate.EINVALID {
@@ -327,15 +330,60 @@ func TestStoreRefusesSaveAfterCompletion(t *testing.T) {
 		if res.Percent != 50 {
 			t.Fatalf("result = %+v", res)
 		}
-		// A passed exam is not sat again.
+		// A passed exam is not booked (nor sat) again.
 		*e.now = e.now.AddDate(0, 0, 2)
-		b, err := e.bookings.Book(ctx, e.cands[0], "EX-1", time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), key("book", "again"))
+		if _, err := e.bookings.Book(ctx, e.cands[0], "EX-1", time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), key("book", "again")); examgate.ErrorCode(err) != examgate.EALREADYPASSED {
+			t.Fatalf("booking after a pass: %v", err)
+		}
+	})
+}
+
+// A learner who failed their last allowed attempt is not sold a seat they
+// cannot use: booking is refused before a seat is taken, and the standing
+// says why.
+func TestNoBookingWithoutAttemptsLeft(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		ctx := context.Background()
+		e := newAttemptEnv(t, store, 1)
+		exam, _ := e.attempts.Catalog.Exam("EX-1")
+		before, err := e.attempts.Standing(ctx, e.cands[0], exam)
+		if err != nil || before.Left() != exam.Delivery.Attempts() || !before.CanAttempt().Allowed {
+			t.Fatalf("standing before any attempt = %+v, %v", before, err)
+		}
+		// Both attempts (Monday and Wednesday), each failed: nothing answered.
+		_, a := e.startBooked(t, e.cands[0], "1")
+		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.bookings.Book(ctx, e.cands[0], "EX-1", time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), key("book", "2"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		*e.now = time.Date(2026, 12, 2, 9, 50, 0, 0, time.UTC)
-		if _, err := e.bookings.Start(ctx, e.cands[0], b.ID, key("start", "again")); examgate.ErrorCode(err) != examgate.ECONFLICT {
-			t.Fatalf("second attempt after a pass: %v", err)
+		*e.now = time.Date(2026, 12, 2, 9, 45, 0, 0, time.UTC)
+		if _, err := e.bookings.Start(ctx, e.cands[0], b.ID, key("start", "2")); err != nil {
+			t.Fatal(err)
+		}
+		a, err = e.attempts.ByBooking(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.attempts.Submit(ctx, e.cands[0], a.ID); err != nil {
+			t.Fatal(err)
+		}
+		after, err := e.attempts.Standing(ctx, e.cands[0], exam)
+		if err != nil || after.Passed || after.Used != 2 || after.Left() != 0 {
+			t.Fatalf("standing after two fails = %+v, %v", after, err)
+		}
+		start := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		if _, err := e.bookings.Book(ctx, e.cands[0], "EX-1", start, key("book", "after-fail")); examgate.ErrorCode(err) != examgate.ENOATTEMPTSLEFT {
+			t.Fatalf("booking with no attempt left: %v", err)
+		}
+		taken, err := store.SeatsTaken(ctx, "EX-1", start, start.Add(time.Hour))
+		if err != nil || taken[start.Unix()] != 0 {
+			t.Fatalf("seats taken after a refused booking = %v, %v", taken, err)
+		}
+		if err := after.CanAttempt().Err(); examgate.ErrorCode(err) != examgate.ENOATTEMPTSLEFT || !strings.Contains(err.Error(), "all 2 attempts ") {
+			t.Fatalf("refusal = %v", err)
 		}
 	})
 }
@@ -607,7 +655,7 @@ func TestSweepPagesPastAttemptsItLeaves(t *testing.T) {
 			t.Helper()
 			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c, ExamCode: exam, Seed: 1,
 				StartedAt: deadline.Add(-30 * time.Minute), Deadline: deadline, Status: examgate.AttemptOpen}, nil,
-				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline})
+				examgate.Request{CandidateID: c, ClientKey: key("sweep", c), Action: examgate.ActionStart, At: deadline}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package examgate
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"time"
@@ -13,6 +14,8 @@ const (
 	ECUTOFFPASSED       = "CUTOFF_PASSED"
 	ETOOMANYRESCHEDULES = "TOO_MANY_RESCHEDULES"
 	ENOTINCHECKIN       = "NOT_IN_CHECKIN_WINDOW"
+	ENOATTEMPTSLEFT     = "NO_ATTEMPTS_LEFT"
+	EALREADYPASSED      = "ALREADY_PASSED"
 )
 
 // BookingStatus is where a booking is in its life.
@@ -38,9 +41,20 @@ type Booking struct {
 	TimeZone    string // the exam's availability zone, for display and calendars
 	Status      BookingStatus
 	Reschedules int // how many times it was moved
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// LinkToken is the unguessable part of the booking's link in emails and
+	// calendar files (see BookingLinkPath); empty for bookings made before
+	// links existed.
+	LinkToken string `json:",omitempty"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
+
+// BookingLinkPath is the path of a booking's page that needs no session,
+// linked from its emails and calendar file.
+func BookingLinkPath(token string) string { return "/b/" + token }
+
+// NewLinkToken returns a fresh booking link token: 128 random bits.
+func NewLinkToken() string { return rand.Text() }
 
 // Slot is one bookable start time of an exam.
 type Slot struct {

@@ -15,6 +15,9 @@ type BookingStore interface {
 	SeatsTaken(ctx context.Context, examCode string, from, to time.Time) (map[int64]int, error) // unix start → seats
 	BookingsOf(ctx context.Context, candidateID int64, examCode string) ([]*Booking, error)
 	BookingByID(ctx context.Context, id int64) (*Booking, error)
+	// BookingByLinkToken returns the booking an email or calendar link
+	// names, or a NotFound error.
+	BookingByLinkToken(ctx context.Context, token string) (*Booking, error)
 	// BookingByRequest returns the booking a client key already acted on,
 	// with the action, or a NotFound error.
 	BookingByRequest(ctx context.Context, candidateID int64, clientKey string) (*Booking, string, error)
@@ -137,6 +140,19 @@ func (s *Bookings) AvailableSlots(ctx context.Context, candidateID int64, examCo
 	return open, nil
 }
 
+// canAttempt refuses a booking when the candidate has no attempt left or has
+// passed; exams taken elsewhere keep no attempts here.
+func (s *Bookings) canAttempt(ctx context.Context, candidateID int64, exam *Exam) error {
+	if s.Attempts == nil || exam.Delivery == nil {
+		return nil
+	}
+	st, err := s.Attempts.Standing(ctx, candidateID, exam)
+	if err != nil {
+		return err
+	}
+	return st.CanAttempt().Err()
+}
+
 func (s *Bookings) eligibility(ctx context.Context, candidateID int64, examCode string) (*Eligibility, error) {
 	elig, err := s.Store.Eligibility(ctx, candidateID, examCode)
 	if ErrorCode(err) == ENOTFOUND {
@@ -166,9 +182,13 @@ func (s *Bookings) Book(ctx context.Context, candidateID int64, examCode string,
 	if err := CanBook(exam.Availability, elig, slot, now).Err(); err != nil {
 		return nil, err
 	}
+	// A seat is worth nothing without an attempt to sit in it.
+	if err := s.canAttempt(ctx, candidateID, exam); err != nil {
+		return nil, err
+	}
 	b, err := s.Store.CreateBooking(ctx, &Booking{
 		CandidateID: candidateID, ExamCode: exam.Code, StartsAt: slot.StartsAt, EndsAt: slot.EndsAt,
-		TimeZone: exam.Availability.TimeZone, Status: BookingPending, CreatedAt: now, UpdatedAt: now,
+		TimeZone: exam.Availability.TimeZone, Status: BookingPending, LinkToken: NewLinkToken(), CreatedAt: now, UpdatedAt: now,
 	}, exam.Availability.Seats, s.request(candidateID, clientKey, ActionBook, now), s.withEvent(EventBookingCreated, s.emailJob("booked", time.Time{})))
 	return s.done(ctx, b, err)
 }
@@ -242,12 +262,12 @@ func (s *Bookings) Start(ctx context.Context, candidateID, bookingID int64, clie
 	}
 	req := s.request(candidateID, clientKey, ActionStart, now)
 	if exam.Delivery != nil && s.Attempts != nil {
-		if _, err := s.Attempts.StartBooked(ctx, b, req); err != nil {
+		if _, err := s.Attempts.StartBooked(ctx, b, req, s.withEvent(EventBookingStarted, nil)); err != nil {
 			return s.done(ctx, nil, err)
 		}
 		return s.Store.BookingByID(ctx, b.ID)
 	}
-	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, req, nil)
+	b, err = s.Store.ChangeBookingStatus(ctx, b, BookingStarted, false, req, s.withEvent(EventBookingStarted, nil))
 	return s.done(ctx, b, err)
 }
 
@@ -289,6 +309,26 @@ func (s *Bookings) BookingsOf(ctx context.Context, candidateID int64, examCode s
 		return nil, err
 	}
 	return s.Store.BookingsOf(ctx, candidateID, examCode)
+}
+
+// ByLink returns the booking of an email or calendar link, with its exam.
+// The link is a bearer of the booking's time only: it signs no one in.
+func (s *Bookings) ByLink(ctx context.Context, token string) (*Booking, *Exam, error) {
+	notFound := Errorf(ENOTFOUND, "This booking link is not valid. Open the exam from your course instead.")
+	if len(token) < 16 || len(token) > 64 {
+		return nil, nil, notFound
+	}
+	b, err := s.Store.BookingByLinkToken(ctx, token)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, notFound
+	} else if err != nil {
+		return nil, nil, err
+	}
+	exam, err := s.Catalog.Exam(b.ExamCode)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, exam, nil
 }
 
 // Own returns a booking of the candidate; someone else's is NotFound, so that

@@ -6,7 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"syscall"
 )
 
@@ -71,9 +73,14 @@ func Unreachable(err error) bool {
 		return false
 	}
 	var op *net.OpError
+	// io.ErrUnexpectedEOF: the connection was cut while a statement's
+	// answer was being read (PostgreSQL restarted, a proxy dropped it).
+	// SQLITE_BUSY: another writer held SQLite's one write lock for all of
+	// the busy timeout; the driver's error has no type to test for it.
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.As(err, &op)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &op) ||
+		strings.Contains(err.Error(), "(SQLITE_BUSY)")
 }
 
 // Outage turns an error that says a service could not be reached into

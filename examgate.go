@@ -77,10 +77,34 @@ type Session struct {
 	Browser   string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is when the session was last found in use, to within
+	// SessionSeenEvery; zero at a launch means CreatedAt.
+	LastSeenAt time.Time
 }
 
 // SessionLifetime is how long a launch keeps a learner signed in.
 const SessionLifetime = 12 * time.Hour
+
+// DefaultSessionIdle is how long a session lasts without a request before
+// it ends (EXAMGATE_SESSION_IDLE): shorter than SessionLifetime, so that a
+// browser left signed in on a shared computer is not usable for the rest
+// of the day. An exam in progress keeps its session alive: every autosave
+// and the player's clock check every five minutes count as use.
+const DefaultSessionIdle = time.Hour
+
+// SessionSeenEvery is how often at most a session's LastSeenAt is written:
+// a request that finds it written less than this long ago writes nothing,
+// so the autosaves of an exam cost one write a minute, not one each.
+const SessionSeenEvery = time.Minute
+
+// SessionIdleSince is the last-seen time a session needs at now to be live
+// under an idle timeout (DefaultSessionIdle when idle is zero or less).
+func SessionIdleSince(now time.Time, idle time.Duration) time.Time {
+	if idle <= 0 {
+		idle = DefaultSessionIdle
+	}
+	return now.Add(-idle)
+}
 
 // LaunchClaims are the checked contents of a TI launch token.
 type LaunchClaims struct {

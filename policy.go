@@ -155,6 +155,51 @@ func notPending(b *Booking) (Decision, bool) {
 	return refusal(ECONFLICT, "This booking cannot be changed. Contact support."), false
 }
 
+// Rules words the policy for a learner, as the booking dialog does
+// (frontend/src/booking/policy.ts): the emails say the same.
+func (p Policy) Rules() []string {
+	p = p.WithDefaults()
+	out := []string{fmt.Sprintf("Start opens %s before the booked time.", humanDuration(p.CheckInBefore.D()))}
+	cancel, moves := humanDuration(p.CancelCutoff.D()), *p.MaxReschedules
+	switch {
+	case moves == 0:
+		out = append(out, fmt.Sprintf("You can cancel until %s before it starts; it cannot be moved.", cancel))
+	case p.CancelCutoff == p.RescheduleCutoff:
+		out = append(out, fmt.Sprintf("You can cancel or move it until %s before it starts (move it at most %s).", cancel, times(moves)))
+	default:
+		out = append(out, fmt.Sprintf("You can cancel until %s before it starts.", cancel),
+			fmt.Sprintf("You can move it until %s before it starts, at most %s.", humanDuration(p.RescheduleCutoff.D()), times(moves)))
+	}
+	return out
+}
+
+// Locked says, for a booking email sent at now, what the booking can no
+// longer do: "" while it can still be cancelled and moved (or moving was
+// never allowed and it can still be cancelled).
+func (p Policy) Locked(b *Booking, now time.Time) string {
+	noCancel := !p.CanCancel(b, now).Allowed
+	noMove := p.CanReschedule(b, now).Code == ECUTOFFPASSED
+	switch {
+	case noCancel && (noMove || *p.WithDefaults().MaxReschedules == 0):
+		return "It starts too soon to be cancelled or moved."
+	case noCancel:
+		return "It starts too soon to be cancelled."
+	case noMove:
+		return "It starts too soon to be moved."
+	}
+	return ""
+}
+
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
 func refusal(code, format string, args ...any) Decision {
 	return Decision{Code: code, Reason: fmt.Sprintf(format, args...)}
 }

@@ -293,3 +293,52 @@ func TestCanBook(t *testing.T) {
 		})
 	}
 }
+
+// The rules read the same as the booking dialog's (frontend/src/booking/policy.test.ts).
+func TestPolicyRules(t *testing.T) {
+	h := func(d time.Duration) examgate.Duration { return examgate.Duration(d) }
+	cases := []struct {
+		p    examgate.Policy
+		want []string
+	}{
+		{examgate.Policy{}, []string{
+			"Start opens 30 minutes before the booked time.",
+			"You can cancel or move it until 24 hours before it starts (move it at most 3 times).",
+		}},
+		{examgate.Policy{RescheduleCutoff: h(2 * time.Hour), MaxReschedules: ptr(1)}, []string{
+			"Start opens 30 minutes before the booked time.",
+			"You can cancel until 24 hours before it starts.",
+			"You can move it until 2 hours before it starts, at most once.",
+		}},
+		{examgate.Policy{CheckInBefore: h(90 * time.Minute), MaxReschedules: ptr(0)}, []string{
+			"Start opens 90 minutes before the booked time.",
+			"You can cancel until 24 hours before it starts; it cannot be moved.",
+		}},
+	}
+	for _, c := range cases {
+		if got := c.p.Rules(); strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("Rules(%+v) =\n%q\nwant\n%q", c.p, got, c.want)
+		}
+	}
+}
+
+// A booking made inside a cutoff says so in its email.
+func TestPolicyLocked(t *testing.T) {
+	b := pending(0) // starts at examStart
+	p := examgate.Policy{RescheduleCutoff: examgate.Duration(2 * time.Hour)}
+	for _, c := range []struct {
+		before time.Duration
+		want   string
+	}{
+		{48 * time.Hour, ""},
+		{3 * time.Hour, "It starts too soon to be cancelled."},
+		{time.Hour, "It starts too soon to be cancelled or moved."},
+	} {
+		if got := p.Locked(b, examStart.Add(-c.before)); got != c.want {
+			t.Errorf("%v before: %q, want %q", c.before, got, c.want)
+		}
+	}
+	if got := (examgate.Policy{MaxReschedules: ptr(0)}).Locked(b, examStart.Add(-time.Hour)); got != "It starts too soon to be cancelled or moved." {
+		t.Errorf("no moves allowed: %q", got)
+	}
+}

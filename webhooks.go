@@ -22,13 +22,17 @@ const (
 	EventBookingRescheduled = "booking.rescheduled"
 	EventBookingCancelled   = "booking.cancelled"
 	EventBookingNoShow      = "booking.no_show"
+	EventBookingStarted     = "booking.started"
 	EventAttemptCompleted   = "attempt.completed"
+	// EventPing is sent on demand to one endpoint (Webhooks.Ping), whatever
+	// it subscribed to; it is not an event type to subscribe to.
+	EventPing = "ping"
 )
 
 // WebhookEventTypes lists every event type, in documentation order.
 var WebhookEventTypes = []string{
 	EventBookingCreated, EventBookingRescheduled, EventBookingCancelled,
-	EventBookingNoShow, EventAttemptCompleted,
+	EventBookingNoShow, EventBookingStarted, EventAttemptCompleted,
 }
 
 // Job kinds of webhooks. A change enqueues one JobWebhookEvent in its
@@ -56,6 +60,7 @@ const (
 	MaxWebhookSecretLen = 200
 	MaxWebhookDescLen   = 200
 	maxWebhookEndpoints = 100
+	maxEndpointsPerKey  = 10 // of a partner's key (webhooks:manage)
 )
 
 // WebhookEndpoint is a partner's receiver of events.
@@ -69,8 +74,28 @@ type WebhookEndpoint struct {
 	// are sent until it is added again.
 	DisabledAt     *time.Time
 	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PreviousSecret, after a rotation, also signs deliveries until
+	// PreviousSecretUntil, so that the receiver can switch without a gap.
+	// Like Secret, it is read only to sign.
+	PreviousSecret      string
+	PreviousSecretUntil *time.Time
+	// OwnerKeyID is the API key (with ScopeWebhooksManage) that registered
+	// the endpoint and may manage it; 0 for the operator's. OwnerRevoked:
+	// that key was revoked, and the endpoint gets nothing more.
+	OwnerKeyID   int64
+	OwnerRevoked bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// signingSecrets returns the secrets a delivery sent at now is signed
+// with: the current one, and the previous one during its overlap.
+func (e *WebhookEndpoint) signingSecrets(now time.Time) []string {
+	out := []string{e.Secret}
+	if e.PreviousSecret != "" && e.PreviousSecretUntil != nil && now.Before(*e.PreviousSecretUntil) {
+		out = append(out, e.PreviousSecret)
+	}
+	return out
 }
 
 // Subscribed reports whether the endpoint wants events of type typ.
@@ -79,15 +104,21 @@ func (e *WebhookEndpoint) Subscribed(typ string) bool { return slices.Contains(e
 // WebhookDelivery is one event on its way to one endpoint: a row of the
 // delivery log.
 type WebhookDelivery struct {
-	ID            int64
-	EndpointID    int64
-	EventID       string
-	EventType     string
-	BookingID     int64 // 0 for an attempt without a booking
-	State         string
-	Attempts      int    // HTTP requests made
-	LastStatus    int    // HTTP status of the last attempt; 0 when none answered
-	LastError     string // why the last attempt failed; empty after success
+	ID         int64
+	EndpointID int64
+	EventID    string
+	EventType  string
+	BookingID  int64 // 0 for an attempt without a booking
+	State      string
+	Attempts   int    // HTTP requests made
+	LastStatus int    // HTTP status of the last attempt; 0 when none answered
+	LastError  string // why the last attempt failed; empty after success
+	// LastLatency is how long the last attempt took, from sending to the
+	// end of the answer's headers (or the failure).
+	LastLatency time.Duration
+	// LastResponse is the start (MaxWebhookResponseKept bytes) of the
+	// receiver's answer to the last attempt.
+	LastResponse  string
 	CreatedAt     time.Time
 	LastAttemptAt *time.Time
 	DeliveredAt   *time.Time
@@ -155,6 +186,14 @@ type webhookEventJob struct {
 	Result *Result `json:"result,omitempty"`
 }
 
+// RedeliveryFilter selects the deliveries to send again.
+type RedeliveryFilter struct {
+	DeliveryID   int64 // one delivery; or all of:
+	EndpointID   int64
+	Since, Until time.Time
+	Limit        int
+}
+
 // WebhookDeliveryJob is the payload of JobWebhookDelivery.
 type WebhookDeliveryJob struct {
 	DeliveryID int64 `json:"deliveryId"`
@@ -178,7 +217,20 @@ type WebhookStore interface {
 	// WebhookDelivery returns a delivery with its body, or NotFound.
 	WebhookDelivery(ctx context.Context, id int64) (*WebhookDelivery, []byte, error)
 	// RecordWebhookAttempt notes the outcome of one HTTP attempt.
-	RecordWebhookAttempt(ctx context.Context, id int64, status int, errMsg string, delivered bool, now time.Time) error
+	RecordWebhookAttempt(ctx context.Context, id int64, out WebhookOutcome, now time.Time) error
+	// EnableWebhookEndpoint clears an endpoint's disabled mark.
+	EnableWebhookEndpoint(ctx context.Context, id int64, now time.Time) error
+	// RotateWebhookSecret makes secret the endpoint's, keeping the one it
+	// replaces as the previous secret until previousUntil.
+	RotateWebhookSecret(ctx context.Context, id int64, secret string, previousUntil, now time.Time) error
+	// AddWebhookPing writes a delivery without a job, for Ping to send.
+	AddWebhookPing(ctx context.Context, endpointID int64, eventID string, body []byte, now time.Time) (*WebhookDelivery, error)
+	// RedeliverWebhooks queues again, in one transaction and in the order
+	// they were made, the deliveries f selects (a new job each, keyed by
+	// jobKey), and returns them. f.DeliveryID selects one delivered or
+	// failed delivery; otherwise the failed ones of f.EndpointID made in
+	// [f.Since, f.Until), at most f.Limit.
+	RedeliverWebhooks(ctx context.Context, f RedeliveryFilter, jobKey func(*WebhookDelivery) string, now time.Time) ([]*WebhookDelivery, error)
 	// WebhookDeliveries lists an endpoint's deliveries newest first, those
 	// with an id below beforeID when it is not 0.
 	WebhookDeliveries(ctx context.Context, endpointID, beforeID int64, limit int) ([]*WebhookDelivery, error)
@@ -197,17 +249,72 @@ type Webhooks struct {
 	Wake func()
 }
 
-// AddWebhook registers an endpoint, for admins. An empty secret makes one;
-// either way the returned endpoint carries it, and nothing shows it again.
+// webhookAccess is who may manage which endpoints: an admin key every
+// one, a key with ScopeWebhooksManage those it registered.
+type webhookAccess struct {
+	all   bool
+	owner *APIKey
+}
+
+// accessOf tells which endpoints the request's key may manage.
+func accessOf(ctx context.Context) (webhookAccess, error) {
+	k := APIKeyFromContext(ctx)
+	switch {
+	case k == nil:
+		return webhookAccess{}, Errorf(EUNAUTHORIZED, "This needs an API key with the %s or %s scope: send it as Authorization: Bearer <key>.", ScopeAdmin, ScopeWebhooksManage)
+	case k.Has(ScopeAdmin):
+		return webhookAccess{all: true}, nil
+	case k.Has(ScopeWebhooksManage) && k.ID != 0:
+		return webhookAccess{owner: k}, nil
+	}
+	return webhookAccess{}, Errorf(EFORBIDDEN, "This API key (%s) lacks the %s scope; it has %s. Ask the examgate operator for a key with it.",
+		k.Name, ScopeWebhooksManage, strings.Join(k.Scopes, ", "))
+}
+
+func (a webhookAccess) may(e *WebhookEndpoint) bool {
+	return a.all || a.owner != nil && e.OwnerKeyID == a.owner.ID
+}
+
+// eventScopes are the read scopes a partner's key needs to subscribe to
+// an event: an event carries what those scopes read.
+func eventScopes(event string) []string {
+	switch event {
+	case EventAttemptCompleted:
+		return []string{ScopeBookingsRead, ScopeResultsRead}
+	default:
+		return []string{ScopeBookingsRead}
+	}
+}
+
+// AddWebhook registers an endpoint: with an admin key, the operator's;
+// with a webhooks:manage key, that key's, for events whose data the key
+// may read. An empty secret makes one; either way the returned endpoint
+// carries it, and nothing shows it again.
 func (w *Webhooks) AddWebhook(ctx context.Context, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	a, err := accessOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return w.Add(ctx, rawURL, events, secret, description)
+	var owner int64
+	if !a.all {
+		owner = a.owner.ID
+		for _, e := range events {
+			for _, sc := range eventScopes(strings.TrimSpace(e)) {
+				if !a.owner.Has(sc) {
+					return nil, Errorf(EFORBIDDEN, "%s events carry what the %s scope reads, which this API key (%s) lacks.", truncateForMessage(e), sc, a.owner.Name)
+				}
+			}
+		}
+	}
+	return w.add(ctx, owner, rawURL, events, secret, description)
 }
 
 // Add registers an endpoint; the caller is the operator (the command line).
 func (w *Webhooks) Add(ctx context.Context, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
+	return w.add(ctx, 0, rawURL, events, secret, description)
+}
+
+func (w *Webhooks) add(ctx context.Context, owner int64, rawURL string, events []string, secret, description string) (*WebhookEndpoint, error) {
 	u, err := w.Sender.CheckURL(ctx, rawURL)
 	if err != nil {
 		return nil, err
@@ -231,42 +338,50 @@ func (w *Webhooks) Add(ctx context.Context, rawURL string, events []string, secr
 	if len(existing) >= maxWebhookEndpoints {
 		return nil, Errorf(EINVALID, "There are already %d webhook endpoints; remove one first.", maxWebhookEndpoints)
 	}
+	if owner != 0 && len(slices.DeleteFunc(existing, func(e *WebhookEndpoint) bool { return e.OwnerKeyID != owner })) >= maxEndpointsPerKey {
+		return nil, Errorf(EINVALID, "This API key has registered %d webhook endpoints already; remove one first.", maxEndpointsPerKey)
+	}
 	now := w.Clock.Now()
 	return w.Store.AddWebhookEndpoint(ctx, &WebhookEndpoint{
-		URL: u, Secret: secret, Events: evs, Description: description, CreatedAt: now, UpdatedAt: now,
+		URL: u, Secret: secret, Events: evs, Description: description, CreatedAt: now, UpdatedAt: now, OwnerKeyID: owner,
 	})
 }
 
-// List returns the endpoints without secrets, for admins.
+// List returns the endpoints the key may manage, without secrets.
 func (w *Webhooks) List(ctx context.Context) ([]*WebhookEndpoint, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	a, err := accessOf(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return w.Store.WebhookEndpoints(ctx)
+	all, err := w.Store.WebhookEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, e := range all {
+		if a.may(e) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
-// Remove deletes an endpoint and its delivery log, for admins.
+// Remove deletes an endpoint and its delivery log.
 func (w *Webhooks) Remove(ctx context.Context, id int64) error {
-	if err := RequireAdmin(ctx); err != nil {
+	if _, err := w.endpoint(ctx, id); err != nil {
 		return err
 	}
 	return w.Store.RemoveWebhookEndpoint(ctx, id)
 }
 
-// Deliveries lists an endpoint's delivery log newest first, for admins.
-// first may be one more than a page, to tell whether another follows.
+// Deliveries lists an endpoint's delivery log newest first. first may be
+// one more than a page, to tell whether another follows.
 func (w *Webhooks) Deliveries(ctx context.Context, endpointID int64, first int, beforeID int64) ([]*WebhookDelivery, error) {
-	if err := RequireAdmin(ctx); err != nil {
+	if _, err := w.endpoint(ctx, endpointID); err != nil {
 		return nil, err
 	}
 	if first < 1 || first > 201 {
 		return nil, Errorf(EINVALID, "first must be between 1 and 200.")
-	}
-	if _, err := w.Store.WebhookEndpoint(ctx, endpointID); err != nil {
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(ENOTFOUND, "No webhook endpoint with id %d.", endpointID)
-		}
-		return nil, err
 	}
 	return w.Store.WebhookDeliveries(ctx, endpointID, beforeID, first)
 }
@@ -311,14 +426,20 @@ func parseEventTypes(events []string) ([]string, error) {
 }
 
 // SignWebhook returns the X-Examgate-Signature value of a body sent at t:
-// the HMAC-SHA256, keyed with the secret, of "<unix seconds>.<body>".
-func SignWebhook(secret string, t time.Time, body []byte) string {
+// the HMAC-SHA256, keyed with the secret, of "<unix seconds>.<body>", and
+// one more v1 for each of more (the previous secret while a rotation
+// overlaps).
+func SignWebhook(secret string, t time.Time, body []byte, more ...string) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	h := "t=" + ts
+	for _, s := range append([]string{secret}, more...) {
+		mac := hmac.New(sha256.New, []byte(s))
+		mac.Write([]byte(ts))
+		mac.Write([]byte{'.'})
+		mac.Write(body)
+		h += ",v1=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	return h
 }
 
 // newEventID makes an event id: random, so that receivers can use it as a
@@ -374,7 +495,7 @@ func (w *Webhooks) HandleEvent(ctx context.Context, job *QueuedJob) error {
 	}
 	var ids []int64
 	for _, e := range endpoints {
-		if e.DisabledAt == nil && e.Subscribed(p.Type) {
+		if e.DisabledAt == nil && !e.OwnerRevoked && e.Subscribed(p.Type) {
 			ids = append(ids, e.ID)
 		}
 	}
@@ -419,7 +540,7 @@ func (w *Webhooks) HandleEvent(ctx context.Context, job *QueuedJob) error {
 	}
 	key := func(endpointID int64) string {
 		if bookingID != 0 {
-			return fmt.Sprintf("webhook:%d:booking:%d", endpointID, bookingID)
+			return bookingDeliveryKey(endpointID, bookingID)
 		}
 		return fmt.Sprintf("webhook:%d:candidate:%d", endpointID, p.CandidateID)
 	}
@@ -458,11 +579,15 @@ func (w *Webhooks) HandleDelivery(ctx context.Context, job *QueuedJob) error {
 	}
 	if ep.DisabledAt != nil {
 		// Not sent; the log shows the job's error as the reason.
-		return Permanent(fmt.Errorf("not sent: endpoint %d is disabled (%s); add it again to receive events", ep.ID, ep.DisabledReason))
+		return Permanent(fmt.Errorf("not sent: endpoint %d is disabled (%s); enable it to receive events", ep.ID, ep.DisabledReason))
 	}
-	out := w.Sender.Send(ctx, ep.URL, ep.Secret, d.EventID, body, w.Clock.Now())
+	if ep.OwnerRevoked {
+		return Permanent(fmt.Errorf("not sent: the API key that registered endpoint %d was revoked", ep.ID))
+	}
+	sent := w.Clock.Now()
+	out := w.Sender.Send(ctx, ep.URL, ep.signingSecrets(sent), d.EventID, body, sent)
 	now := w.Clock.Now()
-	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out.Status, out.errText(), out.Err == nil, now); err != nil {
+	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out, now); err != nil {
 		return err
 	}
 	switch {
@@ -488,4 +613,170 @@ func (w *Webhooks) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return w.Logger
+}
+
+// bookingDeliveryKey is the ordering key of the deliveries of one
+// booking's events to one endpoint: they go out one at a time, in order.
+func bookingDeliveryKey(endpointID, bookingID int64) string {
+	return fmt.Sprintf("webhook:%d:booking:%d", endpointID, bookingID)
+}
+
+// endpoint returns an endpoint the request's key may manage, with its
+// secrets; another's is not found, as if it did not exist.
+func (w *Webhooks) endpoint(ctx context.Context, id int64) (*WebhookEndpoint, error) {
+	a, err := accessOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := w.Store.WebhookEndpoint(ctx, id)
+	if ErrorCode(err) == ENOTFOUND || err == nil && !a.may(ep) {
+		return nil, Errorf(ENOTFOUND, "No webhook endpoint with id %d.", id)
+	}
+	return ep, err
+}
+
+// Enable sends events to an endpoint that was disabled (by a 410 Gone)
+// again, with the secret it had. Deliveries given up on meanwhile stay
+// failed: RedeliverFailed sends them.
+func (w *Webhooks) Enable(ctx context.Context, id int64) (*WebhookEndpoint, error) {
+	if _, err := w.endpoint(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := w.Store.EnableWebhookEndpoint(ctx, id, w.Clock.Now()); err != nil {
+		return nil, err
+	}
+	return w.endpoint(ctx, id)
+}
+
+// MaxSecretOverlap bounds how long a rotated secret keeps signing.
+const MaxSecretOverlap = 7 * 24 * time.Hour
+
+// RotateSecret gives an endpoint a new secret (made when secret is empty)
+// and keeps signing with the old one as well for overlap, so that the
+// receiver can deploy the new one while requests still verify with the
+// old: each request carries a v1 signature for each. The returned endpoint
+// carries the new secret, which nothing shows again.
+func (w *Webhooks) RotateSecret(ctx context.Context, id int64, secret string, overlap time.Duration) (*WebhookEndpoint, error) {
+	ep, err := w.endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if overlap < 0 || overlap > MaxSecretOverlap {
+		return nil, Errorf(EINVALID, "The overlap must be between 0 and %d hours.", int(MaxSecretOverlap.Hours()))
+	}
+	if secret == "" {
+		secret = NewWebhookSecret()
+	} else if err := checkSecret(secret); err != nil {
+		return nil, err
+	}
+	if secret == ep.Secret {
+		return nil, Errorf(EINVALID, "The new secret is the one the endpoint has; give another or leave it out to have one made.")
+	}
+	now := w.Clock.Now()
+	if err := w.Store.RotateWebhookSecret(ctx, id, secret, now.Add(overlap), now); err != nil {
+		return nil, err
+	}
+	if ep, err = w.endpoint(ctx, id); err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// Ping sends a ping event to an endpoint now, whatever it subscribed to and
+// even when it is disabled, signed as every delivery is, and returns its
+// delivery with the outcome. It is not retried.
+func (w *Webhooks) Ping(ctx context.Context, id int64) (*WebhookDelivery, error) {
+	ep, err := w.endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := w.Clock.Now()
+	ev := WebhookEvent{ID: newEventID(), Type: EventPing, Time: now.UTC()}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	d, err := w.Store.AddWebhookPing(ctx, ep.ID, ev.ID, body, now)
+	if err != nil {
+		return nil, err
+	}
+	out := w.Sender.Send(ctx, ep.URL, ep.signingSecrets(now), ev.ID, body, now)
+	if err := w.Store.RecordWebhookAttempt(ctx, d.ID, out, w.Clock.Now()); err != nil {
+		return nil, err
+	}
+	return w.delivery(ctx, ep.ID, d.ID)
+}
+
+// delivery returns one delivery of the log, with its state.
+func (w *Webhooks) delivery(ctx context.Context, endpointID, id int64) (*WebhookDelivery, error) {
+	list, err := w.Store.WebhookDeliveries(ctx, endpointID, id+1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 || list[0].ID != id {
+		return nil, Errorf(ENOTFOUND, "No webhook delivery with id %d.", id)
+	}
+	return list[0], nil
+}
+
+// Redeliver sends one delivery again, with the same event id and body:
+// one that was delivered (the receiver lost it) or failed. One still
+// pending is refused: it is sent anyway. It waits behind the pending
+// deliveries of its booking, and later events of that booking wait
+// behind it.
+func (w *Webhooks) Redeliver(ctx context.Context, deliveryID int64) (*WebhookDelivery, error) {
+	if _, err := accessOf(ctx); err != nil {
+		return nil, err
+	}
+	d, _, err := w.Store.WebhookDelivery(ctx, deliveryID)
+	if err == nil {
+		_, err = w.endpoint(ctx, d.EndpointID)
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "No webhook delivery with id %d.", deliveryID)
+	} else if err != nil {
+		return nil, err
+	}
+	list, err := w.redeliver(ctx, RedeliveryFilter{DeliveryID: deliveryID})
+	if err != nil {
+		return nil, err
+	}
+	return list[0], nil
+}
+
+// MaxRedeliveries is how many deliveries one RedeliverFailed sends again.
+const MaxRedeliveries = 1000
+
+// RedeliverFailed sends again every failed delivery of an endpoint made
+// from since up to until (now when zero), oldest first, at most
+// MaxRedeliveries at a time, and returns them. Each booking's events go
+// in the order they happened.
+func (w *Webhooks) RedeliverFailed(ctx context.Context, endpointID int64, since, until time.Time) ([]*WebhookDelivery, error) {
+	if _, err := w.endpoint(ctx, endpointID); err != nil {
+		return nil, err
+	}
+	if until.IsZero() {
+		until = w.Clock.Now().Add(time.Second)
+	}
+	if !since.Before(until) {
+		return nil, Errorf(EINVALID, "since must be before until.")
+	}
+	return w.redeliver(ctx, RedeliveryFilter{EndpointID: endpointID, Since: since, Until: until, Limit: MaxRedeliveries})
+}
+
+func (w *Webhooks) redeliver(ctx context.Context, f RedeliveryFilter) ([]*WebhookDelivery, error) {
+	key := func(d *WebhookDelivery) string {
+		if d.BookingID != 0 {
+			return bookingDeliveryKey(d.EndpointID, d.BookingID)
+		}
+		return fmt.Sprintf("webhook:%d:delivery:%d", d.EndpointID, d.ID)
+	}
+	list, err := w.Store.RedeliverWebhooks(ctx, f, key, w.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > 0 && w.Wake != nil {
+		w.Wake()
+	}
+	return list, nil
 }

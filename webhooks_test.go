@@ -1,6 +1,7 @@
 package examgate_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -34,6 +35,7 @@ type receiver struct {
 	requests []received // every request, in arrival order
 	accepted []received // those answered 2xx
 	answer   func(n int, r received) (status int, header http.Header)
+	reply    string // the body of every answer; "noted" when empty
 }
 
 type received struct {
@@ -82,12 +84,13 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if status >= 200 && status < 300 {
 		rc.accepted = append(rc.accepted, got)
 	}
+	reply := cmp.Or(rc.reply, "noted")
 	rc.mu.Unlock()
 	for k, v := range header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(status)
-	fmt.Fprint(w, "noted")
+	fmt.Fprint(w, reply)
 }
 
 func (rc *receiver) setAnswer(f func(n int, r received) (int, http.Header)) {
@@ -102,26 +105,33 @@ func (rc *receiver) got() (requests, accepted []received) {
 	return slices.Clone(rc.requests), slices.Clone(rc.accepted)
 }
 
-// validSignature checks the header as the partner guide tells receivers to,
-// written independently of SignWebhook.
+// validSignature checks the header as the partner guide tells receivers to
+// (any v1 may match: two are sent while a secret is rotated), written
+// independently of SignWebhook.
 func validSignature(secret, header string, body []byte) bool {
-	var ts, sig string
+	var ts string
+	var sigs []string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(part, "=")
 		switch k {
 		case "t":
 			ts = v
 		case "v1":
-			sig = v
+			sigs = append(sigs, v)
 		}
 	}
-	if _, err := strconv.ParseInt(ts, 10, 64); err != nil || sig == "" {
+	if _, err := strconv.ParseInt(ts, 10, 64); err != nil || len(sigs) == 0 {
 		return false
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(ts + "." + string(body)))
 	want := hex.EncodeToString(mac.Sum(nil))
-	return hmac.Equal([]byte(want), []byte(sig))
+	for _, sig := range sigs {
+		if hmac.Equal([]byte(want), []byte(sig)) {
+			return true
+		}
+	}
+	return false
 }
 
 // hookEnv is the booking environment with webhooks wired as the command
@@ -745,7 +755,7 @@ func TestWebhookSSRFRefused(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	out := strict.Send(ctx, srv.URL, "secret", "evt_1", []byte(`{}`), time.Now())
+	out := strict.Send(ctx, srv.URL, []string{"secret"}, "evt_1", []byte(`{}`), time.Now())
 	if out.Err == nil || out.Status != 0 || !strings.Contains(out.Err.Error(), "non-public address") {
 		t.Fatalf("send to loopback: %+v", out)
 	}
@@ -782,7 +792,7 @@ func TestWebhookSenderAnswers(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 
-	out := s.Send(ctx, srv.URL+"/redirect", "k", "evt", []byte(`{}`), now)
+	out := s.Send(ctx, srv.URL+"/redirect", []string{"k"}, "evt", []byte(`{}`), now)
 	if out.Status != 302 || out.Err == nil || !strings.Contains(out.Err.Error(), "not followed") {
 		t.Fatalf("redirect: %+v", out)
 	}
@@ -791,11 +801,11 @@ func TestWebhookSenderAnswers(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 	mu.Unlock()
-	out = s.Send(ctx, srv.URL+"/big", "k", "evt", []byte(`{}`), now)
+	out = s.Send(ctx, srv.URL+"/big", []string{"k"}, "evt", []byte(`{}`), now)
 	if out.Status != 500 || len(out.Err.Error()) > 300 {
 		t.Fatalf("big error body: %d, %d bytes of error", out.Status, len(out.Err.Error()))
 	}
-	out = s.Send(ctx, srv.URL+"/date", "k", "evt", []byte(`{}`), now)
+	out = s.Send(ctx, srv.URL+"/date", []string{"k"}, "evt", []byte(`{}`), now)
 	if out.Status != 429 || out.RetryAfter != 5*time.Minute {
 		t.Fatalf("Retry-After date: %+v", out)
 	}
@@ -808,7 +818,7 @@ func TestWebhookErrorHidesURLPathAndQuery(t *testing.T) {
 	for _, s := range []*examgate.WebhookSender{examgate.NewWebhookSender(false), examgate.NewWebhookSender(true)} {
 		// Port 1 on loopback: refused by the strict sender, nothing listens for the other.
 		endpoint := "http://127.0.0.1:1/services/T000/B000/pathSECRET?token=querySECRET"
-		out := s.Send(ctx, endpoint, "k", "evt", []byte(`{}`), time.Now())
+		out := s.Send(ctx, endpoint, []string{"k"}, "evt", []byte(`{}`), time.Now())
 		if out.Err == nil {
 			t.Fatalf("send to a closed port succeeded: %+v", out)
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -186,7 +187,13 @@ type WebhookOutcome struct {
 	Status     int           // 0 when no response arrived
 	Err        error         // nil on 2xx
 	RetryAfter time.Duration // the receiver's Retry-After, if any
+	Latency    time.Duration // from sending to the answer's headers, or the failure
+	Response   string        // the start of the answer's body (MaxWebhookResponseKept bytes)
 }
+
+// MaxWebhookResponseKept is how much of a receiver's answer the delivery
+// log keeps.
+const MaxWebhookResponseKept = 1024
 
 func (o WebhookOutcome) errText() string {
 	if o.Err == nil {
@@ -199,8 +206,8 @@ func (o WebhookOutcome) errText() string {
 // reuse the connection and to quote the start of an error.
 const maxResponseRead = 64 << 10
 
-// Send makes one signed POST of body to url, signed at now.
-func (s *WebhookSender) Send(ctx context.Context, endpoint, secret, eventID string, body []byte, now time.Time) WebhookOutcome {
+// Send makes one POST of body to url, signed at now with each of secrets.
+func (s *WebhookSender) Send(ctx context.Context, endpoint string, secrets []string, eventID string, body []byte, now time.Time) WebhookOutcome {
 	ctx, cancel := context.WithTimeout(ctx, WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
@@ -210,16 +217,20 @@ func (s *WebhookSender) Send(ctx context.Context, endpoint, secret, eventID stri
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "examgate-webhooks/1")
 	req.Header.Set("X-Examgate-Event-Id", eventID)
-	req.Header.Set("X-Examgate-Signature", SignWebhook(secret, now, body))
+	req.Header.Set("X-Examgate-Signature", SignWebhook(secrets[0], now, body, secrets[1:]...))
+	start := time.Now()
 	resp, err := s.client.Do(req)
+	latency := time.Since(start)
 	if err != nil {
-		return WebhookOutcome{Err: errors.New(scrubURL(err, endpoint))}
+		return WebhookOutcome{Err: errors.New(scrubURL(err, endpoint)), Latency: latency}
 	}
 	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxWebhookResponseKept))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
+	// Kept as text: valid UTF-8, without the NUL bytes PostgreSQL's text refuses.
+	kept := strings.ReplaceAll(strings.ToValidUTF8(string(head), "\uFFFD"), "\x00", "")
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return WebhookOutcome{Status: resp.StatusCode}
+		return WebhookOutcome{Status: resp.StatusCode, Latency: latency, Response: kept}
 	}
 	msg := fmt.Sprintf("endpoint answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
@@ -228,7 +239,7 @@ func (s *WebhookSender) Send(ctx context.Context, endpoint, secret, eventID stri
 	if snippet := printable(head, 200); snippet != "" {
 		msg += ": " + snippet
 	}
-	return WebhookOutcome{Status: resp.StatusCode, Err: errors.New(msg), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	return WebhookOutcome{Status: resp.StatusCode, Err: errors.New(msg), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now), Latency: latency, Response: kept}
 }
 
 // scrubURL keeps only the endpoint's scheme and host in stored errors and
@@ -268,9 +279,15 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return min(max(d, 0), maxRetryAfter)
 }
 
-// printable returns the start of b as one line of valid text.
+// printable returns the start of b as one line of valid text, without
+// control characters (a NUL byte would not even be stored).
 func printable(b []byte, n int) string {
-	s := strings.ToValidUTF8(string(b), "")
+	s := strings.Map(func(r rune) rune {
+		if r < ' ' && !unicode.IsSpace(r) || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(string(b), ""))
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
 		s = s[:n]

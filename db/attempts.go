@@ -95,7 +95,7 @@ func (r *resultRow) domain() *examgate.Result {
 
 // StartAttempt inserts an attempt; with a booking, it moves the booking from
 // pending to started in the same transaction, under the request's key.
-func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate.Booking, req examgate.Request) (*examgate.Attempt, error) {
+func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate.Booking, req examgate.Request, jobs examgate.JobsFunc) (*examgate.Attempt, error) {
 	row := attemptRow{
 		CandidateID: a.CandidateID, ExamCode: a.ExamCode, Seed: a.Seed,
 		StartedAt: a.StartedAt, Deadline: a.Deadline, Status: string(examgate.AttemptOpen),
@@ -117,7 +117,7 @@ func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate
 		return row.domain(), nil
 	}
 	row.BookingID = &b.ID
-	_, err := db.change(ctx, req, nil, func(tx bun.Tx) (*examgate.Booking, error) {
+	_, err := db.change(ctx, req, jobs, func(tx bun.Tx) (*examgate.Booking, error) {
 		res, err := tx.NewUpdate().Model((*bookingRow)(nil)).
 			Set("status = ?", examgate.BookingStarted).Set("updated_at = ?", req.At).
 			Where("id = ? AND status = ? AND starts_at = ?", b.ID, examgate.BookingPending, b.StartsAt.UTC()).Exec(ctx)
@@ -130,7 +130,9 @@ func (db *DB) StartAttempt(ctx context.Context, a *examgate.Attempt, b *examgate
 		if err := insert(ctx, tx); err != nil {
 			return nil, err
 		}
-		return b, nil
+		started := *b
+		started.Status = examgate.BookingStarted
+		return &started, nil
 	})
 	if err != nil {
 		return nil, err
@@ -253,6 +255,9 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 			s.row, s.wrote, s.err = s.run(ctx, st)
 			db.saves.statements.Add(1)
 			db.saves.commits.Add(1)
+			if s.seenDue(db) {
+				db.touch(ctx, s.session, s.now)
+			}
 		}
 	} else {
 		db.saves.do(ctx, db, s)
@@ -284,18 +289,18 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 	session := ""
 	if g.TokenHash != "" {
 		session = saveSessionLive
-		args = append(args, g.TokenHash, g.Now.UTC())
+		args = append(args, g.TokenHash, g.Now.UTC(), db.seenSince(g.Now).UTC())
 	}
 	query = strings.Replace(query, "/*session*/", session, 1)
 	if db.postgres {
-		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args}
+		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args, session: g.TokenHash, now: g.Now}
 	}
 	// Times in the text form bun writes everywhere else, so that they compare.
 	args[3], args[7] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
 	if g.TokenHash != "" {
-		args[9] = sqliteTime(g.Now)
+		args[9], args[10] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
 	}
-	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args}
+	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args, session: g.TokenHash, now: g.Now}
 }
 
 // sqliteTime is a time as bun's SQLite dialect writes it.
@@ -365,10 +370,10 @@ const (
 		WHERE answers.choices_seq < excluded.choices_seq
 		RETURNING choices, flagged`
 	// saveSessionLive is the guard's part for a session not read yet: its
-	// token is live and the attempt's candidate's (what SessionByTokenHash
-	// and Own would have checked).
+	// token is live (not expired, not idle) and the attempt's candidate's
+	// (what SessionByTokenHash and Own would have checked).
 	saveSessionLive = `
-		AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?text AND candidate_id = attempts.candidate_id AND expires_at > ?timestamptz)`
+		AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?text AND candidate_id = attempts.candidate_id AND expires_at > ?timestamptz AND last_seen_at > ?timestamptz)`
 	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
 		SELECT id, ?text, ?boolean, ?bigint, ?timestamptz FROM attempts
 		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = 'open' AND deadline >= ?timestamptz/*session*//*lock*/
@@ -385,6 +390,20 @@ type pendingSave struct {
 	wrote bool
 	err   error
 	wake  chan bool // saveGroup: true to lead the next batch, false when done
+	// deadline is the caller's, zero for none.
+	deadline time.Time
+	// session is the token hash the statement checked, if any, and now
+	// the time it was checked at: a save that lands records it as seen.
+	session string
+	now     time.Time
+}
+
+// seenDue reports whether a save that landed should record its session as
+// seen: it checked the session in its statement, and this process has not
+// recorded that session in the last minute. The other saves read their
+// session, which records it (SessionByTokenHash).
+func (s *pendingSave) seenDue(db *DB) bool {
+	return s.err == nil && s.wrote && s.session != "" && db.seen.due(s.session, s.now)
 }
 
 // run runs the save's prepared statement; RETURNING yields no row when
@@ -427,6 +446,7 @@ const maxSaveBatch = 256
 
 func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 	s.wake = make(chan bool, 1)
+	s.deadline, _ = ctx.Deadline()
 	g.mu.Lock()
 	g.queue = append(g.queue, s)
 	lead := !g.leading
@@ -456,8 +476,29 @@ func (g *saveGroup) do(ctx context.Context, db *DB, s *pendingSave) {
 		g.finish(batch)
 	}()
 	// The batch is everyone's: the leader's caller going away must not
-	// cancel the others' saves.
-	db.runSaveBatch(context.WithoutCancel(ctx), batch)
+	// cancel the others' saves; but it ends with the last of their
+	// deadlines, so that a stalled database (another writer holding the
+	// lock) does not hold it, and every save queued behind it, past the
+	// time anyone waits for an answer.
+	bctx, cancel := batchContext(ctx, batch)
+	defer cancel()
+	db.runSaveBatch(bctx, batch)
+}
+
+// batchContext is the context of a batch: not cancelled with any caller's,
+// and ending at the last deadline of its saves (none if one has none).
+func batchContext(ctx context.Context, batch []*pendingSave) (context.Context, context.CancelFunc) {
+	ctx = context.WithoutCancel(ctx)
+	var last time.Time
+	for _, s := range batch {
+		if s.deadline.IsZero() {
+			return ctx, func() {}
+		}
+		if s.deadline.After(last) {
+			last = s.deadline
+		}
+	}
+	return context.WithDeadline(ctx, last)
 }
 
 // finish hands the lead to the first queued save, if any, and answers the
@@ -493,9 +534,22 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 		ready = append(ready, s)
 	}
 	batch = ready
+	var touch *sql.Stmt // prepared before BEGIN too, if a save may need it
+	for _, s := range batch {
+		if s.session != "" {
+			touch, _ = db.prepared.stmt(ctx, db.hotPool(), db.dialectParams(touchSession))
+			break
+		}
+	}
 	exec := func(ctx context.Context, tx bun.Tx, i int) error {
 		s := batch[i]
 		s.row, s.wrote, s.err = s.run(ctx, tx.StmtContext(ctx, stmts[i]))
+		if touch != nil && s.seenDue(db) {
+			// In the save's transaction: no commit of its own. Its
+			// failure is not the save's (see touch).
+			db.prepared.runs.Add(1)
+			_, _ = tx.StmtContext(ctx, touch).ExecContext(ctx, db.touchArgs(s.session, s.now)...)
+		}
 		return s.err
 	}
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -509,6 +563,15 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 	if err == nil {
 		g.commits.Add(1)
 		g.statements.Add(int64(len(batch)))
+		return
+	}
+	if examgate.Unreachable(err) {
+		// Not a bad save but a database that did not answer (another
+		// writer held the lock past the busy timeout): each save alone
+		// would wait as long again, one after the other.
+		for _, s := range batch {
+			s.wrote, s.err = false, err
+		}
 		return
 	}
 	for i, s := range batch {
@@ -529,6 +592,13 @@ func (db *DB) runSaveBatch(ctx context.Context, batch []*pendingSave) {
 // CompleteAttempt ends an open attempt with its result, completes its
 // booking and enqueues the result's jobs, all in one transaction.
 func (db *DB) CompleteAttempt(ctx context.Context, a *examgate.Attempt, status examgate.AttemptStatus, endedAt time.Time, score func([]examgate.Answer) examgate.Score, jobs func(*examgate.Result) ([]examgate.Job, error)) (*examgate.Result, error) {
+	if a.BookingID != 0 { // it completes the booking: a booking statement
+		leave, err := db.bookings.enter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer leave()
+	}
 	var row resultRow
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var completed int64 // bookings completed: 1 or 0

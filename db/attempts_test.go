@@ -17,20 +17,26 @@ var saveT0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 // openAttempt stores a candidate with an open 30-minute attempt of EX-1.
 func openAttempt(t *testing.T, store *db.DB, n int) *examgate.Attempt {
 	t.Helper()
+	return openAttemptFor(t, store, fmt.Sprint("save-", n), 30*time.Minute, time.Hour)
+}
+
+// openAttemptFor stores a candidate signed in at saveT0 for session (token
+// hash "hash-<id>") with an open attempt of EX-1 lasting length.
+func openAttemptFor(t *testing.T, store *db.DB, id string, length, session time.Duration) *examgate.Attempt {
+	t.Helper()
 	ctx := context.Background()
-	id := fmt.Sprint("save-", n)
 	c, err := store.CompleteLaunch(ctx, &examgate.LaunchRecord{
 		TokenID: "tok-" + id, TokenExpiresAt: saveT0.Add(time.Hour),
 		Candidate:   examgate.Candidate{Email: id + "@example.com"},
 		Eligibility: examgate.Eligibility{ExamCode: "EX-1", CourseID: "c1", PurchasedAt: saveT0, EndsAt: saveT0.AddDate(0, 0, 30), CheckedAt: saveT0},
-		Session:     examgate.Session{TokenHash: "hash-" + id, CreatedAt: saveT0, ExpiresAt: saveT0.Add(time.Hour)},
+		Session:     examgate.Session{TokenHash: "hash-" + id, CreatedAt: saveT0, ExpiresAt: saveT0.Add(session)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "EX-1", Seed: 1,
-		StartedAt: saveT0, Deadline: saveT0.Add(30 * time.Minute), Status: examgate.AttemptOpen}, nil,
-		examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveT0})
+		StartedAt: saveT0, Deadline: saveT0.Add(length), Status: examgate.AttemptOpen}, nil,
+		examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveT0}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

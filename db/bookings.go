@@ -14,11 +14,16 @@ var _ examgate.BookingStore = (*DB)(nil)
 
 // SeatsTaken returns the seats taken per slot start (unix seconds).
 func (db *DB) SeatsTaken(ctx context.Context, examCode string, from, to time.Time) (map[int64]int, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var rows []struct {
 		StartsAt time.Time `bun:"starts_at"`
 		Taken    int       `bun:"taken"`
 	}
-	err := db.bun.NewSelect().Table("slot_seats").Column("starts_at", "taken").
+	err = db.bun.NewSelect().Table("slot_seats").Column("starts_at", "taken").
 		Where("exam_code = ? AND starts_at >= ? AND starts_at < ? AND taken > 0", examCode, from.UTC(), to.UTC()).
 		Scan(ctx, &rows)
 	if err != nil {
@@ -33,7 +38,20 @@ func (db *DB) SeatsTaken(ctx context.Context, examCode string, from, to time.Tim
 
 // BookingByID returns a booking or a NotFound error.
 func (db *DB) BookingByID(ctx context.Context, id int64) (*examgate.Booking, error) {
-	return bookingByID(ctx, db.bun, id)
+	return inClass(ctx, db.bookings, func() (*examgate.Booking, error) { return bookingByID(ctx, db.bun, id) })
+}
+
+// BookingByLinkToken returns the booking an email or calendar link names,
+// or a NotFound error.
+func (db *DB) BookingByLinkToken(ctx context.Context, token string) (*examgate.Booking, error) {
+	var row bookingRow
+	if token == "" {
+		return nil, examgate.Errorf(examgate.ENOTFOUND, "This booking link is not valid.")
+	}
+	if err := db.bun.NewSelect().Model(&row).Where("link_token = ?", token).Scan(ctx); err != nil {
+		return nil, notFound(err, "booking")
+	}
+	return row.domain(), nil
 }
 
 func bookingByID(ctx context.Context, q bun.IDB, id int64) (*examgate.Booking, error) {
@@ -46,12 +64,17 @@ func bookingByID(ctx context.Context, q bun.IDB, id int64) (*examgate.Booking, e
 
 // BookingByRequest returns the booking a client key acted on.
 func (db *DB) BookingByRequest(ctx context.Context, candidateID int64, clientKey string) (*examgate.Booking, string, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defer leave()
 	var req bookingRequestRow
-	err := db.bun.NewSelect().Model(&req).Where("candidate_id = ? AND client_key = ?", candidateID, clientKey).Scan(ctx)
+	err = db.bun.NewSelect().Model(&req).Where("candidate_id = ? AND client_key = ?", candidateID, clientKey).Scan(ctx)
 	if err != nil {
 		return nil, "", notFound(err, "request")
 	}
-	b, err := db.BookingByID(ctx, req.BookingID)
+	b, err := bookingByID(ctx, db.bun, req.BookingID)
 	return b, req.Action, err
 }
 
@@ -91,8 +114,13 @@ func freeSeat(ctx context.Context, tx bun.Tx, examCode string, start time.Time) 
 // change runs a booking change in a transaction with its client key and its
 // jobs, and turns constraint violations into domain errors.
 func (db *DB) change(ctx context.Context, req examgate.Request, jobs examgate.JobsFunc, fn func(tx bun.Tx) (*examgate.Booking, error)) (*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var out *examgate.Booking
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		b, err := fn(tx)
 		if err != nil {
 			return err
@@ -157,7 +185,7 @@ func (db *DB) CreateBooking(ctx context.Context, b *examgate.Booking, seats int,
 		}
 		row := bookingRow{
 			CandidateID: b.CandidateID, ExamCode: b.ExamCode, StartsAt: b.StartsAt.UTC(), EndsAt: b.EndsAt.UTC(),
-			TimeZone: b.TimeZone, Status: string(examgate.BookingPending), CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+			TimeZone: b.TimeZone, Status: string(examgate.BookingPending), LinkToken: b.LinkToken, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 		}
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 			return nil, err
@@ -229,8 +257,13 @@ func (db *DB) ChangeBookingStatus(ctx context.Context, b *examgate.Booking, to e
 // before startedBefore as no-shows, and ends those candidates' eligibility when the
 // exam's policy says so.
 func (db *DB) MarkNoShows(ctx context.Context, examCode string, startedBefore, now time.Time, endEligibility bool, jobs examgate.JobsFunc) ([]*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var marked []*examgate.Booking
-	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var rows []bookingRow
 		err := tx.NewUpdate().Model(&rows).
 			Set("status = ?", examgate.BookingNoShow).Set("updated_at = ?", now).

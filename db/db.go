@@ -38,6 +38,11 @@ type DB struct {
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
 	reads    stmtCache // the prepared reads of learner requests, on the main pool (reads.go)
+
+	bookings *opClass // PostgreSQL: bounds the booking statements (classes.go)
+
+	sessionIdle time.Duration // see SetSessionIdle
+	seen        seenMemory    // sessions recorded as seen lately (sessions.go)
 }
 
 // stmtCache holds statements prepared on the pool; database/sql prepares
@@ -55,7 +60,13 @@ func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() + db.reads.r
 // get returns query prepared, to be run once. It prepares outside the lock,
 // so that a slow prepare does not hold up the statements already cached.
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
-	return c.getAs(ctx, pool, query, nil)
+	c.runs.Add(1)
+	return c.stmtAs(ctx, pool, query, nil)
+}
+
+// stmt is get for a statement that may not be run (not counted).
+func (c *stmtCache) stmt(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	return c.stmtAs(ctx, pool, query, nil)
 }
 
 // cached returns query if it is prepared already.
@@ -71,6 +82,10 @@ func (c *stmtCache) cached(query string) (*sql.Stmt, bool) {
 // computed only when it is first prepared.
 func (c *stmtCache) getAs(ctx context.Context, pool *sql.DB, query string, text func(string) string) (*sql.Stmt, error) {
 	c.runs.Add(1)
+	return c.stmtAs(ctx, pool, query, text)
+}
+
+func (c *stmtCache) stmtAs(ctx context.Context, pool *sql.DB, query string, text func(string) string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	st, ok := c.stmts[query]
 	c.mu.Unlock()
@@ -141,7 +156,8 @@ func Open(dsn string) (*DB, error) {
 		hot.SetMaxOpenConns(HotConns)
 		hot.SetMaxIdleConns(HotConns)
 		hot.SetConnMaxIdleTime(5 * time.Minute)
-		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true}, nil
+		return &DB{bun: bun.NewDB(sqldb, pgdialect.New()), hot: hot, postgres: true,
+			bookings: newOpClass("bookings", BookingConns)}, nil
 	}
 	sqldb, err := sql.Open("sqlite", sqliteDSN(dsn))
 	if err != nil {

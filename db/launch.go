@@ -36,7 +36,7 @@ var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has al
 func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*examgate.Candidate, error) {
 	var out *examgate.Candidate
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := db.exec(ctx, &tx, insertUsedToken, l.TokenID, db.ts(l.Session.CreatedAt), db.ts(l.TokenExpiresAt))
+		res, err := db.exec(ctx, &tx, insertUsedToken, l.TokenID, db.timeArg(l.Session.CreatedAt), db.timeArg(l.TokenExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 		}
 		e := l.Eligibility
 		_, err = db.exec(ctx, &tx, upsertEligibility, cand.ID, e.ExamCode, e.CourseID, e.AssignmentID,
-			db.ts(e.PurchasedAt), db.ts(e.EndsAt), db.ts(e.CheckedAt))
+			db.timeArg(e.PurchasedAt), db.timeArg(e.EndsAt), db.timeArg(e.CheckedAt))
 		if err != nil {
 			return err
 		}
@@ -122,40 +122,44 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 		row.TIUserID = match.TIUserID
 	}
 	if _, err := db.exec(ctx, &tx, updateCandidate, row.ExternalID, row.Email, row.FirstName, row.LastName, row.Name,
-		row.TIUserID, db.ts(row.UpdatedAt), row.ID); err != nil {
+		row.TIUserID, db.timeArg(row.UpdatedAt), row.ID); err != nil {
 		return nil, err
 	}
 	return row.domain(), nil
 }
 
-// SessionByTokenHash returns a live session or an Unauthenticated error.
+// SessionByTokenHash returns a live session or an Unauthenticated error: one
+// past its expiry, or unused for longer than the idle timeout, has ended.
+// Reading a session records it as seen, writing only when the time stored
+// is a minute old or more.
 func (db *DB) SessionByTokenHash(ctx context.Context, hash string, now time.Time) (*examgate.Session, error) {
 	// Prepared: every learner request reads its session, and parsing and
 	// planning the select cost more than running it.
-	query, at := sessionByTokenHash, any(sqliteTime(now))
-	if db.postgres {
-		query, at = postgresParams(query), now.UTC()
-	} else {
-		query = sqliteParams(query)
-	}
-	st, err := db.prepared.get(ctx, db.hotPool(), query)
+	st, err := db.prepared.get(ctx, db.hotPool(), db.dialectParams(sessionByTokenHash))
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
 	}
 	row := sessionRow{TokenHash: hash}
-	err = st.QueryRowContext(ctx, hash, at).Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt)
+	var seen timeValue
+	err = st.QueryRowContext(ctx, hash, db.timeArg(now), db.timeArg(db.seenSince(now))).
+		Scan(&row.ID, &row.CandidateID, &row.CreatedAt, &row.ExpiresAt, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, examgate.ErrSessionEnded()
 	}
 	if err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "database error")
 	}
+	if now.Sub(seen.t) >= examgate.SessionSeenEvery {
+		db.touch(ctx, hash, now)
+		seen.t = now
+	}
+	db.seen.noteSeen(hash, seen.t)
 	return &examgate.Session{ID: row.ID, TokenHash: row.TokenHash, CandidateID: row.CandidateID,
-		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
+		CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(), LastSeenAt: seen.t}, nil
 }
 
-const sessionByTokenHash = `SELECT id, candidate_id, created_at, expires_at FROM sessions
-	WHERE token_hash = ?text AND expires_at > ?timestamptz`
+const sessionByTokenHash = `SELECT id, candidate_id, created_at, expires_at, last_seen_at FROM sessions
+	WHERE token_hash = ?text AND expires_at > ?timestamptz AND last_seen_at > ?timestamptz`
 
 // DeleteSession signs a browser out.
 func (db *DB) DeleteSession(ctx context.Context, hash string) error {
@@ -163,9 +167,11 @@ func (db *DB) DeleteSession(ctx context.Context, hash string) error {
 	return notFound(err, "session")
 }
 
-// DeleteExpired removes sessions and replay records that can no longer matter.
+// DeleteExpired removes sessions (expired or idle) and replay records that
+// can no longer matter.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time) error {
-	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+	if _, err := db.bun.NewDelete().Model((*sessionRow)(nil)).
+		Where("expires_at <= ? OR last_seen_at <= ?", now, db.seenSince(now)).Exec(ctx); err != nil {
 		return err
 	}
 	if _, err := db.bun.NewDelete().Model((*usedTokenRow)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {

@@ -296,7 +296,7 @@ func TestLTIAttemptFixedAtStart(t *testing.T) {
 		}
 		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "DEMO-101", Seed: 1,
 			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
-			examgate.Request{CandidateID: cand.ID, ClientKey: "k", Action: examgate.ActionStart, At: t0})
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k", Action: examgate.ActionStart, At: t0}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +313,7 @@ func TestLTIAttemptFixedAtStart(t *testing.T) {
 		// A candidate who never launched from LTI: no LTI target.
 		other, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: cand.ID, ExamCode: "OTHER", Seed: 2,
 			StartedAt: t0, Deadline: t0.Add(time.Hour), Status: examgate.AttemptOpen}, nil,
-			examgate.Request{CandidateID: cand.ID, ClientKey: "k2", Action: examgate.ActionStart, At: t0})
+			examgate.Request{CandidateID: cand.ID, ClientKey: "k2", Action: examgate.ActionStart, At: t0}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

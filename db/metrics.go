@@ -35,14 +35,11 @@ func (db *DB) QueueCounts(ctx context.Context) ([]QueueCount, error) {
 	return out, rows.Err()
 }
 
-// LiveSessions counts the sessions that have not expired.
+// LiveSessions counts the sessions that have neither expired nor idled out.
 func (db *DB) LiveSessions(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	at := any(now.UTC())
-	if !db.postgres {
-		at = sqliteTime(now)
-	}
-	err := db.bun.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expires_at > ?`, at).Scan(&n)
+	err := db.bun.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE expires_at > ? AND last_seen_at > ?`,
+		db.timeArg(now), db.timeArg(db.seenSince(now))).Scan(&n)
 	return n, err
 }
 

@@ -72,6 +72,7 @@ type sessionRow struct {
 	Browser     string `bun:"browser"`
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+	LastSeenAt  time.Time `bun:"last_seen_at"`
 }
 
 type usedTokenRow struct {
@@ -100,6 +101,7 @@ type bookingRow struct {
 	TimeZone    string `bun:"time_zone"`
 	Status      string `bun:"status"`
 	Reschedules int    `bun:"reschedules"`
+	LinkToken   string `bun:"link_token,nullzero"`
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ChangeUS    int64 `bun:"change_us"` // see stampChange
@@ -109,7 +111,7 @@ func (r *bookingRow) domain() *examgate.Booking {
 	return &examgate.Booking{
 		ID: r.ID, CandidateID: r.CandidateID, ExamCode: r.ExamCode,
 		StartsAt: r.StartsAt.UTC(), EndsAt: r.EndsAt.UTC(), TimeZone: r.TimeZone,
-		Status: examgate.BookingStatus(r.Status), Reschedules: r.Reschedules,
+		Status: examgate.BookingStatus(r.Status), Reschedules: r.Reschedules, LinkToken: r.LinkToken,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -133,6 +135,10 @@ func (db *DB) insertSession(ctx context.Context, tx *bun.Tx, candidateID int64, 
 			return err
 		}
 	}
-	_, err := db.exec(ctx, tx, insertSessionRow, s.TokenHash, candidateID, s.Browser, db.ts(s.CreatedAt), db.ts(s.ExpiresAt))
+	seen := s.LastSeenAt
+	if seen.IsZero() {
+		seen = s.CreatedAt
+	}
+	_, err := db.exec(ctx, tx, insertSessionRow, s.TokenHash, candidateID, s.Browser, db.timeArg(s.CreatedAt), db.timeArg(s.ExpiresAt), db.timeArg(seen))
 	return err
 }

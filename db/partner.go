@@ -12,6 +12,11 @@ var _ examgate.PartnerStore = (*DB)(nil)
 // PartnerBookings lists bookings in change order (change_us, id) after the
 // filter's cursor: one statement, whatever the filter.
 func (db *DB) PartnerBookings(ctx context.Context, f examgate.BookingFilter) ([]examgate.BookingChange, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var rows []bookingRow
 	q := db.bun.NewSelect().Model(&rows).OrderExpr("change_us, id").Limit(int64(f.Limit))
 	if f.ExamCode != "" {
@@ -72,6 +77,11 @@ func (db *DB) BookingsOfCandidates(ctx context.Context, candidateIDs []int64, li
 	if len(candidateIDs) == 0 {
 		return out, nil
 	}
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var rows []bookingRow
 	if err := db.newestPerCandidate(&rows, (*bookingRow)(nil), "created_at", candidateIDs, limit).Scan(ctx); err != nil {
 		return nil, notFound(err, "bookings")

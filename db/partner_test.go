@@ -123,7 +123,7 @@ func TestPollingSeesChangeCommittedLate(t *testing.T) {
 			// after the stamp, so that their events carry it: such a stall
 			// there would hold the change order's lock and B would wait.)
 			attempt, err := store.StartAttempt(context.Background(), &examgate.Attempt{CandidateID: a.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
-				ba, examgate.Request{CandidateID: a.ID, ClientKey: fmt.Sprintf("a-start-%t", p.bySince), Action: examgate.ActionStart, At: t0})
+				ba, examgate.Request{CandidateID: a.ID, ClientKey: fmt.Sprintf("a-start-%t", p.bySince), Action: examgate.ActionStart, At: t0}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +270,7 @@ func TestDeliveryStatesOfLTIResults(t *testing.T) {
 		result := func(i int, jobs func(*examgate.Result) ([]examgate.Job, error)) *examgate.Result {
 			c := newCandidate(t, store, i)
 			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: t0, Deadline: t0.Add(time.Hour)},
-				nil, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: t0})
+				nil, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: t0}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +332,7 @@ func TestListsOfCandidatesLimitEachCandidate(t *testing.T) {
 			}
 			// An on-demand attempt each time, ended so that another may start.
 			a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: busy.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: at, Deadline: at.Add(time.Hour)},
-				nil, examgate.Request{CandidateID: busy.ID, ClientKey: fmt.Sprint("start-", i), Action: examgate.ActionStart, At: at})
+				nil, examgate.Request{CandidateID: busy.ID, ClientKey: fmt.Sprint("start-", i), Action: examgate.ActionStart, At: at}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,7 +348,7 @@ func TestListsOfCandidatesLimitEachCandidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: quiet.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: old, Deadline: old.Add(time.Hour)},
-			nil, examgate.Request{CandidateID: quiet.ID, ClientKey: "start", Action: examgate.ActionStart, At: old}); err != nil {
+			nil, examgate.Request{CandidateID: quiet.ID, ClientKey: "start", Action: examgate.ActionStart, At: old}, nil); err != nil {
 			t.Fatal(err)
 		}
 

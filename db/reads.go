@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/uptrace/bun"
@@ -24,20 +23,12 @@ import (
 // and SQLite's only one is the transaction's.
 func (db *DB) read(ctx context.Context, tx *bun.Tx, query string) (*sql.Stmt, error) {
 	if tx == nil {
-		return db.reads.getAs(ctx, db.bun.DB, query, db.params)
+		return db.reads.getAs(ctx, db.bun.DB, query, db.dialectParams)
 	}
 	if st, ok := db.reads.cached(query); ok {
 		return tx.StmtContext(ctx, st), nil
 	}
-	return tx.PrepareContext(ctx, db.params(query))
-}
-
-// params turns ?type parameters into this database's.
-func (db *DB) params(query string) string {
-	if db.postgres {
-		return postgresParams(query)
-	}
-	return sqliteParams(query)
+	return tx.PrepareContext(ctx, db.dialectParams(query))
 }
 
 // readRow runs a prepared read of one row and scans it into dest; no row
@@ -93,11 +84,16 @@ func (db *DB) LaunchTokenUsed(ctx context.Context, tokenID string) (bool, error)
 	return n > 0, err
 }
 
-const bookingsSelect = `SELECT id, starts_at, ends_at, time_zone, status, reschedules, created_at, updated_at
+const bookingsSelect = `SELECT id, starts_at, ends_at, time_zone, status, reschedules, link_token, created_at, updated_at
 	FROM bookings WHERE candidate_id = ?bigint AND exam_code = ?text ORDER BY created_at DESC, id DESC LIMIT 100`
 
 // BookingsOf returns a candidate's bookings of an exam, newest first.
 func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string) ([]*examgate.Booking, error) {
+	leave, err := db.bookings.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	st, err := db.read(ctx, nil, bookingsSelect)
 	if err != nil {
 		return nil, notFound(err, "bookings")
@@ -110,9 +106,11 @@ func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string
 	var out []*examgate.Booking
 	for rows.Next() {
 		r := bookingRow{CandidateID: candidateID, ExamCode: examCode}
-		if err := rows.Scan(&r.ID, &r.StartsAt, &r.EndsAt, &r.TimeZone, &r.Status, &r.Reschedules, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		var link sql.NullString
+		if err := rows.Scan(&r.ID, &r.StartsAt, &r.EndsAt, &r.TimeZone, &r.Status, &r.Reschedules, &link, &r.CreatedAt, &r.UpdatedAt); err != nil {
 			return nil, notFound(err, "bookings")
 		}
+		r.LinkToken = link.String
 		out = append(out, r.domain())
 	}
 	if err := rows.Err(); err != nil {
@@ -158,15 +156,6 @@ func (db *DB) exec(ctx context.Context, tx *bun.Tx, query string, args ...any) (
 	return st.ExecContext(ctx, args...)
 }
 
-// ts is a time argument of a prepared statement: on SQLite in the text form
-// bun writes, so that it compares with the stored ones.
-func (db *DB) ts(t time.Time) any {
-	if db.postgres {
-		return t.UTC()
-	}
-	return sqliteTime(t)
-}
-
 // The statements of a launch's transaction, prepared like the reads.
 const (
 	insertUsedToken = `INSERT INTO used_launch_tokens (token_id, used_at, expires_at) VALUES (?text, ?timestamptz, ?timestamptz)
@@ -184,8 +173,8 @@ const (
 		closed_at = CASE WHEN e.purchased_at = EXCLUDED.purchased_at THEN e.closed_at ELSE NULL END,
 		checked_at = EXCLUDED.checked_at`
 	endBrowserSessions = `DELETE FROM sessions WHERE candidate_id = ?bigint AND browser = ?text`
-	insertSessionRow   = `INSERT INTO sessions (token_hash, candidate_id, browser, created_at, expires_at)
-		VALUES (?text, ?bigint, ?text, ?timestamptz, ?timestamptz)`
+	insertSessionRow   = `INSERT INTO sessions (token_hash, candidate_id, browser, created_at, expires_at, last_seen_at)
+		VALUES (?text, ?bigint, ?text, ?timestamptz, ?timestamptz, ?timestamptz)`
 )
 
 // readQueries are prepared once the schema is there (Migrate), so that a
@@ -199,7 +188,7 @@ var readQueries = []string{
 // prepareReads prepares readQueries on the main pool.
 func (db *DB) prepareReads(ctx context.Context) error {
 	for _, q := range readQueries {
-		if _, err := db.reads.getAs(ctx, db.bun.DB, q, db.params); err != nil {
+		if _, err := db.reads.getAs(ctx, db.bun.DB, q, db.dialectParams); err != nil {
 			return fmt.Errorf("prepare %q: %w", q, err)
 		}
 	}

@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,18 +24,26 @@ type webhookEndpointRow struct {
 	Description    string     `bun:"description"`
 	DisabledAt     *time.Time `bun:"disabled_at"`
 	DisabledReason string     `bun:"disabled_reason"`
-	CreatedAt      time.Time  `bun:"created_at"`
-	UpdatedAt      time.Time  `bun:"updated_at"`
+	PreviousSecret string     `bun:"previous_secret"`
+	PreviousUntil  *time.Time `bun:"previous_secret_until"`
+	APIKeyID       *int64     `bun:"api_key_id"`
+	// ownerRevoked is read apart: whether api_key_id names a revoked key.
+	ownerRevoked bool      `bun:"-"`
+	CreatedAt    time.Time `bun:"created_at"`
+	UpdatedAt    time.Time `bun:"updated_at"`
 }
 
 func (r *webhookEndpointRow) domain(withSecret bool) *examgate.WebhookEndpoint {
 	e := &examgate.WebhookEndpoint{
 		ID: r.ID, URL: r.URL, Events: strings.Split(r.Events, ","), Description: r.Description,
 		DisabledAt: utcPtr(r.DisabledAt), DisabledReason: r.DisabledReason,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), PreviousSecretUntil: utcPtr(r.PreviousUntil),
 	}
 	if withSecret {
-		e.Secret = r.Secret
+		e.Secret, e.PreviousSecret = r.Secret, r.PreviousSecret
+	}
+	if r.APIKeyID != nil {
+		e.OwnerKeyID, e.OwnerRevoked = *r.APIKeyID, r.ownerRevoked
 	}
 	return e
 }
@@ -51,6 +61,8 @@ type webhookDeliveryRow struct {
 	Attempts      int        `bun:"attempts"`
 	LastStatus    int        `bun:"last_status"`
 	LastError     string     `bun:"last_error"`
+	LastMS        int64      `bun:"last_duration_ms"`
+	LastResponse  string     `bun:"last_response"`
 	CreatedAt     time.Time  `bun:"created_at"`
 	LastAttemptAt *time.Time `bun:"last_attempt_at"`
 	DeliveredAt   *time.Time `bun:"delivered_at"`
@@ -69,6 +81,7 @@ func (r *webhookDeliveryRow) domain() *examgate.WebhookDelivery {
 	d := &examgate.WebhookDelivery{
 		ID: r.ID, EndpointID: r.EndpointID, EventID: r.EventID, EventType: r.EventType,
 		Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
+		LastLatency: time.Duration(r.LastMS) * time.Millisecond, LastResponse: r.LastResponse,
 		LastAttemptAt: utcPtr(r.LastAttemptAt), DeliveredAt: utcPtr(r.DeliveredAt), State: examgate.WebhookPending,
 	}
 	if r.BookingID != nil {
@@ -85,6 +98,9 @@ func (r *webhookDeliveryRow) domain() *examgate.WebhookDelivery {
 
 func (r *webhookLogRow) domain() *examgate.WebhookDelivery {
 	d := r.webhookDeliveryRow.domain()
+	if d.DeliveredAt == nil && r.JobID == nil && d.Attempts > 0 {
+		d.State = examgate.WebhookFailed // a ping that was not answered 2xx
+	}
 	if d.DeliveredAt != nil || r.JobState == nil {
 		return d
 	}
@@ -109,6 +125,9 @@ func (db *DB) AddWebhookEndpoint(ctx context.Context, e *examgate.WebhookEndpoin
 		URL: e.URL, Secret: e.Secret, Events: strings.Join(e.Events, ","), Description: e.Description,
 		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
 	}
+	if e.OwnerKeyID != 0 {
+		row.APIKeyID = &e.OwnerKeyID
+	}
 	if _, err := db.bun.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not save the webhook endpoint")
 	}
@@ -118,8 +137,11 @@ func (db *DB) AddWebhookEndpoint(ctx context.Context, e *examgate.WebhookEndpoin
 // WebhookEndpoints lists endpoints by id, without secrets.
 func (db *DB) WebhookEndpoints(ctx context.Context) ([]*examgate.WebhookEndpoint, error) {
 	var rows []webhookEndpointRow
-	if err := db.bun.NewSelect().Model(&rows).ExcludeColumn("secret").Order("id").Limit(1000).Scan(ctx); err != nil {
+	if err := db.bun.NewSelect().Model(&rows).ExcludeColumn("secret", "previous_secret").Order("id").Limit(1000).Scan(ctx); err != nil {
 		return nil, notFound(err, "webhook endpoints")
+	}
+	if err := db.markRevokedOwners(ctx, rows); err != nil {
+		return nil, err
 	}
 	out := make([]*examgate.WebhookEndpoint, len(rows))
 	for i := range rows {
@@ -130,11 +152,36 @@ func (db *DB) WebhookEndpoints(ctx context.Context) ([]*examgate.WebhookEndpoint
 
 // WebhookEndpoint returns an endpoint with its secret.
 func (db *DB) WebhookEndpoint(ctx context.Context, id int64) (*examgate.WebhookEndpoint, error) {
-	var row webhookEndpointRow
-	if err := db.bun.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+	rows := make([]webhookEndpointRow, 1)
+	if err := db.bun.NewSelect().Model(&rows[0]).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, notFound(err, "webhook endpoint")
 	}
-	return row.domain(true), nil
+	if err := db.markRevokedOwners(ctx, rows); err != nil {
+		return nil, err
+	}
+	return rows[0].domain(true), nil
+}
+
+// markRevokedOwners notes which endpoints were registered by a key revoked
+// since.
+func (db *DB) markRevokedOwners(ctx context.Context, rows []webhookEndpointRow) error {
+	var owners []int64
+	for _, r := range rows {
+		if r.APIKeyID != nil {
+			owners = append(owners, *r.APIKeyID)
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	var revoked []int64
+	if err := db.bun.NewSelect().Table("api_keys").Column("id").Where("id IN (?) AND revoked_at IS NOT NULL", bun.In(owners)).Scan(ctx, &revoked); err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not read the keys of the webhook endpoints")
+	}
+	for i := range rows {
+		rows[i].ownerRevoked = rows[i].APIKeyID != nil && slices.Contains(revoked, *rows[i].APIKeyID)
+	}
+	return nil
 }
 
 // RemoveWebhookEndpoint deletes an endpoint; its deliveries go with it.
@@ -189,20 +236,7 @@ func (db *DB) FanOutWebhookEvent(ctx context.Context, endpointIDs []int64, event
 			if n, _ := res.RowsAffected(); n == 0 || d.ID == 0 {
 				continue
 			}
-			payload, err := json.Marshal(examgate.WebhookDeliveryJob{DeliveryID: d.ID})
-			if err != nil {
-				return err
-			}
-			job := jobRow{
-				Kind: examgate.JobWebhookDelivery, Payload: string(payload), OrderingKey: jobKey(ep),
-				State: examgate.JobQueued, MaxAgeMS: examgate.DefaultJobMaxAge.Milliseconds(),
-				GiveUpAt: now.Add(examgate.DefaultJobMaxAge), RunAt: now, CreatedAt: now, UpdatedAt: now,
-			}
-			if _, err := tx.NewInsert().Model(&job).Returning("id").Exec(ctx); err != nil {
-				return err
-			}
-			if _, err := tx.NewUpdate().Model((*webhookDeliveryRow)(nil)).Set("job_id = ?", job.ID).
-				Where("id = ?", d.ID).Exec(ctx); err != nil {
+			if err := queueDelivery(ctx, tx, d.ID, jobKey(ep), now); err != nil {
 				return err
 			}
 			written++
@@ -215,6 +249,26 @@ func (db *DB) FanOutWebhookEvent(ctx context.Context, endpointIDs []int64, event
 	return written, nil
 }
 
+// queueDelivery writes the job that sends a delivery and points the
+// delivery at it, marking it not delivered (again).
+func queueDelivery(ctx context.Context, tx bun.Tx, deliveryID int64, key string, now time.Time) error {
+	payload, err := json.Marshal(examgate.WebhookDeliveryJob{DeliveryID: deliveryID})
+	if err != nil {
+		return err
+	}
+	job := jobRow{
+		Kind: examgate.JobWebhookDelivery, Payload: string(payload), OrderingKey: key,
+		State: examgate.JobQueued, MaxAgeMS: examgate.DefaultJobMaxAge.Milliseconds(),
+		GiveUpAt: now.Add(examgate.DefaultJobMaxAge), RunAt: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if _, err := tx.NewInsert().Model(&job).Returning("id").Exec(ctx); err != nil {
+		return err
+	}
+	_, err = tx.NewUpdate().Model((*webhookDeliveryRow)(nil)).Set("job_id = ?", job.ID).Set("delivered_at = NULL").
+		Where("id = ?", deliveryID).Exec(ctx)
+	return err
+}
+
 // WebhookDelivery returns a delivery and the body it sends.
 func (db *DB) WebhookDelivery(ctx context.Context, id int64) (*examgate.WebhookDelivery, []byte, error) {
 	var row webhookDeliveryRow
@@ -225,11 +279,16 @@ func (db *DB) WebhookDelivery(ctx context.Context, id int64) (*examgate.WebhookD
 }
 
 // RecordWebhookAttempt counts one HTTP attempt and its outcome.
-func (db *DB) RecordWebhookAttempt(ctx context.Context, id int64, status int, errMsg string, delivered bool, now time.Time) error {
+func (db *DB) RecordWebhookAttempt(ctx context.Context, id int64, out examgate.WebhookOutcome, now time.Time) error {
+	errMsg := ""
+	if out.Err != nil {
+		errMsg = out.Err.Error()
+	}
 	q := db.bun.NewUpdate().Model((*webhookDeliveryRow)(nil)).
-		Set("last_status = ?", status).Set("last_error = ?", truncateError(errMsg)).Set("last_attempt_at = ?", now).
+		Set("last_status = ?", out.Status).Set("last_error = ?", truncateError(errMsg)).Set("last_attempt_at = ?", now).
+		Set("last_duration_ms = ?", out.Latency.Milliseconds()).Set("last_response = ?", out.Response).
 		Set("attempts = attempts + 1").Where("id = ?", id)
-	if delivered {
+	if out.Err == nil {
 		q = q.Set("delivered_at = ?", now)
 	}
 	if _, err := q.Exec(ctx); err != nil {
@@ -260,4 +319,103 @@ func (db *DB) WebhookDeliveries(ctx context.Context, endpointID, beforeID int64,
 		out[i] = rows[i].domain()
 	}
 	return out, nil
+}
+
+// EnableWebhookEndpoint clears an endpoint's disabled mark.
+func (db *DB) EnableWebhookEndpoint(ctx context.Context, id int64, now time.Time) error {
+	_, err := db.bun.NewUpdate().Model((*webhookEndpointRow)(nil)).
+		Set("disabled_at = NULL").Set("disabled_reason = ''").Set("updated_at = ?", now).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not enable the webhook endpoint")
+	}
+	return nil
+}
+
+// RotateWebhookSecret replaces the secret, keeping the old one as the
+// previous secret until previousUntil.
+func (db *DB) RotateWebhookSecret(ctx context.Context, id int64, secret string, previousUntil, now time.Time) error {
+	res, err := db.bun.NewUpdate().Model((*webhookEndpointRow)(nil)).
+		Set("previous_secret = secret").Set("previous_secret_until = ?", previousUntil).
+		Set("secret = ?", secret).Set("updated_at = ?", now).
+		Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return examgate.Wrap(examgate.EINTERNAL, err, "could not rotate the webhook secret")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return examgate.Errorf(examgate.ENOTFOUND, "No webhook endpoint with id %d.", id)
+	}
+	return nil
+}
+
+// AddWebhookPing writes a ping's delivery, which has no job: it is sent at
+// once and not retried.
+func (db *DB) AddWebhookPing(ctx context.Context, endpointID int64, eventID string, body []byte, now time.Time) (*examgate.WebhookDelivery, error) {
+	d := webhookDeliveryRow{EndpointID: endpointID, EventID: eventID, EventType: examgate.EventPing, Body: string(body), CreatedAt: now}
+	if _, err := db.bun.NewInsert().Model(&d).Returning("id").Exec(ctx); err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not write the ping")
+	}
+	return d.domain(), nil
+}
+
+// RedeliverWebhooks queues the deliveries f selects again.
+func (db *DB) RedeliverWebhooks(ctx context.Context, f examgate.RedeliveryFilter, jobKey func(*examgate.WebhookDelivery) string, now time.Time) ([]*examgate.WebhookDelivery, error) {
+	var out []*examgate.WebhookDelivery
+	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out = nil
+		var rows []webhookLogRow
+		q := tx.NewSelect().Model(&rows).
+			ColumnExpr("d.*").
+			ColumnExpr("j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_last_error").
+			Join("LEFT JOIN jobs AS j ON j.id = d.job_id").
+			OrderExpr("d.id")
+		if f.DeliveryID != 0 {
+			q = q.Where("d.id = ?", f.DeliveryID)
+		} else {
+			q = q.Where("d.endpoint_id = ? AND d.created_at >= ? AND d.created_at < ?", f.EndpointID, f.Since.UTC(), f.Until.UTC()).
+				Where("d.delivered_at IS NULL AND d.event_type <> ?", examgate.EventPing).
+				Where("j.state IN (?)", bun.In([]string{examgate.JobFailed, examgate.JobDone})).
+				Limit(int64(max(f.Limit, 1)))
+		}
+		if db.postgres {
+			// Two redeliveries of the same deliveries at once: the second
+			// waits, then finds them pending or in a new range.
+			q = q.For("UPDATE OF d")
+		}
+		if err := q.Scan(ctx); err != nil {
+			return err
+		}
+		if f.DeliveryID != 0 {
+			if len(rows) == 0 {
+				return examgate.Errorf(examgate.ENOTFOUND, "No webhook delivery with id %d.", f.DeliveryID)
+			}
+			if d := rows[0].domain(); d.State == examgate.WebhookPending {
+				return examgate.Errorf(examgate.ECONFLICT, "Delivery %d is still pending: it will be sent (next try %s).", d.ID, timeText(d.NextTryAt))
+			}
+		}
+		for i := range rows {
+			d := rows[i].domain()
+			if err := queueDelivery(ctx, tx, d.ID, jobKey(d), now); err != nil {
+				return err
+			}
+			d.State, d.DeliveredAt, d.NextTryAt = examgate.WebhookPending, nil, &now
+			out = append(out, d)
+		}
+		return nil
+	})
+	var de *examgate.Error
+	if errors.As(err, &de) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, examgate.Wrap(examgate.EINTERNAL, err, "could not queue the deliveries again")
+	}
+	return out, nil
+}
+
+func timeText(t *time.Time) string {
+	if t == nil {
+		return "soon"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -83,10 +84,10 @@ func TestWebhookStore(t *testing.T) {
 
 		// Attempts are counted; a 2xx marks it delivered.
 		t1 := t0.Add(time.Minute)
-		if err := store.RecordWebhookAttempt(ctx, d.ID, 500, "endpoint answered 500", false, t0); err != nil {
+		if err := store.RecordWebhookAttempt(ctx, d.ID, examgate.WebhookOutcome{Status: 500, Err: errors.New("endpoint answered 500")}, t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.RecordWebhookAttempt(ctx, d.ID, 204, "", true, t1); err != nil {
+		if err := store.RecordWebhookAttempt(ctx, d.ID, examgate.WebhookOutcome{Status: 204}, t1); err != nil {
 			t.Fatal(err)
 		}
 		log, _ = store.WebhookDeliveries(ctx, a.ID, 0, 10)

@@ -5,7 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DAY_MS, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
+import { DAY_MS, findSlot, isoDate, launchLearner, skipReason, useExamgate, watchCSP } from './harness.mjs';
 
 const ZONE = 'America/New_York';
 const LOCALE = 'en-GB';
@@ -26,7 +26,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
         purchasedOn: isoDate(-10),
       });
       await page.getByRole('heading', { name: 'Your booking' }).waitFor();
-      assert.equal(await page.getByLabel('Time zone').inputValue(), ZONE, 'the browser zone is the default');
+      assert.equal(await page.getByLabel('Time zone', { exact: true }).inputValue(), ZONE, 'the browser zone is the default');
 
       // Book a slot at least two days ahead: Start waits for check-in, Cancel and Reschedule are open.
       await page.getByRole('link', { name: 'Book a time slot' }).click();
@@ -40,7 +40,15 @@ describe('booking in a browser', { skip: skipReason }, () => {
       );
       await firstButton.click();
       const booked = await shown(page, first);
-      await confirm(page, `Book ${booked}?`, 'Confirm');
+      // The dialog names the weekday, the exam's own length (not the 30 min seat) and the rules.
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const said = await dialog.innerText();
+      assert.match(said, /The exam takes 20 minutes\./);
+      assert.match(said, /Start opens 30 minutes before the booked time\./);
+      assert.match(said, /You can cancel or move it until 24 hours before it starts/);
+      assert.equal(await dialog.getByTestId('cutoff-warning').count(), 0, 'two days ahead is outside every cutoff');
+      await confirm(page, `Book ${await shownFull(page, first)}?`, 'Confirm');
 
       await page.waitForURL((url) => url.pathname === EXAM);
       await page.getByTestId('status').filter({ hasText: `Booked for ${booked}.` }).waitFor();
@@ -66,7 +74,7 @@ describe('booking in a browser', { skip: skipReason }, () => {
       const second = await findSlot(page, Date.now() + 2 * DAY_MS, first);
       await page.locator(`button[data-start="${second}"]`).click();
       const moved = await shown(page, second);
-      await confirm(page, `Move your booking from ${booked} to ${moved}?`, 'Confirm');
+      await confirm(page, `Move your booking from ${await shownFull(page, first)} to ${await shownFull(page, second)}?`, 'Confirm');
       await page.waitForURL((url) => url.pathname === EXAM);
       await page.getByTestId('status').filter({ hasText: `Booking moved to ${moved}.` }).waitFor();
       await assertBookedFor(page, second);
@@ -85,7 +93,12 @@ describe('booking in a browser', { skip: skipReason }, () => {
       const soon = await findSlot(page, Date.now());
       assert.ok(Date.parse(soon) - Date.now() <= 30 * 60_000, `${soon} should start within 30 minutes`);
       await page.locator(`button[data-start="${soon}"]`).click();
-      await confirm(page, `Book ${await shown(page, soon)}?`, 'Confirm');
+      // Inside the 24 h cutoff: the dialog says so before the seat is taken.
+      await page
+        .getByTestId('cutoff-warning')
+        .filter({ hasText: 'This time starts in less than 24 hours: once booked, you cannot cancel or move it.' })
+        .waitFor();
+      await confirm(page, `Book ${await shownFull(page, soon)}?`, 'Confirm');
       await page.waitForURL((url) => url.pathname === EXAM);
       await assertBookedFor(page, soon);
       assert.ok(await start.isEnabled(), 'Start is open during check-in');
@@ -109,6 +122,80 @@ describe('booking in a browser', { skip: skipReason }, () => {
       assert.deepEqual(csp, [], 'booking must run under the server CSP');
     });
   });
+
+  it('books on a phone with the keyboard alone, in weeks as the locale starts them', async () => {
+    const context = { timezoneId: ZONE, locale: 'en-US', viewport: { width: 390, height: 844 } };
+    await withPage('booking-keyboard', context, async (page) => {
+      await launchLearner(page, {
+        firstName: 'Kiri',
+        lastName: 'Te Rangi',
+        email: 'kiri.terangi@example.com',
+        externalId: 'e2e-learner-keyboard',
+        purchasedOn: isoDate(-10),
+      });
+      await page.getByRole('link', { name: 'Book a time slot' }).click();
+      await page.waitForURL((url) => url.pathname === `${EXAM}/book`);
+      await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+
+      // en-US weeks start on Sunday; one day's times are shown, not the week's 336.
+      const days = page.getByRole('group', { name: 'Days of the week' }).getByRole('button');
+      assert.equal(await days.count(), 7);
+      assert.match(await days.first().innerText(), /^Sun/);
+      const shown = await page.locator('[data-testid=calendar] button.slot').count();
+      assert.ok(shown > 0 && shown <= 48, `${shown} slot buttons on the page`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing scrolls sideways at 390 px');
+      await page.getByRole('button', { name: /^First available: / }).waitFor();
+
+      // Three weeks ahead in one step: the date field.
+      const ahead = await page.evaluate(
+        ([ms]) => new Intl.DateTimeFormat('en-CA', { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone }).format(ms),
+        [Date.now() + 21 * DAY_MS],
+      );
+      await page.getByLabel('Go to date').fill(ahead);
+      await page.locator(`[data-testid=calendar][aria-busy=false][data-date="${ahead}"]`).waitFor();
+
+      // Tab reaches the day strip once and the times once; arrows move inside each.
+      const pressed = page.locator('.day[aria-pressed=true]');
+      await pressed.focus();
+      await page.keyboard.press('ArrowRight');
+      const nextDay = await page.evaluate(() => document.activeElement?.getAttribute('aria-pressed'));
+      assert.equal(nextDay, 'true', 'ArrowRight picks the next day and keeps focus on it');
+      await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+      await page.keyboard.press('Tab');
+      const first = await page.evaluate(() => document.activeElement?.dataset.start);
+      assert.ok(first, 'one Tab from the days lands on a time');
+      await page.keyboard.press('ArrowRight');
+      const second = await page.evaluate(() => document.activeElement?.dataset.start);
+      assert.ok(second && Date.parse(second) > Date.parse(first), 'ArrowRight moves to the next time');
+      await page.keyboard.press('Tab');
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.classList.contains('slot')),
+        false,
+        'one Tab leaves the times: they are one Tab stop',
+      );
+      await page.keyboard.press('Shift+Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.start), second, 'the times remember the one last focused');
+
+      // Enter chooses it; Enter again confirms (focus starts on Confirm).
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      assert.match(await dialog.getByRole('heading').innerText(), /^Book \w+day, /);
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => url.pathname === EXAM);
+      await page.locator(`[data-testid=booking-time][datetime="${second}"]`).waitFor();
+
+      // The time zone picker finds a zone by place and names it with its offset.
+      await page.getByRole('searchbox', { name: 'Search time zones' }).fill('tokyo');
+      const zone = page.getByLabel('Time zone', { exact: true });
+      assert.deepEqual(
+        (await zone.locator('option').allInnerTexts()).filter((o) => o.includes('Tokyo')),
+        ['UTC+09:00 · Tokyo (Asia/Tokyo)'],
+      );
+      await zone.selectOption('Asia/Tokyo');
+      await page.getByTestId('booking-time').filter({ hasText: '(Asia/Tokyo)' }).waitFor();
+    });
+  });
 });
 
 const button = (page, name) => page.getByRole('button', { name, exact: true });
@@ -128,6 +215,11 @@ async function shown(page, iso) {
   return `${await format(page, iso, { dateStyle: 'long', timeStyle: 'short', timeZone: ZONE })} (${ZONE})`;
 }
 
+/** The confirm dialog's form of an instant: with the weekday. */
+async function shownFull(page, iso) {
+  return `${await format(page, iso, { dateStyle: 'full', timeStyle: 'short', timeZone: ZONE })} (${ZONE})`;
+}
+
 async function assertBookedFor(page, iso) {
   const time = page.getByTestId('booking-time');
   await time.filter({ hasText: await shown(page, iso) }).waitFor();
@@ -140,26 +232,4 @@ async function confirm(page, question, answer) {
   await dialog.waitFor();
   assert.equal((await dialog.getByRole('heading').innerText()).trim(), question);
   await dialog.getByRole('button', { name: answer, exact: true }).click();
-}
-
-/**
- * The start (as the server sent it) of the earliest open slot at or after
- * `notBefore`, other than `except`, paging through the weeks to find it.
- */
-async function findSlot(page, notBefore, except) {
-  const ready = page.locator('[data-testid=calendar][aria-busy=false]');
-  for (let week = 0; week < 3; week++) {
-    await ready.waitFor();
-    const starts = await page.$$eval('button[data-start]:not([disabled])', (buttons) =>
-      buttons.map((b) => b.dataset.start),
-    );
-    const match = starts
-      .filter((s) => s !== except && Date.parse(s) >= notBefore)
-      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-    if (match) return match;
-    const from = await ready.getAttribute('data-from');
-    await page.getByRole('button', { name: 'Next week', exact: true }).first().click();
-    await page.locator(`[data-testid=calendar][aria-busy=false]:not([data-from="${from}"])`).waitFor();
-  }
-  assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
 }

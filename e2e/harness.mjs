@@ -200,3 +200,48 @@ export async function launchLearner(page, { firstName, lastName, email, external
 export function isoDate(days) {
   return new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10);
 }
+
+/**
+ * The start (as the server sent it) of the earliest open slot at or after
+ * `notBefore`, other than `except`, going through the days with the
+ * calendar's date field.
+ */
+export async function findSlot(page, notBefore, except) {
+  await page.locator('[data-testid=calendar][aria-busy=false]').waitFor();
+  const dateField = page.getByLabel('Go to date');
+  const last = await dateField.getAttribute('max');
+  let date = await page.evaluate(
+    ([ms]) => new Intl.DateTimeFormat('en-CA', { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone }).format(ms),
+    [notBefore],
+  );
+  for (let day = 0; day < 21 && date <= last; day++) {
+    await dateField.fill(date);
+    await page.locator(`[data-testid=calendar][aria-busy=false][data-date="${date}"]`).waitFor();
+    const starts = await page.$$eval('[data-testid=calendar] button.slot[data-start]:not([disabled])', (buttons) =>
+      buttons.map((b) => b.dataset.start),
+    );
+    const match = starts
+      .filter((s) => s !== except && Date.parse(s) >= notBefore)
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    if (match) return match;
+    date = new Date(Date.parse(`${date}T12:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+  }
+  assert.fail(`no open slot from ${new Date(notBefore).toISOString()} within three weeks`);
+}
+
+/**
+ * The booking link of the newest booking email to `to`, read from the demo
+ * page where the demo keeps sent emails. The worker sends it within moments
+ * of the booking: asked again until it is there, for at most 20 s.
+ */
+export async function bookingLink(baseURL, to) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const html = await (await fetch(`${baseURL}/demo`)).text();
+    const mails = html.split('<details>').filter((m) => m.includes(to) && m.includes('Your exam is booked'));
+    const found = mails.at(-1)?.match(/https?:\/\/[^\s<]+\/b\/[A-Za-z0-9]+/);
+    if (found) return found[0];
+    assert.ok(Date.now() < deadline, `no booking email with a link to ${to} on /demo`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -87,7 +87,7 @@ describe('examgate in a browser', { skip: skipReason }, () => {
       await page.route('**/graphql', (route) => (failing ? route.fulfill({ status: 503, body: 'Service Unavailable' }) : route.continue()));
       await page.reload();
       await page.getByRole('heading', { name: 'Connection problem, retrying' }).waitFor();
-      assert.ok(!(await page.content()).includes('Your session has ended'), 'an outage is not a sign-out');
+      assert.ok(!(await page.content()).includes('Sign in through your course'), 'an outage is not a sign-out');
       failing = false; // the outage ends: the page carries on by itself
       await page.locator('[data-testid=eligibility-end]').waitFor({ timeout: 15000 });
       assert.match(await page.locator('main').innerText(), /Rua Outage/);
@@ -97,8 +97,8 @@ describe('examgate in a browser', { skip: skipReason }, () => {
   it('tells a visitor without a session to go back to their course', async () => {
     await withPage('no-session', {}, async (page) => {
       await page.goto('/exams/DEMO-101');
-      await page.getByRole('heading', { name: 'Your session has ended' }).waitFor();
-      assert.match(await page.locator('main').innerText(), /Go back to your course and open the exam again\./);
+      await page.getByRole('heading', { name: 'Sign in through your course' }).waitFor();
+      assert.match(await page.locator('main').innerText(), /go back to it and open the exam again\./);
     });
   });
 

@@ -32,9 +32,20 @@ describe('exam player in a browser', { skip: skipReason }, () => {
       const firstAttempt = await start(page);
       await snap(page, 'player-1024');
 
-      // Question 1 is true/false: the answer is saved at once.
+      // Question 1 is true/false: the answer is saved at once, and announced once.
+      await page.evaluate(() => {
+        const heard = (window.__heard = []);
+        const region = document.querySelector('[data-testid=save-announcement]');
+        new MutationObserver(() => region.textContent && heard.push(region.textContent)).observe(region, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+        });
+      });
       await question(page, 1).getByRole('radio', { name: 'True' }).check();
       await saveStatus(page, 'Saved');
+      assert.deepEqual(await page.evaluate(() => window.__heard), ['Saved'], 'one announcement per save');
+      assert.equal(await page.getByTestId('save-status').getAttribute('aria-hidden'), 'true');
       await page.getByRole('button', { name: 'Next', exact: true }).click();
       await page.getByRole('heading', { name: 'Question 2 of 2' }).waitFor();
       assert.equal(await focusedText(page), 'Question 2 of 2', 'Next moves focus to the question heading');
@@ -54,14 +65,14 @@ describe('exam player in a browser', { skip: skipReason }, () => {
       await page.getByRole('heading', { name: 'Question 2 of 2' }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'Flag for review' }).getAttribute('aria-pressed'), 'true');
       await saveStatus(page, 'Saved');
-      await page.getByRole('button', { name: 'Question 1, answered', exact: true }).waitFor();
-      await page.getByRole('button', { name: 'Question 2, unanswered, flagged', exact: true }).click();
+      await page.getByRole('button', { name: 'Question 1 Answered', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Question 2 Unanswered, flagged', exact: true }).click();
 
       // A second reload shows what the server stored, with nothing left locally.
       assert.equal(await page.evaluate((id) => localStorage.getItem(`examgate.attempt.${id}`), firstAttempt), '{"seq":2,"queue":[]}');
       await page.reload();
-      await page.getByRole('button', { name: 'Question 2, unanswered, flagged', exact: true }).waitFor();
-      await page.getByRole('button', { name: 'Question 1, answered', exact: true }).click();
+      await page.getByRole('button', { name: 'Question 2 Unanswered, flagged', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Question 1 Answered', exact: true }).click();
       assert.ok(await question(page, 1).getByRole('radio', { name: 'True' }).isChecked(), 'question 1 is still answered');
 
       // The review lists question 2 as unanswered and flagged.
@@ -124,6 +135,13 @@ describe('exam player in a browser', { skip: skipReason }, () => {
         await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
         'nothing scrolls sideways at 360 px',
       );
+      // The timer stays in sight when the question scrolls (a short window, say a phone in landscape).
+      await page.setViewportSize({ width: 360, height: 420 });
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      assert.ok((await page.evaluate(() => window.scrollY)) > 100, 'the page scrolls');
+      const timer = await page.getByTestId('timer').boundingBox();
+      assert.ok(timer && timer.y >= 0 && timer.y + timer.height <= 420, `timer scrolled away: ${JSON.stringify(timer)}`);
+      await page.setViewportSize({ width: 360, height: 740 });
       await snap(page, 'player-360');
 
       await page.getByRole('heading', { name: 'You did not pass' }).waitFor({ timeout: 100_000 });

@@ -114,7 +114,7 @@ describe('result delivery in a browser', { skip: skipReason }, () => {
 
       // A link straight to the start page says so too, instead of offering Start.
       await page.goto(`${EXAM}/start`);
-      await page.getByText('You have passed this exam, so there is nothing more to take.').waitFor();
+      await page.getByText('You have passed this exam, so there is nothing more to book or take.').waitFor();
       assert.equal(await page.getByRole('button', { name: 'Start exam' }).count(), 0);
 
       assert.deepEqual(csp, [], 'the result page must run under the server CSP');

@@ -69,11 +69,20 @@ func toResult(res *examgate.Result, exam *examgate.Exam) *model.Result {
 	m := &model.Result{
 		AttemptID: strconv.FormatInt(res.AttemptID, 10), ExamCode: res.ExamCode,
 		Score: res.Points, MaxScore: res.MaxPoints, Percent: res.Percent, PassMark: res.PassMark, Passed: res.Passed,
-		EndedAt: res.CreatedAt, ResultID: res.ID,
+		EndedAt: res.CreatedAt, ResultID: res.ID, CandidateID: res.CandidateID,
 	}
-	if exam.Delivery != nil && exam.Delivery.ShowReview {
+	if d := exam.Delivery; d != nil && d.ShowReview {
 		for _, it := range res.Items {
-			m.Items = append(m.Items, &model.ItemResult{ItemID: it.ItemID, Correct: it.Correct, Points: it.Points, MaxPoints: it.MaxPoints})
+			chosen, key := it.Choices, []string{}
+			if chosen == nil {
+				chosen = []string{}
+			}
+			if item, ok := d.Item(it.ItemID); ok {
+				key = item.Correct
+			}
+			m.Items = append(m.Items, &model.ItemResult{
+				ItemID: it.ItemID, Chosen: chosen, CorrectChoices: key, Correct: it.Correct, Points: it.Points, MaxPoints: it.MaxPoints,
+			})
 		}
 	}
 	return m

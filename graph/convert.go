@@ -31,10 +31,23 @@ func toExam(e *examgate.Exam) *model.Exam {
 	if d := e.Delivery; d != nil {
 		m.Deliverable, m.OnDemand = true, d.OnDemand
 		n := d.ItemCount()
-		m.DurationMinutes, m.PassMark, m.ItemCount = &d.DurationMinutes, &d.PassMark, &n
+		allowed := d.Attempts()
+		m.DurationMinutes, m.PassMark, m.ItemCount, m.AttemptsAllowed = &d.DurationMinutes, &d.PassMark, &n, &allowed
+	}
+	if a := e.Availability; a != nil {
+		p := e.Policy.WithDefaults()
+		m.Policy = &model.BookingPolicy{
+			CheckInOpensMinutesBefore: minutes(p.CheckInBefore.D()), CheckInClosesMinutesAfter: minutes(p.CheckInAfter.D()),
+			CancelCutoffMinutes: minutes(p.CancelCutoff.D()), RescheduleCutoffMinutes: minutes(p.RescheduleCutoff.D()),
+			MaxReschedules: *p.MaxReschedules, LeadTimeMinutes: minutes(a.LeadTime.D()),
+		}
 	}
 	return m
 }
+
+// minutes rounds a policy duration up to whole minutes, the unit the API
+// gives them in: a rule is never shown as shorter than it is.
+func minutes(d time.Duration) int { return int((d + time.Minute - 1) / time.Minute) }
 
 func toPermission(d examgate.Decision) *model.Permission {
 	p := &model.Permission{Allowed: d.Allowed}

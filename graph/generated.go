@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Exam() ExamResolver
 	Mutation() MutationResolver
 	Partner() PartnerResolver
 	PartnerAttempt() PartnerAttemptResolver
@@ -96,6 +97,15 @@ type ComplexityRoot struct {
 		UpdatedAt       func(childComplexity int) int
 	}
 
+	BookingPolicy struct {
+		CancelCutoffMinutes       func(childComplexity int) int
+		CheckInClosesMinutesAfter func(childComplexity int) int
+		CheckInOpensMinutesBefore func(childComplexity int) int
+		LeadTimeMinutes           func(childComplexity int) int
+		MaxReschedules            func(childComplexity int) int
+		RescheduleCutoffMinutes   func(childComplexity int) int
+	}
+
 	Candidate struct {
 		Email      func(childComplexity int) int
 		ExternalID func(childComplexity int) int
@@ -137,6 +147,8 @@ type ComplexityRoot struct {
 	}
 
 	Exam struct {
+		AttemptsAllowed func(childComplexity int) int
+		AttemptsLeft    func(childComplexity int) int
 		Bookable        func(childComplexity int) int
 		Code            func(childComplexity int) int
 		Deliverable     func(childComplexity int) int
@@ -145,6 +157,7 @@ type ComplexityRoot struct {
 		ItemCount       func(childComplexity int) int
 		OnDemand        func(childComplexity int) int
 		PassMark        func(childComplexity int) int
+		Policy          func(childComplexity int) int
 		SlotMinutes     func(childComplexity int) int
 		TimeZone        func(childComplexity int) int
 		Title           func(childComplexity int) int
@@ -156,25 +169,32 @@ type ComplexityRoot struct {
 	}
 
 	ItemResult struct {
-		Correct   func(childComplexity int) int
-		ItemID    func(childComplexity int) int
-		MaxPoints func(childComplexity int) int
-		Points    func(childComplexity int) int
+		Chosen         func(childComplexity int) int
+		Correct        func(childComplexity int) int
+		CorrectChoices func(childComplexity int) int
+		ItemID         func(childComplexity int) int
+		MaxPoints      func(childComplexity int) int
+		Points         func(childComplexity int) int
 	}
 
 	Mutation struct {
-		AddWebhook        func(childComplexity int, input model.AddWebhookInput) int
-		BookSlot          func(childComplexity int, input model.BookSlotInput) int
-		CancelBooking     func(childComplexity int, input model.BookingActionInput) int
-		FlagItem          func(childComplexity int, input model.FlagItemInput) int
-		RemoveWebhook     func(childComplexity int, id string) int
-		RescheduleBooking func(childComplexity int, input model.RescheduleBookingInput) int
-		RetryDelivery     func(childComplexity int, id string) int
-		SaveAnswer        func(childComplexity int, input model.SaveAnswerInput) int
-		SetTimeZone       func(childComplexity int, timeZone string) int
-		StartExam         func(childComplexity int, input model.BookingActionInput) int
-		StartOnDemand     func(childComplexity int, input model.StartOnDemandInput) int
-		SubmitAttempt     func(childComplexity int, input model.SubmitAttemptInput) int
+		AddWebhook              func(childComplexity int, input model.AddWebhookInput) int
+		BookSlot                func(childComplexity int, input model.BookSlotInput) int
+		CancelBooking           func(childComplexity int, input model.BookingActionInput) int
+		EnableWebhook           func(childComplexity int, id string) int
+		FlagItem                func(childComplexity int, input model.FlagItemInput) int
+		PingWebhook             func(childComplexity int, id string) int
+		RedeliverFailedWebhooks func(childComplexity int, endpointID string, since time.Time, until *time.Time) int
+		RedeliverWebhook        func(childComplexity int, deliveryID string) int
+		RemoveWebhook           func(childComplexity int, id string) int
+		RescheduleBooking       func(childComplexity int, input model.RescheduleBookingInput) int
+		RetryDelivery           func(childComplexity int, id string) int
+		RotateWebhookSecret     func(childComplexity int, id string, secret *string, overlapHours *int) int
+		SaveAnswer              func(childComplexity int, input model.SaveAnswerInput) int
+		SetTimeZone             func(childComplexity int, timeZone string) int
+		StartExam               func(childComplexity int, input model.BookingActionInput) int
+		StartOnDemand           func(childComplexity int, input model.StartOnDemandInput) int
+		SubmitAttempt           func(childComplexity int, input model.SubmitAttemptInput) int
 	}
 
 	PageInfo struct {
@@ -186,6 +206,7 @@ type ComplexityRoot struct {
 		Booking   func(childComplexity int, id string) int
 		Bookings  func(childComplexity int, filter *model.PartnerBookingFilter, first *int, after *string) int
 		Candidate func(childComplexity int, externalID *string, email *string) int
+		RateLimit func(childComplexity int) int
 	}
 
 	PartnerAttempt struct {
@@ -260,7 +281,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Attempt           func(childComplexity int, id string) int
-		AvailableSlots    func(childComplexity int, examCode string, from time.Time, to time.Time) int
+		AvailableSlots    func(childComplexity int, examCode string, from time.Time, to time.Time, first *int) int
 		Bookings          func(childComplexity int, examCode string) int
 		Deliveries        func(childComplexity int, status *model.JobState, first *int, after *string) int
 		Eligibility       func(childComplexity int, examCode string) int
@@ -272,17 +293,35 @@ type ComplexityRoot struct {
 		Webhooks          func(childComplexity int) int
 	}
 
+	RateLimit struct {
+		Cost      func(childComplexity int) int
+		Limit     func(childComplexity int) int
+		Remaining func(childComplexity int) int
+		ResetAt   func(childComplexity int) int
+	}
+
+	RedeliverWebhooksPayload struct {
+		Count      func(childComplexity int) int
+		Deliveries func(childComplexity int) int
+	}
+
 	Result struct {
-		AttemptID func(childComplexity int) int
-		Delivery  func(childComplexity int) int
-		EndedAt   func(childComplexity int) int
-		ExamCode  func(childComplexity int) int
-		Items     func(childComplexity int) int
-		MaxScore  func(childComplexity int) int
-		PassMark  func(childComplexity int) int
-		Passed    func(childComplexity int) int
-		Percent   func(childComplexity int) int
-		Score     func(childComplexity int) int
+		AttemptID    func(childComplexity int) int
+		AttemptsLeft func(childComplexity int) int
+		Delivery     func(childComplexity int) int
+		EndedAt      func(childComplexity int) int
+		ExamCode     func(childComplexity int) int
+		Items        func(childComplexity int) int
+		MaxScore     func(childComplexity int) int
+		PassMark     func(childComplexity int) int
+		Passed       func(childComplexity int) int
+		Percent      func(childComplexity int) int
+		Score        func(childComplexity int) int
+	}
+
+	RotateWebhookSecretPayload struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
 	}
 
 	SavedAnswer struct {
@@ -310,6 +349,8 @@ type ComplexityRoot struct {
 		ID             func(childComplexity int) int
 		LastAttemptAt  func(childComplexity int) int
 		LastError      func(childComplexity int) int
+		LastLatencyMs  func(childComplexity int) int
+		LastResponse   func(childComplexity int) int
 		LastStatusCode func(childComplexity int) int
 		NextTryAt      func(childComplexity int) int
 		State          func(childComplexity int) int
@@ -326,13 +367,14 @@ type ComplexityRoot struct {
 	}
 
 	WebhookEndpoint struct {
-		CreatedAt      func(childComplexity int) int
-		Description    func(childComplexity int) int
-		DisabledAt     func(childComplexity int) int
-		DisabledReason func(childComplexity int) int
-		Events         func(childComplexity int) int
-		ID             func(childComplexity int) int
-		URL            func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		Description             func(childComplexity int) int
+		DisabledAt              func(childComplexity int) int
+		DisabledReason          func(childComplexity int) int
+		Events                  func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		PreviousSecretExpiresAt func(childComplexity int) int
+		URL                     func(childComplexity int) int
 	}
 }
 
@@ -340,6 +382,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ExamResolver interface {
+	AttemptsLeft(ctx context.Context, obj *model.Exam) (*int, error)
+}
 type MutationResolver interface {
 	BookSlot(ctx context.Context, input model.BookSlotInput) (*model.Booking, error)
 	CancelBooking(ctx context.Context, input model.BookingActionInput) (*model.Booking, error)
@@ -353,11 +398,17 @@ type MutationResolver interface {
 	RetryDelivery(ctx context.Context, id string) (*model.Delivery, error)
 	AddWebhook(ctx context.Context, input model.AddWebhookInput) (*model.AddWebhookPayload, error)
 	RemoveWebhook(ctx context.Context, id string) (bool, error)
+	RedeliverWebhook(ctx context.Context, deliveryID string) (*model.WebhookDelivery, error)
+	RedeliverFailedWebhooks(ctx context.Context, endpointID string, since time.Time, until *time.Time) (*model.RedeliverWebhooksPayload, error)
+	PingWebhook(ctx context.Context, id string) (*model.WebhookDelivery, error)
+	EnableWebhook(ctx context.Context, id string) (*model.WebhookEndpoint, error)
+	RotateWebhookSecret(ctx context.Context, id string, secret *string, overlapHours *int) (*model.RotateWebhookSecretPayload, error)
 }
 type PartnerResolver interface {
 	Bookings(ctx context.Context, obj *model.Partner, filter *model.PartnerBookingFilter, first *int, after *string) (*model.PartnerBookingConnection, error)
 	Booking(ctx context.Context, obj *model.Partner, id string) (*model.PartnerBooking, error)
 	Candidate(ctx context.Context, obj *model.Partner, externalID *string, email *string) (*model.PartnerCandidate, error)
+	RateLimit(ctx context.Context, obj *model.Partner) (*model.RateLimit, error)
 }
 type PartnerAttemptResolver interface {
 	Result(ctx context.Context, obj *model.PartnerAttempt) (*model.PartnerResult, error)
@@ -381,7 +432,7 @@ type QueryResolver interface {
 	Exam(ctx context.Context, code string) (*model.Exam, error)
 	Eligibility(ctx context.Context, examCode string) (*model.Eligibility, error)
 	Bookings(ctx context.Context, examCode string) ([]*model.Booking, error)
-	AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error)
+	AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time, first *int) ([]*model.Slot, error)
 	Attempt(ctx context.Context, id string) (*model.Attempt, error)
 	Result(ctx context.Context, examCode string) (*model.Result, error)
 	Deliveries(ctx context.Context, status *model.JobState, first *int, after *string) (*model.DeliveryConnection, error)
@@ -390,6 +441,7 @@ type QueryResolver interface {
 	WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
 type ResultResolver interface {
+	AttemptsLeft(ctx context.Context, obj *model.Result) (int, error)
 	Delivery(ctx context.Context, obj *model.Result) (model.DeliveryState, error)
 }
 
@@ -638,6 +690,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Booking.UpdatedAt(childComplexity), true
 
+	case "BookingPolicy.cancelCutoffMinutes":
+		if e.ComplexityRoot.BookingPolicy.CancelCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CancelCutoffMinutes(childComplexity), true
+	case "BookingPolicy.checkInClosesMinutesAfter":
+		if e.ComplexityRoot.BookingPolicy.CheckInClosesMinutesAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CheckInClosesMinutesAfter(childComplexity), true
+	case "BookingPolicy.checkInOpensMinutesBefore":
+		if e.ComplexityRoot.BookingPolicy.CheckInOpensMinutesBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.CheckInOpensMinutesBefore(childComplexity), true
+	case "BookingPolicy.leadTimeMinutes":
+		if e.ComplexityRoot.BookingPolicy.LeadTimeMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.LeadTimeMinutes(childComplexity), true
+	case "BookingPolicy.maxReschedules":
+		if e.ComplexityRoot.BookingPolicy.MaxReschedules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.MaxReschedules(childComplexity), true
+	case "BookingPolicy.rescheduleCutoffMinutes":
+		if e.ComplexityRoot.BookingPolicy.RescheduleCutoffMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPolicy.RescheduleCutoffMinutes(childComplexity), true
+
 	case "Candidate.email":
 		if e.ComplexityRoot.Candidate.Email == nil {
 			break
@@ -793,6 +882,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Eligibility.PurchasedAt(childComplexity), true
 
+	case "Exam.attemptsAllowed":
+		if e.ComplexityRoot.Exam.AttemptsAllowed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.AttemptsAllowed(childComplexity), true
+	case "Exam.attemptsLeft":
+		if e.ComplexityRoot.Exam.AttemptsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.AttemptsLeft(childComplexity), true
 	case "Exam.bookable":
 		if e.ComplexityRoot.Exam.Bookable == nil {
 			break
@@ -841,6 +942,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Exam.PassMark(childComplexity), true
+	case "Exam.policy":
+		if e.ComplexityRoot.Exam.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Exam.Policy(childComplexity), true
 	case "Exam.slotMinutes":
 		if e.ComplexityRoot.Exam.SlotMinutes == nil {
 			break
@@ -873,12 +980,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ItemOption.Text(childComplexity), true
 
+	case "ItemResult.chosen":
+		if e.ComplexityRoot.ItemResult.Chosen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.Chosen(childComplexity), true
 	case "ItemResult.correct":
 		if e.ComplexityRoot.ItemResult.Correct == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ItemResult.Correct(childComplexity), true
+	case "ItemResult.correctChoices":
+		if e.ComplexityRoot.ItemResult.CorrectChoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ItemResult.CorrectChoices(childComplexity), true
 	case "ItemResult.itemId":
 		if e.ComplexityRoot.ItemResult.ItemID == nil {
 			break
@@ -931,6 +1050,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(model.BookingActionInput)), true
+	case "Mutation.enableWebhook":
+		if e.ComplexityRoot.Mutation.EnableWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enableWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnableWebhook(childComplexity, args["id"].(string)), true
 	case "Mutation.flagItem":
 		if e.ComplexityRoot.Mutation.FlagItem == nil {
 			break
@@ -942,6 +1072,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.FlagItem(childComplexity, args["input"].(model.FlagItemInput)), true
+	case "Mutation.pingWebhook":
+		if e.ComplexityRoot.Mutation.PingWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pingWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PingWebhook(childComplexity, args["id"].(string)), true
+	case "Mutation.redeliverFailedWebhooks":
+		if e.ComplexityRoot.Mutation.RedeliverFailedWebhooks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverFailedWebhooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverFailedWebhooks(childComplexity, args["endpointId"].(string), args["since"].(time.Time), args["until"].(*time.Time)), true
+	case "Mutation.redeliverWebhook":
+		if e.ComplexityRoot.Mutation.RedeliverWebhook == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeliverWebhook_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeliverWebhook(childComplexity, args["deliveryId"].(string)), true
 	case "Mutation.removeWebhook":
 		if e.ComplexityRoot.Mutation.RemoveWebhook == nil {
 			break
@@ -975,6 +1138,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryDelivery(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateWebhookSecret":
+		if e.ComplexityRoot.Mutation.RotateWebhookSecret == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateWebhookSecret_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(string), args["secret"].(*string), args["overlapHours"].(*int)), true
 	case "Mutation.saveAnswer":
 		if e.ComplexityRoot.Mutation.SaveAnswer == nil {
 			break
@@ -1077,6 +1251,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Partner.Candidate(childComplexity, args["externalId"].(*string), args["email"].(*string)), true
+	case "Partner.rateLimit":
+		if e.ComplexityRoot.Partner.RateLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Partner.RateLimit(childComplexity), true
 
 	case "PartnerAttempt.bookingId":
 		if e.ComplexityRoot.PartnerAttempt.BookingID == nil {
@@ -1383,7 +1563,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["examCode"].(string), args["from"].(time.Time), args["to"].(time.Time)), true
+		return e.ComplexityRoot.Query.AvailableSlots(childComplexity, args["examCode"].(string), args["from"].(time.Time), args["to"].(time.Time), args["first"].(*int)), true
 	case "Query.bookings":
 		if e.ComplexityRoot.Query.Bookings == nil {
 			break
@@ -1470,12 +1650,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Webhooks(childComplexity), true
 
+	case "RateLimit.cost":
+		if e.ComplexityRoot.RateLimit.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Cost(childComplexity), true
+	case "RateLimit.limit":
+		if e.ComplexityRoot.RateLimit.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Limit(childComplexity), true
+	case "RateLimit.remaining":
+		if e.ComplexityRoot.RateLimit.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.Remaining(childComplexity), true
+	case "RateLimit.resetAt":
+		if e.ComplexityRoot.RateLimit.ResetAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.ResetAt(childComplexity), true
+
+	case "RedeliverWebhooksPayload.count":
+		if e.ComplexityRoot.RedeliverWebhooksPayload.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedeliverWebhooksPayload.Count(childComplexity), true
+	case "RedeliverWebhooksPayload.deliveries":
+		if e.ComplexityRoot.RedeliverWebhooksPayload.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RedeliverWebhooksPayload.Deliveries(childComplexity), true
+
 	case "Result.attemptId":
 		if e.ComplexityRoot.Result.AttemptID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Result.AttemptID(childComplexity), true
+	case "Result.attemptsLeft":
+		if e.ComplexityRoot.Result.AttemptsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Result.AttemptsLeft(childComplexity), true
 	case "Result.delivery":
 		if e.ComplexityRoot.Result.Delivery == nil {
 			break
@@ -1530,6 +1754,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Result.Score(childComplexity), true
+
+	case "RotateWebhookSecretPayload.endpoint":
+		if e.ComplexityRoot.RotateWebhookSecretPayload.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RotateWebhookSecretPayload.Endpoint(childComplexity), true
+	case "RotateWebhookSecretPayload.secret":
+		if e.ComplexityRoot.RotateWebhookSecretPayload.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RotateWebhookSecretPayload.Secret(childComplexity), true
 
 	case "SavedAnswer.accepted":
 		if e.ComplexityRoot.SavedAnswer.Accepted == nil {
@@ -1641,6 +1878,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookDelivery.LastError(childComplexity), true
+	case "WebhookDelivery.lastLatencyMs":
+		if e.ComplexityRoot.WebhookDelivery.LastLatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastLatencyMs(childComplexity), true
+	case "WebhookDelivery.lastResponse":
+		if e.ComplexityRoot.WebhookDelivery.LastResponse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastResponse(childComplexity), true
 	case "WebhookDelivery.lastStatusCode":
 		if e.ComplexityRoot.WebhookDelivery.LastStatusCode == nil {
 			break
@@ -1722,6 +1971,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.previousSecretExpiresAt":
+		if e.ComplexityRoot.WebhookEndpoint.PreviousSecretExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.PreviousSecretExpiresAt(childComplexity), true
 	case "WebhookEndpoint.url":
 		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
 			break
@@ -1948,6 +2203,24 @@ func (ec *executionContext) childFields_Booking(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Booking", field.Name)
 }
 
+func (ec *executionContext) childFields_BookingPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkInOpensMinutesBefore":
+		return ec.fieldContext_BookingPolicy_checkInOpensMinutesBefore(ctx, field)
+	case "checkInClosesMinutesAfter":
+		return ec.fieldContext_BookingPolicy_checkInClosesMinutesAfter(ctx, field)
+	case "cancelCutoffMinutes":
+		return ec.fieldContext_BookingPolicy_cancelCutoffMinutes(ctx, field)
+	case "rescheduleCutoffMinutes":
+		return ec.fieldContext_BookingPolicy_rescheduleCutoffMinutes(ctx, field)
+	case "maxReschedules":
+		return ec.fieldContext_BookingPolicy_maxReschedules(ctx, field)
+	case "leadTimeMinutes":
+		return ec.fieldContext_BookingPolicy_leadTimeMinutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookingPolicy", field.Name)
+}
+
 func (ec *executionContext) childFields_Candidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2052,6 +2325,12 @@ func (ec *executionContext) childFields_Exam(ctx context.Context, field graphql.
 		return ec.fieldContext_Exam_passMark(ctx, field)
 	case "itemCount":
 		return ec.fieldContext_Exam_itemCount(ctx, field)
+	case "attemptsAllowed":
+		return ec.fieldContext_Exam_attemptsAllowed(ctx, field)
+	case "attemptsLeft":
+		return ec.fieldContext_Exam_attemptsLeft(ctx, field)
+	case "policy":
+		return ec.fieldContext_Exam_policy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Exam", field.Name)
 }
@@ -2070,6 +2349,10 @@ func (ec *executionContext) childFields_ItemResult(ctx context.Context, field gr
 	switch field.Name {
 	case "itemId":
 		return ec.fieldContext_ItemResult_itemId(ctx, field)
+	case "chosen":
+		return ec.fieldContext_ItemResult_chosen(ctx, field)
+	case "correctChoices":
+		return ec.fieldContext_ItemResult_correctChoices(ctx, field)
 	case "correct":
 		return ec.fieldContext_ItemResult_correct(ctx, field)
 	case "points":
@@ -2098,6 +2381,8 @@ func (ec *executionContext) childFields_Partner(ctx context.Context, field graph
 		return ec.fieldContext_Partner_booking(ctx, field)
 	case "candidate":
 		return ec.fieldContext_Partner_candidate(ctx, field)
+	case "rateLimit":
+		return ec.fieldContext_Partner_rateLimit(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Partner", field.Name)
 }
@@ -2242,6 +2527,30 @@ func (ec *executionContext) childFields_Permission(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Permission", field.Name)
 }
 
+func (ec *executionContext) childFields_RateLimit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "limit":
+		return ec.fieldContext_RateLimit_limit(ctx, field)
+	case "remaining":
+		return ec.fieldContext_RateLimit_remaining(ctx, field)
+	case "resetAt":
+		return ec.fieldContext_RateLimit_resetAt(ctx, field)
+	case "cost":
+		return ec.fieldContext_RateLimit_cost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimit", field.Name)
+}
+
+func (ec *executionContext) childFields_RedeliverWebhooksPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_RedeliverWebhooksPayload_count(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_RedeliverWebhooksPayload_deliveries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RedeliverWebhooksPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Result(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "attemptId":
@@ -2262,10 +2571,22 @@ func (ec *executionContext) childFields_Result(ctx context.Context, field graphq
 		return ec.fieldContext_Result_endedAt(ctx, field)
 	case "items":
 		return ec.fieldContext_Result_items(ctx, field)
+	case "attemptsLeft":
+		return ec.fieldContext_Result_attemptsLeft(ctx, field)
 	case "delivery":
 		return ec.fieldContext_Result_delivery(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Result", field.Name)
+}
+
+func (ec *executionContext) childFields_RotateWebhookSecretPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_RotateWebhookSecretPayload_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_RotateWebhookSecretPayload_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RotateWebhookSecretPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SavedAnswer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2314,6 +2635,10 @@ func (ec *executionContext) childFields_WebhookDelivery(ctx context.Context, fie
 		return ec.fieldContext_WebhookDelivery_attempts(ctx, field)
 	case "lastStatusCode":
 		return ec.fieldContext_WebhookDelivery_lastStatusCode(ctx, field)
+	case "lastLatencyMs":
+		return ec.fieldContext_WebhookDelivery_lastLatencyMs(ctx, field)
+	case "lastResponse":
+		return ec.fieldContext_WebhookDelivery_lastResponse(ctx, field)
 	case "lastError":
 		return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
 	case "createdAt":
@@ -2362,6 +2687,8 @@ func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, fie
 		return ec.fieldContext_WebhookEndpoint_disabledAt(ctx, field)
 	case "disabledReason":
 		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
+	case "previousSecretExpiresAt":
+		return ec.fieldContext_WebhookEndpoint_previousSecretExpiresAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
 	}
@@ -2526,6 +2853,20 @@ func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_enableWebhook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_flagItem_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2537,6 +2878,64 @@ func (ec *executionContext) field_Mutation_flagItem_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pingWebhook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_redeliverFailedWebhooks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "endpointId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["endpointId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_redeliverWebhook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deliveryId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["deliveryId"] = arg0
 	return args, nil
 }
 
@@ -2579,6 +2978,36 @@ func (ec *executionContext) field_Mutation_retryDelivery_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rotateWebhookSecret_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "secret",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["secret"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "overlapHours",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["overlapHours"] = arg2
 	return args, nil
 }
 
@@ -2773,6 +3202,14 @@ func (ec *executionContext) field_Query_availableSlots_args(ctx context.Context,
 		return nil, err
 	}
 	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
 	return args, nil
 }
 
@@ -3898,6 +4335,144 @@ func (ec *executionContext) fieldContext_Booking_updatedAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Booking", field, false, false, "Time")
 }
 
+func (ec *executionContext) _BookingPolicy_checkInOpensMinutesBefore(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_checkInOpensMinutesBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckInOpensMinutesBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_checkInOpensMinutesBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_checkInClosesMinutesAfter(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_checkInClosesMinutesAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckInClosesMinutesAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_checkInClosesMinutesAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_cancelCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_cancelCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_cancelCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_rescheduleCutoffMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_rescheduleCutoffMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RescheduleCutoffMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_rescheduleCutoffMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_maxReschedules(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_maxReschedules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxReschedules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_maxReschedules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BookingPolicy_leadTimeMinutes(ctx context.Context, field graphql.CollectedField, obj *model.BookingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPolicy_leadTimeMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadTimeMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPolicy_leadTimeMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BookingPolicy", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Candidate_id(ctx context.Context, field graphql.CollectedField, obj *model.Candidate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4753,6 +5328,84 @@ func (ec *executionContext) fieldContext_Exam_itemCount(_ context.Context, field
 	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Exam_attemptsAllowed(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_attemptsAllowed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptsAllowed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_attemptsAllowed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Exam_attemptsLeft(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_attemptsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Exam().AttemptsLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_attemptsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Exam", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Exam_policy(ctx context.Context, field graphql.CollectedField, obj *model.Exam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Exam_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPolicy) graphql.Marshaler {
+			return ec.marshalOBookingPolicy2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Exam_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Exam",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ItemOption_id(ctx context.Context, field graphql.CollectedField, obj *model.ItemOption) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4819,6 +5472,52 @@ func (ec *executionContext) _ItemResult_itemId(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ItemResult_itemId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemResult_chosen(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_chosen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chosen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_chosen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ItemResult_correctChoices(ctx context.Context, field graphql.CollectedField, obj *model.ItemResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ItemResult_correctChoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CorrectChoices, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ItemResult_correctChoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ItemResult", field, false, false, "ID")
 }
 
@@ -5419,6 +6118,226 @@ func (ec *executionContext) fieldContext_Mutation_removeWebhook(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_redeliverWebhook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeliverWebhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeliverWebhook(ctx, fc.Args["deliveryId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookDelivery2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeliverWebhook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeliverWebhook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_redeliverFailedWebhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeliverFailedWebhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeliverFailedWebhooks(ctx, fc.Args["endpointId"].(string), fc.Args["since"].(time.Time), fc.Args["until"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RedeliverWebhooksPayload) graphql.Marshaler {
+			return ec.marshalNRedeliverWebhooksPayload2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRedeliverWebhooksPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeliverFailedWebhooks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RedeliverWebhooksPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeliverFailedWebhooks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pingWebhook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pingWebhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PingWebhook(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookDelivery2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pingWebhook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pingWebhook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_enableWebhook(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_enableWebhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EnableWebhook(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookEndpoint) graphql.Marshaler {
+			return ec.marshalNWebhookEndpoint2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookEndpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_enableWebhook(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEndpoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_enableWebhook_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateWebhookSecret(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateWebhookSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateWebhookSecret(ctx, fc.Args["id"].(string), fc.Args["secret"].(*string), fc.Args["overlapHours"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RotateWebhookSecretPayload) graphql.Marshaler {
+			return ec.marshalNRotateWebhookSecretPayload2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRotateWebhookSecretPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateWebhookSecret(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RotateWebhookSecretPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateWebhookSecret_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5593,6 +6512,38 @@ func (ec *executionContext) fieldContext_Partner_candidate(ctx context.Context, 
 	if fc.Args, err = ec.field_Partner_candidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Partner_rateLimit(ctx context.Context, field graphql.CollectedField, obj *model.Partner) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Partner_rateLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Partner().RateLimit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+			return ec.marshalORateLimit2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRateLimit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Partner_rateLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Partner",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimit(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -6422,10 +7373,10 @@ func (ec *executionContext) _PartnerCandidate_results(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
-			return ec.marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx, selections, v)
+			return ec.marshalOPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_PartnerCandidate_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6937,7 +7888,7 @@ func (ec *executionContext) _Query_availableSlots(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AvailableSlots(ctx, fc.Args["examCode"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+			return ec.Resolvers.Query().AvailableSlots(ctx, fc.Args["examCode"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Slot) graphql.Marshaler {
@@ -7287,6 +8238,153 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RateLimit_limit(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RateLimit_remaining(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RateLimit_resetAt(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_resetAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_resetAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RateLimit_cost(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RedeliverWebhooksPayload_count(ctx context.Context, field graphql.CollectedField, obj *model.RedeliverWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedeliverWebhooksPayload_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedeliverWebhooksPayload_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RedeliverWebhooksPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RedeliverWebhooksPayload_deliveries(ctx context.Context, field graphql.CollectedField, obj *model.RedeliverWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RedeliverWebhooksPayload_deliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deliveries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalNWebhookDelivery2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RedeliverWebhooksPayload_deliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RedeliverWebhooksPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Result_attemptId(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7503,6 +8601,29 @@ func (ec *executionContext) fieldContext_Result_items(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Result_attemptsLeft(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Result_attemptsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Result().AttemptsLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Result_attemptsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Result", field, true, true, "Int")
+}
+
 func (ec *executionContext) _Result_delivery(ctx context.Context, field graphql.CollectedField, obj *model.Result) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7524,6 +8645,61 @@ func (ec *executionContext) _Result_delivery(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Result_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Result", field, true, true, "DeliveryState")
+}
+
+func (ec *executionContext) _RotateWebhookSecretPayload_endpoint(ctx context.Context, field graphql.CollectedField, obj *model.RotateWebhookSecretPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RotateWebhookSecretPayload_endpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Endpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookEndpoint) graphql.Marshaler {
+			return ec.marshalNWebhookEndpoint2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookEndpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RotateWebhookSecretPayload_endpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RotateWebhookSecretPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookEndpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RotateWebhookSecretPayload_secret(ctx context.Context, field graphql.CollectedField, obj *model.RotateWebhookSecretPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RotateWebhookSecretPayload_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RotateWebhookSecretPayload_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RotateWebhookSecretPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _SavedAnswer_itemId(ctx context.Context, field graphql.CollectedField, obj *model.SavedAnswer) (ret graphql.Marshaler) {
@@ -7892,6 +9068,52 @@ func (ec *executionContext) _WebhookDelivery_lastStatusCode(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_WebhookDelivery_lastStatusCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookDelivery_lastLatencyMs(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_lastLatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastLatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_lastLatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookDelivery_lastResponse(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_lastResponse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastResponse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_lastResponse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "String")
 }
 
 func (ec *executionContext) _WebhookDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
@@ -8264,6 +9486,29 @@ func (ec *executionContext) _WebhookEndpoint_disabledReason(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_WebhookEndpoint_disabledReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookEndpoint_previousSecretExpiresAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookEndpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookEndpoint_previousSecretExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousSecretExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookEndpoint_previousSecretExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookEndpoint", field, false, false, "Time")
 }
 
 func (ec *executionContext) _WebhookEndpoint_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookEndpoint) (ret graphql.Marshaler) {
@@ -10206,6 +11451,64 @@ func (ec *executionContext) _Booking(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var bookingPolicyImplementors = []string{"BookingPolicy"}
+
+func (ec *executionContext) _BookingPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.BookingPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bookingPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BookingPolicy")
+		case "checkInOpensMinutesBefore":
+			out.Values[i] = ec._BookingPolicy_checkInOpensMinutesBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInClosesMinutesAfter":
+			out.Values[i] = ec._BookingPolicy_checkInClosesMinutesAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCutoffMinutes":
+			out.Values[i] = ec._BookingPolicy_cancelCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescheduleCutoffMinutes":
+			out.Values[i] = ec._BookingPolicy_rescheduleCutoffMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxReschedules":
+			out.Values[i] = ec._BookingPolicy_maxReschedules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leadTimeMinutes":
+			out.Values[i] = ec._BookingPolicy_leadTimeMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var candidateImplementors = []string{"Candidate"}
 
 func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet, obj *model.Candidate) graphql.Marshaler {
@@ -10485,57 +11788,73 @@ func (ec *executionContext) _Exam(ctx context.Context, sel ast.SelectionSet, obj
 		case "code":
 			out.Values[i] = ec._Exam_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "title":
 			out.Values[i] = ec._Exam_title(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "eligibilityDays":
 			out.Values[i] = ec._Exam_eligibilityDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "bookable":
 			out.Values[i] = ec._Exam_bookable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "timeZone":
 			out.Values[i] = ec._Exam_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slotMinutes":
 			out.Values[i] = ec._Exam_slotMinutes(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "deliverable":
 			out.Values[i] = ec._Exam_deliverable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "onDemand":
 			out.Values[i] = ec._Exam_onDemand(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "durationMinutes":
 			out.Values[i] = ec._Exam_durationMinutes(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "passMark":
 			out.Values[i] = ec._Exam_passMark(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "itemCount":
 			out.Values[i] = ec._Exam_itemCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptsAllowed":
+			out.Values[i] = ec._Exam_attemptsAllowed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptsLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Exam_attemptsLeft(ctx, field, obj)
+				})
+		case "policy":
+			out.Values[i] = ec._Exam_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10605,6 +11924,16 @@ func (ec *executionContext) _ItemResult(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = graphql.MarshalString("ItemResult")
 		case "itemId":
 			out.Values[i] = ec._ItemResult_itemId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chosen":
+			out.Values[i] = ec._ItemResult_chosen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctChoices":
+			out.Values[i] = ec._ItemResult_correctChoices(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10743,6 +12072,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "redeliverWebhook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeliverWebhook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeliverFailedWebhooks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeliverFailedWebhooks(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pingWebhook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pingWebhook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enableWebhook":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_enableWebhook(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateWebhookSecret":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateWebhookSecret(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10826,6 +12190,12 @@ func (ec *executionContext) _Partner(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Partner_candidate(ctx, field, obj)
+				})
+		case "rateLimit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Partner_rateLimit(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11130,7 +12500,7 @@ func (ec *executionContext) _PartnerCandidate(ctx context.Context, sel ast.Selec
 				})
 		case "results":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PartnerCandidate_results(ctx, field, obj)
 				})
@@ -11422,6 +12792,92 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var rateLimitImplementors = []string{"RateLimit"}
+
+func (ec *executionContext) _RateLimit(ctx context.Context, sel ast.SelectionSet, obj *model.RateLimit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimit")
+		case "limit":
+			out.Values[i] = ec._RateLimit_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._RateLimit_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetAt":
+			out.Values[i] = ec._RateLimit_resetAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._RateLimit_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var redeliverWebhooksPayloadImplementors = []string{"RedeliverWebhooksPayload"}
+
+func (ec *executionContext) _RedeliverWebhooksPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RedeliverWebhooksPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, redeliverWebhooksPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RedeliverWebhooksPayload")
+		case "count":
+			out.Values[i] = ec._RedeliverWebhooksPayload_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deliveries":
+			out.Values[i] = ec._RedeliverWebhooksPayload_deliveries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var resultImplementors = []string{"Result"}
 
 func (ec *executionContext) _Result(ctx context.Context, sel ast.SelectionSet, obj *model.Result) graphql.Marshaler {
@@ -11478,12 +12934,56 @@ func (ec *executionContext) _Result(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "attemptsLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Result_attemptsLeft(ctx, field, obj)
+				})
 		case "delivery":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Result_delivery(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rotateWebhookSecretPayloadImplementors = []string{"RotateWebhookSecretPayload"}
+
+func (ec *executionContext) _RotateWebhookSecretPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RotateWebhookSecretPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rotateWebhookSecretPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RotateWebhookSecretPayload")
+		case "endpoint":
+			out.Values[i] = ec._RotateWebhookSecretPayload_endpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secret":
+			out.Values[i] = ec._RotateWebhookSecretPayload_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11648,6 +13148,16 @@ func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "lastLatencyMs":
+			out.Values[i] = ec._WebhookDelivery_lastLatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastResponse":
+			out.Values[i] = ec._WebhookDelivery_lastResponse(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "lastError":
 			out.Values[i] = ec._WebhookDelivery_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11804,6 +13314,11 @@ func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.Select
 			}
 		case "disabledReason":
 			out.Values[i] = ec._WebhookEndpoint_disabledReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "previousSecretExpiresAt":
+			out.Values[i] = ec._WebhookEndpoint_previousSecretExpiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -12618,22 +14133,6 @@ func (ec *executionContext) marshalNPartnerExam2ᚖgithubᚗcomᚋexamgateᚋexa
 	return ec._PartnerExam(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PartnerResult!")
@@ -12650,9 +14149,25 @@ func (ec *executionContext) marshalNPermission2ᚖgithubᚗcomᚋexamgateᚋexam
 	return ec._Permission(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRedeliverWebhooksPayload2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRedeliverWebhooksPayload(ctx context.Context, sel ast.SelectionSet, v *model.RedeliverWebhooksPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RedeliverWebhooksPayload!")
+		return graphql.Null
+	}
+	return ec._RedeliverWebhooksPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRescheduleBookingInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRescheduleBookingInput(ctx context.Context, v any) (model.RescheduleBookingInput, error) {
 	res, err := ec.unmarshalInputRescheduleBookingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRotateWebhookSecretPayload2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRotateWebhookSecretPayload(ctx context.Context, sel ast.SelectionSet, v *model.RotateWebhookSecretPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RotateWebhookSecretPayload!")
+		return graphql.Null
+	}
+	return ec._RotateWebhookSecretPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSaveAnswerInput2githubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐSaveAnswerInput(ctx context.Context, v any) (model.SaveAnswerInput, error) {
@@ -12733,17 +14248,33 @@ func (ec *executionContext) unmarshalNSubmitAttemptInput2githubᚗcomᚋexamgate
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := model.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNWebhookDelivery2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WebhookDelivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWebhookDelivery2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNWebhookDelivery2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v *model.WebhookDelivery) graphql.Marshaler {
@@ -13009,6 +14540,13 @@ func (ec *executionContext) marshalOAttempt2ᚖgithubᚗcomᚋexamgateᚋexamgat
 	return ec._Attempt(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOBookingPolicy2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingPolicy(ctx context.Context, sel ast.SelectionSet, v *model.BookingPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BookingPolicy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBookingStatus2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐBookingStatus(ctx context.Context, v any) (*model.BookingStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -13200,11 +14738,37 @@ func (ec *executionContext) marshalOPartnerCandidate2ᚖgithubᚗcomᚋexamgate�
 	return ec._PartnerCandidate(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPartnerResult2ᚕᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PartnerResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOPartnerResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐPartnerResult(ctx context.Context, sel ast.SelectionSet, v *model.PartnerResult) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._PartnerResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORateLimit2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐRateLimit(ctx context.Context, sel ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RateLimit(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOResult2ᚖgithubᚗcomᚋexamgateᚋexamgateᚋgraphᚋmodelᚐResult(ctx context.Context, sel ast.SelectionSet, v *model.Result) graphql.Marshaler {
@@ -13236,7 +14800,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -13246,7 +14810,7 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalTime(*v)
+	res := model.MarshalTime(*v)
 	return res
 }
 

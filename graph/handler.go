@@ -89,7 +89,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](QueryCacheSize))
 	srv.SetParserTokenLimit(MaxParserTokens)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedQueries{lru.New[string](PersistedQueries)}})
+	srv.Use(persistedQueryCodes{extension.AutomaticPersistedQuery{Cache: persistedQueries{lru.New[string](PersistedQueries)}}})
 	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, introspection: opts.Introspection})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	if opts.Introspection {
@@ -119,6 +119,13 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 					e.Message += ": ask for smaller pages (first) or fewer lists nested in lists (each row counts), or split it into several queries"
 					return &e
 				}
+				if gqlErr.Extensions["code"] == nil {
+					// Every error carries a code; gqlgen's own refusals
+					// without one are about the request's form.
+					e := *gqlErr
+					e.Extensions = map[string]any{"code": CodeBadRequest}
+					return &e
+				}
 				return gqlErr
 			}
 			de = examgate.Wrap(examgate.EINTERNAL, err, "")
@@ -141,6 +148,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 		}
 		return gqlErr
 	})
+	srv.AroundResponses(addCost)
 	if opts.Observe != nil {
 		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 			resp := next(ctx)
@@ -168,9 +176,10 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if len(req.URL.RawQuery) > MaxBodyBytes {
-			writeError(w, http.StatusRequestURITooLong, "the query string is too long: send large queries with POST")
+			writeError(w, http.StatusRequestURITooLong, CodeRequestTooLarge, fmt.Sprintf("The query string is over %d KiB: send large queries with POST.", MaxBodyBytes>>10))
 			return
 		}
+		var bodyBytes []byte
 		if req.Body != nil && req.Body != http.NoBody {
 			// Read the body here so that one over the limit is a 413, not
 			// a GraphQL error about an unreadable body.
@@ -178,26 +187,23 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			if err != nil {
 				var tooLarge *http.MaxBytesError
 				if errors.As(err, &tooLarge) {
-					writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d KiB: send a smaller query or fewer variables", MaxBodyBytes>>10))
+					writeError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, fmt.Sprintf("The request body is over %d KiB: send a smaller query or fewer variables.", MaxBodyBytes>>10))
 					return
 				}
-				writeError(w, http.StatusBadRequest, "the request body could not be read")
+				writeError(w, http.StatusBadRequest, CodeBadRequest, "The request body could not be read to its end.")
 				return
 			}
 			req.Body = io.NopCloser(bytes.NewReader(body))
+			bodyBytes = body
+		}
+		if status, msg := checkRequest(req, bodyBytes); status != 0 {
+			writeError(w, status, CodeBadRequest, msg)
+			return
 		}
 		cw := &conformingWriter{ResponseWriter: w, method: req.Method}
 		srv.ServeHTTP(cw, req)
 		cw.finish()
 	})
-}
-
-// writeError answers a request refused before GraphQL sees it, in the shape
-// of a GraphQL response so that clients show the message.
-func writeError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"message": message}}})
 }
 
 // persistedQueries keeps automatic persisted queries, refusing to keep long
@@ -225,16 +231,19 @@ type conformingWriter struct {
 	method string
 	status int
 	buf    *bytes.Buffer // the held body of a 4xx graphql-response+json answer
+	// replaced is set once the answer was written here instead of gqlgen's.
+	replaced bool
 }
 
 func (w *conformingWriter) WriteHeader(code int) {
 	mediaType, _, _ := mime.ParseMediaType(w.Header().Get("Content-Type"))
 	switch {
 	case code == http.StatusNotAcceptable && w.method == http.MethodGet:
-		// gqlgen's GET transport answers 406 only to a mutation.
-		code = http.StatusMethodNotAllowed
+		// gqlgen's GET transport answers 406 only to a mutation, with a
+		// body without a code: it is replaced.
 		w.Header().Set("Allow", "POST")
-		w.ResponseWriter.WriteHeader(code)
+		w.replaced = true
+		writeError(w.ResponseWriter, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "A mutation must be sent with POST; GET runs queries only.")
 		return
 	case code == http.StatusUnprocessableEntity && mediaType == "application/json":
 		code = http.StatusOK
@@ -248,6 +257,9 @@ func (w *conformingWriter) WriteHeader(code int) {
 func (w *conformingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *conformingWriter) Write(p []byte) (int, error) {
+	if w.replaced {
+		return len(p), nil
+	}
 	if w.buf != nil {
 		return w.buf.Write(p)
 	}

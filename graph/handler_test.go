@@ -326,3 +326,65 @@ func TestRequestLimits(t *testing.T) {
 		t.Fatalf("validation error, graphql-response+json: %d %s", got.status, got.rawBody)
 	}
 }
+
+// Every refusal carries extensions.code and a message in the client's
+// terms: no Go type names, no echo of the body.
+func TestTransportErrorsHaveCodes(t *testing.T) {
+	srv := newServer(t, false)
+	raw := func(method, target, contentType, body string) response {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+target, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return do(t, req)
+	}
+	ext, _ := json.Marshal(map[string]any{"persistedQuery": map[string]any{"version": 2, "sha256Hash": "abc"}})
+	cases := []struct {
+		name   string
+		got    response
+		status int
+		code   string
+		says   string
+	}{
+		{"text/plain", raw("POST", "", "text/plain", `{"query":"{ __typename }"}`), 415, "BAD_REQUEST", "Content-Type: application/json"},
+		{"no content type", raw("POST", "", "", `{"query":"{ __typename }"}`), 415, "BAD_REQUEST", "Content-Type: application/json"},
+		{"empty body", raw("POST", "", "application/json", ``), 400, "BAD_REQUEST", "empty"},
+		{"cut short", raw("POST", "", "application/json", `{"query":`), 400, "BAD_REQUEST", "cut short"},
+		{"not JSON", raw("POST", "", "application/json", `query { __typename }`), 400, "BAD_REQUEST", "not valid JSON (error at byte 1)"},
+		{"query a number", raw("POST", "", "application/json", `{"query":5}`), 400, "BAD_REQUEST", `"query" as a JSON number: it must be a string`},
+		{"variables an array", raw("POST", "", "application/json", `{"query":"{ __typename }","variables":[1]}`), 400, "BAD_REQUEST", `"variables" as a JSON array: it must be an object`},
+		{"body an array", raw("POST", "", "application/json", `[{"query":"{ __typename }"}]`), 400, "BAD_REQUEST", "a JSON array: it must be an object"},
+		{"GET variables", raw("GET", "?query=%7B__typename%7D&variables=nope", "", ""), 400, "BAD_REQUEST", "variables parameter is not valid JSON"},
+		{"GET bad escape", raw("GET", "?query=%zz", "", ""), 400, "BAD_REQUEST", "URL encoding"},
+		{"query string too long", raw("GET", "?query="+strings.Repeat("a", graph.MaxBodyBytes+1), "", ""), 414, "REQUEST_TOO_LARGE", "send large queries with POST"},
+		{"body too large", raw("POST", "", "application/json", `{"query":"`+strings.Repeat("a", graph.MaxBodyBytes)+`"}`), 413, "REQUEST_TOO_LARGE", "64 KiB"},
+		{"mutation over GET", raw("GET", "?query="+url.QueryEscape(`mutation { setTimeZone(timeZone: "UTC") { id } }`), "", ""), 405, "METHOD_NOT_ALLOWED", "POST"},
+		{"hash mismatch", post(t, srv, "", map[string]any{"query": "{ __typename }", "extensions": persisted(sha("other"))}), 200, "PERSISTED_QUERY_MISMATCH", "does not match"},
+		{"APQ version", raw("POST", "", "application/json", `{"extensions":`+string(ext)+`}`), 200, "BAD_REQUEST", `"version": 1`},
+		{"bad Time", post(t, srv, "", query(`{ availableSlots(examCode: "X", from: "yesterday", to: "today") { startsAt } }`)), 200, "INVALID", "RFC 3339"},
+	}
+	for _, c := range cases {
+		if c.got.status != c.status || c.got.code() != c.code || len(c.got.Errors) != 1 || !strings.Contains(c.got.Errors[0].Message, c.says) {
+			t.Errorf("%s: %d %s", c.name, c.got.status, c.got.rawBody)
+		}
+		for _, leak := range []string{"Go struct", "map[string]", "interface {}", "body:", "json:", "RawParams"} {
+			if strings.Contains(c.got.rawBody, leak) {
+				t.Errorf("%s: the answer shows %q: %s", c.name, leak, c.got.rawBody)
+			}
+		}
+	}
+}
+
+// Without a rate limit the answer still says what the query cost.
+func TestCostWithoutRateLimit(t *testing.T) {
+	srv := newServer(t, false)
+	got := post(t, srv, "", query(`{ __typename }`))
+	if string(got.raw["extensions"]) != `{"cost":{"limit":5000,"requested":1}}` {
+		t.Fatalf("extensions: %s", got.raw["extensions"])
+	}
+	// A document that does not parse was never priced.
+	if got := post(t, srv, "", query(`{`)); got.raw["extensions"] != nil {
+		t.Fatalf("extensions of a parse error: %s", got.raw["extensions"])
+	}
+}

@@ -97,6 +97,11 @@ func (r *partnerResolver) Candidate(ctx context.Context, obj *model.Partner, ext
 	return toPartnerCandidate(c), nil
 }
 
+// RateLimit is the resolver for the rateLimit field.
+func (r *partnerResolver) RateLimit(ctx context.Context, obj *model.Partner) (*model.RateLimit, error) {
+	return partnerRateLimit(ctx), nil
+}
+
 // Result is the resolver for the result field.
 func (r *partnerAttemptResolver) Result(ctx context.Context, obj *model.PartnerAttempt) (*model.PartnerResult, error) {
 	l, err := r.partnerLoaders(ctx, examgate.ScopeResultsRead)

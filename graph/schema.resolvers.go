@@ -15,6 +15,20 @@ import (
 	"github.com/examgate/examgate/graph/model"
 )
 
+// AttemptsLeft is the resolver for the attemptsLeft field.
+func (r *examResolver) AttemptsLeft(ctx context.Context, obj *model.Exam) (*int, error) {
+	s, err := examgate.RequireSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, ok, err := r.Attempts.StandingOf(ctx, s.CandidateID, obj.Code)
+	if !ok || err != nil {
+		return nil, err
+	}
+	left := st.Left()
+	return &left, nil
+}
+
 // BookSlot is the resolver for the bookSlot field.
 func (r *mutationResolver) BookSlot(ctx context.Context, input model.BookSlotInput) (*model.Booking, error) {
 	s, err := examgate.RequireSession(ctx)
@@ -216,14 +230,20 @@ func (r *queryResolver) Bookings(ctx context.Context, examCode string) ([]*model
 }
 
 // AvailableSlots is the resolver for the availableSlots field.
-func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time) ([]*model.Slot, error) {
+func (r *queryResolver) AvailableSlots(ctx context.Context, examCode string, from time.Time, to time.Time, first *int) ([]*model.Slot, error) {
 	s, err := examgate.RequireSession(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if first != nil && (*first < 1 || *first > 500) {
+		return nil, examgate.Errorf(examgate.EINVALID, "first must be between 1 and 500.")
+	}
 	slots, err := r.Booker.AvailableSlots(ctx, s.CandidateID, examCode, from, to)
 	if err != nil {
 		return nil, err
+	}
+	if first != nil && len(slots) > *first {
+		slots = slots[:*first] // slots come in start order
 	}
 	out := make([]*model.Slot, len(slots))
 	for i, sl := range slots {
@@ -296,6 +316,12 @@ func (r *queryResolver) Deliveries(ctx context.Context, status *model.JobState, 
 	return conn, nil
 }
 
+// AttemptsLeft is the resolver for the attemptsLeft field.
+func (r *resultResolver) AttemptsLeft(ctx context.Context, obj *model.Result) (int, error) {
+	st, _, err := r.Attempts.StandingOf(ctx, obj.CandidateID, obj.ExamCode)
+	return st.Left(), err
+}
+
 // Delivery is the resolver for the delivery field.
 func (r *resultResolver) Delivery(ctx context.Context, obj *model.Result) (model.DeliveryState, error) {
 	state, err := r.DeliveryLog.StateOf(ctx, obj.ResultID)
@@ -304,6 +330,9 @@ func (r *resultResolver) Delivery(ctx context.Context, obj *model.Result) (model
 	}
 	return model.DeliveryState(strings.ToUpper(state)), nil
 }
+
+// Exam returns ExamResolver implementation.
+func (r *Resolver) Exam() ExamResolver { return &examResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -315,6 +344,7 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Result() ResultResolver { return &resultResolver{r} }
 
 type (
+	examResolver     struct{ *Resolver }
 	mutationResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
 	resultResolver   struct{ *Resolver }

@@ -30,6 +30,9 @@ func toWebhookEndpoint(e *examgate.WebhookEndpoint) *model.WebhookEndpoint {
 	if e.DisabledReason != "" {
 		m.DisabledReason = &e.DisabledReason
 	}
+	if e.PreviousSecretUntil != nil && e.PreviousSecretUntil.After(e.UpdatedAt) {
+		m.PreviousSecretExpiresAt = e.PreviousSecretUntil
+	}
 	return m
 }
 
@@ -49,6 +52,11 @@ func toWebhookDelivery(d *examgate.WebhookDelivery) *model.WebhookDelivery {
 	if d.LastError != "" {
 		m.LastError = &d.LastError
 	}
+	if d.Attempts > 0 {
+		ms := int(d.LastLatency.Milliseconds())
+		m.LastLatencyMs = &ms
+		m.LastResponse = &d.LastResponse
+	}
 	return m
 }
 
@@ -56,6 +64,14 @@ func webhookID(id string) (int64, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
 		return 0, examgate.Errorf(examgate.ENOTFOUND, "No webhook endpoint with id %q; see the webhooks query.", id)
+	}
+	return n, nil
+}
+
+func parseDeliveryID(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, examgate.Errorf(examgate.ENOTFOUND, "No webhook delivery with id %q; see the webhookDeliveries query.", id)
 	}
 	return n, nil
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/graph/model"
@@ -14,9 +15,6 @@ import (
 
 // AddWebhook is the resolver for the addWebhook field.
 func (r *mutationResolver) AddWebhook(ctx context.Context, input model.AddWebhookInput) (*model.AddWebhookPayload, error) {
-	if err := examgate.RequireAdmin(ctx); err != nil {
-		return nil, err
-	}
 	events := make([]string, len(input.Events))
 	for i, t := range input.Events {
 		events[i] = fromEventType(t)
@@ -37,9 +35,6 @@ func (r *mutationResolver) AddWebhook(ctx context.Context, input model.AddWebhoo
 
 // RemoveWebhook is the resolver for the removeWebhook field.
 func (r *mutationResolver) RemoveWebhook(ctx context.Context, id string) (bool, error) {
-	if err := examgate.RequireAdmin(ctx); err != nil {
-		return false, err
-	}
 	n, err := webhookID(id)
 	if err != nil {
 		return false, err
@@ -50,11 +45,92 @@ func (r *mutationResolver) RemoveWebhook(ctx context.Context, id string) (bool, 
 	return true, nil
 }
 
-// Webhooks is the resolver for the webhooks field.
-func (r *queryResolver) Webhooks(ctx context.Context) ([]*model.WebhookEndpoint, error) {
-	if err := examgate.RequireAdmin(ctx); err != nil {
+// RedeliverWebhook is the resolver for the redeliverWebhook field.
+func (r *mutationResolver) RedeliverWebhook(ctx context.Context, deliveryID string) (*model.WebhookDelivery, error) {
+	id, err := parseDeliveryID(deliveryID)
+	if err != nil {
 		return nil, err
 	}
+	d, err := r.Hooks.Redeliver(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookDelivery(d), nil
+}
+
+// RedeliverFailedWebhooks is the resolver for the redeliverFailedWebhooks field.
+func (r *mutationResolver) RedeliverFailedWebhooks(ctx context.Context, endpointID string, since time.Time, until *time.Time) (*model.RedeliverWebhooksPayload, error) {
+	id, err := webhookID(endpointID)
+	if err != nil {
+		return nil, err
+	}
+	var to time.Time
+	if until != nil {
+		to = *until
+	}
+	list, err := r.Hooks.RedeliverFailed(ctx, id, since, to)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.RedeliverWebhooksPayload{Count: len(list), Deliveries: make([]*model.WebhookDelivery, len(list))}
+	for i, d := range list {
+		out.Deliveries[i] = toWebhookDelivery(d)
+	}
+	return out, nil
+}
+
+// PingWebhook is the resolver for the pingWebhook field.
+func (r *mutationResolver) PingWebhook(ctx context.Context, id string) (*model.WebhookDelivery, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.Hooks.Ping(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookDelivery(d), nil
+}
+
+// EnableWebhook is the resolver for the enableWebhook field.
+func (r *mutationResolver) EnableWebhook(ctx context.Context, id string) (*model.WebhookEndpoint, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := r.Hooks.Enable(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return toWebhookEndpoint(ep), nil
+}
+
+// RotateWebhookSecret is the resolver for the rotateWebhookSecret field.
+func (r *mutationResolver) RotateWebhookSecret(ctx context.Context, id string, secret *string, overlapHours *int) (*model.RotateWebhookSecretPayload, error) {
+	n, err := webhookID(id)
+	if err != nil {
+		return nil, err
+	}
+	hours := 24
+	if overlapHours != nil {
+		hours = *overlapHours
+	}
+	if hours < 0 || hours > int(examgate.MaxSecretOverlap.Hours()) {
+		return nil, examgate.Errorf(examgate.EINVALID, "overlapHours must be between 0 and %d.", int(examgate.MaxSecretOverlap.Hours()))
+	}
+	var given string
+	if secret != nil {
+		given = *secret
+	}
+	ep, err := r.Hooks.RotateSecret(ctx, n, given, time.Duration(hours)*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RotateWebhookSecretPayload{Endpoint: toWebhookEndpoint(ep), Secret: ep.Secret}, nil
+}
+
+// Webhooks is the resolver for the webhooks field.
+func (r *queryResolver) Webhooks(ctx context.Context) ([]*model.WebhookEndpoint, error) {
 	list, err := r.Hooks.List(ctx)
 	if err != nil {
 		return nil, err
@@ -68,9 +144,6 @@ func (r *queryResolver) Webhooks(ctx context.Context) ([]*model.WebhookEndpoint,
 
 // WebhookDeliveries is the resolver for the webhookDeliveries field.
 func (r *queryResolver) WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error) {
-	if err := examgate.RequireAdmin(ctx); err != nil {
-		return nil, err
-	}
 	id, err := webhookID(endpointID)
 	if err != nil {
 		return nil, err

@@ -29,7 +29,17 @@ type BookingDetails struct {
 	// LearnerTimeZone is the learner's IANA zone; empty or unknown means
 	// the exam's zone.
 	LearnerTimeZone string
-	DashboardURL    string
+	// LinkURL is the booking's page (BookingURL): it opens without a
+	// session and leads to the exam.
+	LinkURL string
+	// ExamMinutes is how long the exam itself takes; zero gives the seat's
+	// length. Rules are the booking's cancel and reschedule rules
+	// (examgate.Policy.Rules).
+	ExamMinutes int
+	Rules       []string
+	// Locked says what the booking can no longer do when the email is sent
+	// (examgate.Policy.Locked): booked inside a cutoff.
+	Locked string
 	// Sequence is the calendar SEQUENCE; zero derives it from the booking
 	// as BookingEvent does, which keeps the attachment and the dashboard's
 	// calendar download in step.
@@ -80,7 +90,7 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 	if stamp.IsZero() {
 		stamp = time.Now()
 	}
-	ev := bookingEvent(b, title, code, d.DashboardURL, stamp, seq, cancelled)
+	ev := bookingEvent(b, title, code, d.LinkURL, stamp, seq, cancelled)
 	filename := "exam-" + safeFilename(code) + ".ics"
 	method := "PUBLISH"
 	if cancelled {
@@ -94,7 +104,11 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 		t.WriteString("Hello,\n\n")
 	}
 	when := whenLines(b.StartsAt, b.EndsAt, learnerLoc, examLoc, d.LearnerTimeZone != "")
-	dashboard := strings.TrimSpace(d.DashboardURL)
+	link := strings.TrimSpace(d.LinkURL)
+	length := formatDuration(b.EndsAt.Sub(b.StartsAt))
+	if d.ExamMinutes > 0 {
+		length = formatDuration(time.Duration(d.ExamMinutes) * time.Minute)
+	}
 	var subject string
 	switch kind {
 	case KindBooked:
@@ -102,10 +116,7 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 		t.WriteString("Your exam is booked.\n\n")
 		field(&t, "Exam:", title+" ("+code+")")
 		field(&t, "When:", when...)
-		field(&t, "Duration:", formatDuration(b.EndsAt.Sub(b.StartsAt)))
-		if dashboard != "" {
-			fmt.Fprintf(&t, "\nStart the exam from your dashboard when it is time:\n%s\n", dashboard)
-		}
+		writeTerms(&t, length, d, link)
 		fmt.Fprintf(&t, "\nThe attached file %s adds the exam to your calendar.\n", filename)
 	case KindRescheduled:
 		subject = "Your exam is rescheduled: "
@@ -115,18 +126,15 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 		if !d.PreviousStart.IsZero() {
 			field(&t, "Old time:", d.PreviousStart.In(learnerLoc).Format(longTime)+" ("+learnerLoc.String()+")")
 		}
-		field(&t, "Duration:", formatDuration(b.EndsAt.Sub(b.StartsAt)))
-		if dashboard != "" {
-			fmt.Fprintf(&t, "\nStart the exam from your dashboard when it is time:\n%s\n", dashboard)
-		}
+		writeTerms(&t, length, d, link)
 		fmt.Fprintf(&t, "\nThe attached file %s moves the exam in your calendar.\n", filename)
 	case KindCancelled:
 		subject = "Your exam is cancelled: "
 		t.WriteString("Your exam booking is cancelled. You no longer have a seat at this time:\n\n")
 		field(&t, "Exam:", title+" ("+code+")")
 		field(&t, "When:", when...)
-		if dashboard != "" {
-			fmt.Fprintf(&t, "\nTo book a new time, open your dashboard:\n%s\n", dashboard)
+		if link != "" {
+			fmt.Fprintf(&t, "\nTo book a new time, open this link:\n%s\n", link)
 		} else {
 			t.WriteString("\nTo book a new time, open the exam from your course.\n")
 		}
@@ -147,6 +155,27 @@ func BookingEmail(kind string, d BookingDetails) (*Message, error) {
 	}, nil
 }
 
+// writeTerms writes what the learner agreed to (the exam's length, the
+// rules, what is no longer possible) and the booking's page.
+func writeTerms(t *strings.Builder, length string, d BookingDetails, link string) {
+	field(t, "Length:", length)
+	field(t, "Rules:", d.Rules...)
+	if d.Locked != "" {
+		fmt.Fprintf(t, "\nNote: %s\n", d.Locked)
+	}
+	writeLink(t, link)
+}
+
+// writeLink ends the email's body with the booking's page.
+func writeLink(t *strings.Builder, link string) {
+	if link == "" {
+		t.WriteString("\nWhen it is time, open the exam from your course and press Start.\n")
+		return
+	}
+	fmt.Fprintf(t, "\nYour booking, and Start when check-in opens:\n%s\n", link)
+	t.WriteString("If you are asked to sign in, open the exam from your course.\n")
+}
+
 // BookingEvent is the calendar entry of a booking, as its emails attach it
 // and the dashboard serves it. baseURL is examgate's public URL; now stamps
 // this version.
@@ -156,7 +185,17 @@ func BookingEvent(b *examgate.Booking, exam *examgate.Exam, baseURL string, now 
 		title = oneLine(exam.Title)
 	}
 	cancelled := b.Status == examgate.BookingCancelled
-	return bookingEvent(*b, title, code, DashboardURL(baseURL, code), now, sequence(b.Reschedules, cancelled), cancelled)
+	return bookingEvent(*b, title, code, BookingURL(baseURL, b), now, sequence(b.Reschedules, cancelled), cancelled)
+}
+
+// BookingURL is where a booking's emails and calendar file lead: its own
+// page, which needs no session, or for a booking made before such pages
+// existed, the exam's dashboard.
+func BookingURL(baseURL string, b *examgate.Booking) string {
+	if b.LinkToken != "" {
+		return strings.TrimRight(baseURL, "/") + examgate.BookingLinkPath(b.LinkToken)
+	}
+	return DashboardURL(baseURL, b.ExamCode)
 }
 
 // DashboardURL is the learner's page of an exam under examgate's public URL.
@@ -173,12 +212,12 @@ func sequence(reschedules int, cancelled bool) int {
 	return reschedules
 }
 
-func bookingEvent(b examgate.Booking, title, code, dashboard string, stamp time.Time, seq int, cancelled bool) Event {
+func bookingEvent(b examgate.Booking, title, code, link string, stamp time.Time, seq int, cancelled bool) Event {
 	ev := Event{
-		UID:       fmt.Sprintf("booking-%d@%s", b.ID, uidDomain(dashboard)),
+		UID:       fmt.Sprintf("booking-%d@%s", b.ID, uidDomain(link)),
 		Summary:   "Exam: " + title,
-		Location:  dashboard,
-		URL:       dashboard,
+		Location:  link,
+		URL:       link,
 		Start:     b.StartsAt,
 		End:       b.EndsAt,
 		Stamp:     stamp,
@@ -187,14 +226,14 @@ func bookingEvent(b examgate.Booking, title, code, dashboard string, stamp time.
 		Cancelled: cancelled,
 	}
 	ev.Description = title + " (" + code + ")."
-	if dashboard != "" {
-		ev.Description += "\nStart the exam from your dashboard: " + dashboard
+	if link != "" {
+		ev.Description += "\nYour booking, and Start when check-in opens: " + link
 	}
 	if cancelled {
 		ev.Summary = "Cancelled: " + title
 		ev.Description = "This booking of " + title + " (" + code + ") is cancelled."
-		if dashboard != "" {
-			ev.Description += "\nBook a new time from your dashboard: " + dashboard
+		if link != "" {
+			ev.Description += "\nBook a new time: " + link
 		}
 	}
 	return ev
@@ -202,8 +241,8 @@ func bookingEvent(b examgate.Booking, title, code, dashboard string, stamp time.
 
 // uidDomain makes UIDs of different examgate installations distinct while
 // keeping them stable per booking.
-func uidDomain(dashboard string) string {
-	if u, err := url.Parse(dashboard); err == nil && u.Hostname() != "" {
+func uidDomain(link string) string {
+	if u, err := url.Parse(link); err == nil && u.Hostname() != "" {
 		return u.Hostname()
 	}
 	return "examgate"

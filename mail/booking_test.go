@@ -25,10 +25,13 @@ func details() mail.BookingDetails {
 			EndsAt:    time.Date(2026, 11, 2, 16, 0, 0, 0, time.UTC),
 			TimeZone:  "Europe/Amsterdam",
 			Status:    examgate.BookingPending,
+			LinkToken: "k3y",
 			UpdatedAt: time.Date(2026, 10, 20, 8, 0, 0, 0, time.UTC),
 		},
 		LearnerTimeZone: "America/New_York",
-		DashboardURL:    "https://examgate.example.com/exams/DEMO-101",
+		LinkURL:         "https://examgate.example.com/b/k3y",
+		ExamMinutes:     20,
+		Rules:           examgate.Policy{}.Rules(),
 	}
 }
 
@@ -51,8 +54,10 @@ func TestBookingEmailKinds(t *testing.T) {
 				"Mon 2 Nov 2026, 09:00–11:00 EST (America/New_York, your time zone)",
 				"Mon 2 Nov 2026, 15:00–17:00 CET (Europe/Amsterdam, the exam's time zone)",
 				"Mon 2 Nov 2026, 14:00–16:00 UTC",
-				"Duration: 2 hours",
-				"https://examgate.example.com/exams/DEMO-101",
+				// The exam's own length, not the two-hour seat, and the rules.
+				"Length:   20 minutes",
+				"Rules:    Start opens 30 minutes before the booked time.\n          You can cancel or move it until 24 hours before it starts (move it at most 3 times).",
+				"Your booking, and Start when check-in opens:\nhttps://examgate.example.com/b/k3y",
 				"exam-DEMO-101.ics", "in UTC",
 			},
 			method: "PUBLISH", sequence: "0", status: "CONFIRMED", summaryHead: "Exam: ",
@@ -62,12 +67,14 @@ func TestBookingEmailKinds(t *testing.T) {
 			edit: func(d *mail.BookingDetails) {
 				d.Booking.Reschedules = 1
 				d.PreviousStart = time.Date(2026, 10, 30, 13, 0, 0, 0, time.UTC) // still EDT
+				d.Locked = "It starts too soon to be cancelled or moved."
 			},
 			subject: "Your exam is rescheduled: Demo Certification Exam on Mon 2 Nov 2026 at 09:00 EST",
 			body: []string{
 				"Your exam has a new time.",
 				"New time: Mon 2 Nov 2026, 09:00–11:00 EST (America/New_York, your time zone)",
 				"Old time: Fri 30 Oct 2026, 09:00 EDT (America/New_York)",
+				"Note: It starts too soon to be cancelled or moved.\n\nYour booking",
 				"moves the exam in your calendar", "in UTC",
 			},
 			method: "PUBLISH", sequence: "1", status: "CONFIRMED", summaryHead: "Exam: ",
@@ -82,7 +89,7 @@ func TestBookingEmailKinds(t *testing.T) {
 			body: []string{
 				"Your exam booking is cancelled.",
 				"When:     Mon 2 Nov 2026, 09:00–11:00 EST (America/New_York, your time zone)",
-				"To book a new time, open your dashboard:\nhttps://examgate.example.com/exams/DEMO-101",
+				"To book a new time, open this link:\nhttps://examgate.example.com/b/k3y",
 				"removes the exam from your calendar", "in UTC",
 			},
 			method: "CANCEL", sequence: "2", status: "CANCELLED", summaryHead: "Cancelled: ",
@@ -187,6 +194,7 @@ func TestBookingEmailZones(t *testing.T) {
 	})
 	t.Run("slot across the DST change names both abbreviations", func(t *testing.T) {
 		d := details()
+		d.ExamMinutes = 0 // the seat's length, then
 		// 01:00 EDT to 01:30 EST on 2026-11-01 in New York.
 		d.Booking.StartsAt = time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC)
 		d.Booking.EndsAt = time.Date(2026, 11, 1, 6, 30, 0, 0, time.UTC)
@@ -194,7 +202,7 @@ func TestBookingEmailZones(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"Sun 1 Nov 2026, 01:00 EDT–01:30 EST (America/New_York, your time zone)", "Duration: 1 hour 30 minutes"} {
+		for _, want := range []string{"Sun 1 Nov 2026, 01:00 EDT–01:30 EST (America/New_York, your time zone)", "Length:   1 hour 30 minutes"} {
 			if !strings.Contains(m.Text, want) {
 				t.Errorf("body lacks %q:\n%s", want, m.Text)
 			}
@@ -216,7 +224,7 @@ func TestBookingEmailZones(t *testing.T) {
 
 func TestBookingEmailFallbacksAndErrors(t *testing.T) {
 	d := details()
-	d.FirstName, d.DashboardURL, d.ExamTitle = "", "", "Demo\n  Certification Exam\n" // a YAML block scalar
+	d.FirstName, d.LinkURL, d.ExamTitle = "", "", "Demo\n  Certification Exam\n" // a YAML block scalar
 	m, err := mail.BookingEmail("cancelled", d)
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +279,11 @@ func TestBookingEventMatchesEmail(t *testing.T) {
 	if cal["METHOD"].Value != "CANCEL" || ev["SEQUENCE"].Value != "3" {
 		t.Errorf("cancelled download: METHOD %q SEQUENCE %q", cal["METHOD"].Value, ev["SEQUENCE"].Value)
 	}
-	if got := mail.DashboardURL("https://x.example/", "A B"); got != "https://x.example/exams/A%20B" {
-		t.Errorf("DashboardURL = %q", got)
+	if got := mail.BookingURL("https://x.example/", &examgate.Booking{ExamCode: "A B", LinkToken: "t0k"}); got != "https://x.example/b/t0k" {
+		t.Errorf("BookingURL = %q", got)
+	}
+	// A booking made before booking pages existed leads to the dashboard.
+	if got := mail.BookingURL("https://x.example/", &examgate.Booking{ExamCode: "A B"}); got != "https://x.example/exams/A%20B" {
+		t.Errorf("BookingURL without a token = %q", got)
 	}
 }

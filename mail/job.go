@@ -36,15 +36,22 @@ func (h *BookingJobs) Handle(ctx context.Context, job *examgate.QueuedJob) error
 	if cand.Email == "" {
 		return nil // a learner from an LTI platform that shares no email: nothing to send
 	}
-	title := p.Booking.ExamCode
-	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
-		title = exam.Title
-	}
-	msg, err := BookingEmail(p.Event, BookingDetails{
-		To: cand.Email, FirstName: cmp.Or(cand.FirstName, cand.Name), ExamTitle: title, ExamCode: p.Booking.ExamCode,
+	d := BookingDetails{
+		To: cand.Email, FirstName: cmp.Or(cand.FirstName, cand.Name), ExamTitle: p.Booking.ExamCode, ExamCode: p.Booking.ExamCode,
 		Booking: p.Booking, PreviousStart: p.PreviousStart, LearnerTimeZone: cand.TimeZone,
-		DashboardURL: DashboardURL(h.BaseURL, p.Booking.ExamCode),
-	})
+		LinkURL: BookingURL(h.BaseURL, &p.Booking),
+	}
+	if exam, err := h.Catalog.Exam(p.Booking.ExamCode); err == nil {
+		d.ExamTitle, d.Rules = exam.Title, exam.Policy.Rules()
+		if p.Event != KindCancelled {
+			// As of the change the email reports, not of its sending.
+			d.Locked = exam.Policy.Locked(&p.Booking, p.Booking.UpdatedAt)
+		}
+		if exam.Delivery != nil {
+			d.ExamMinutes = exam.Delivery.DurationMinutes
+		}
+	}
+	msg, err := BookingEmail(p.Event, d)
 	if err != nil {
 		return examgate.Permanent(err)
 	}

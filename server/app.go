@@ -22,7 +22,9 @@ func (s *Server) handleApp(w http.ResponseWriter, r *http.Request) {
 				// Vite puts a content hash in every asset name.
 				w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 			}
-			http.ServeFileFS(w, r, s.App, name)
+			if !servePrecompressed(w, r, s.App, name) {
+				http.ServeFileFS(w, r, s.App, name)
+			}
 			return
 		}
 		if strings.HasPrefix(name, "assets/") || path.Ext(name) != "" {
@@ -42,6 +44,10 @@ func (s *Server) serveHTML(w http.ResponseWriter, r *http.Request, name string) 
 		s.handleApp(w, r)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if servePrecompressed(w, r, s.App, name) {
+		return
+	}
 	b, err := fs.ReadFile(s.App, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		http.NotFound(w, r)
@@ -52,6 +58,5 @@ func (s *Server) serveHTML(w http.ResponseWriter, r *http.Request, name string) 
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = w.Write(b)
 }

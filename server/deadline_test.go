@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/server"
+	"github.com/examgate/examgate/tiapi/titest"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
@@ -107,6 +109,57 @@ func TestDatabaseRefusingIsUnavailable(t *testing.T) {
 	}
 }
 
+// A connection cut while a statement runs (the database restarted, a
+// network device dropped it) is an outage too: the driver's error is
+// UNAVAILABLE, not INTERNAL.
+func TestDatabaseCutMidStatementIsUnavailable(t *testing.T) {
+	dsn := dbtest.PostgresURL(t)
+	proxy, through := dbtest.Through(t, dsn)
+	store, err := db.Open(through)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	watch, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	failed := make(chan error, 1)
+	go func() {
+		// A prepared statement whose answer is being read, as an
+		// autosave's is: database/sql cannot retry it elsewhere.
+		st, err := store.Bun().DB.PrepareContext(context.Background(), "SELECT pg_sleep(30)::text /* cut */")
+		if err != nil {
+			failed <- err
+			return
+		}
+		var v string
+		failed <- st.QueryRowContext(context.Background()).Scan(&v)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)::text /* cut */%' AND state = 'active'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the statement never started")
+		}
+		time.Sleep(10 * time.Millisecond) // polls a condition; nothing waits on time itself
+	}
+	proxy.Down()
+	cut := <-failed
+	if cut == nil {
+		t.Fatal("the statement survived its connection")
+	}
+	if got := examgate.Outage(examgate.Wrap(examgate.EINTERNAL, cut, "database error"), "try again"); examgate.ErrorCode(got) != examgate.EUNAVAILABLE {
+		t.Fatalf("a connection cut mid-statement (%v) is %s, want UNAVAILABLE", cut, examgate.ErrorCode(got))
+	}
+}
+
 type refusingCandidates struct {
 	examgate.Store
 	err error
@@ -117,10 +170,11 @@ func (s refusingCandidates) CandidateByID(ctx context.Context, id int64) (*examg
 }
 
 // The fault of a table held by a lock, on PostgreSQL: requests that need
-// the table fill the main pool and answer 503 within their deadline; a
-// request that needs only the session (read on its own pool) and the
-// catalog keeps answering; /readyz reports the saturated pool; and all
-// recovers when the lock goes, without a restart.
+// the table take at most their class's share of the main pool and answer
+// 503 within their deadline; requests that do not need it (`me`, a launch,
+// one that needs only the session and the catalog) keep answering; /readyz
+// reports the saturated class; and all recovers when the lock goes,
+// without a restart.
 func TestFaultTableLock(t *testing.T) {
 	store := dbtest.OpenPostgres(t)
 	e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) { d.Deadlines.Learner = 2 * time.Second })
@@ -137,21 +191,34 @@ func TestFaultTableLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	// More booking reads than the pool has connections.
-	statuses := make(chan int, 25)
-	for range 25 {
+	const reads = 25
+	statuses := make(chan int, reads)
+	for range reads {
 		go func() {
 			_, status, _ := graphqlStatus(t, e, ada, bookingsQuery)
 			statuses <- status
 		}()
 	}
-	for deadline := time.Now().Add(5 * time.Second); store.PoolStats().InUse < store.PoolStats().MaxOpenConnections; {
+	bookings := func() db.ClassStats { return store.ClassStats()[0] }
+	for deadline := time.Now().Add(5 * time.Second); bookings().InUse < db.BookingConns || bookings().Waiting < reads-db.BookingConns; {
 		if time.Now().After(deadline) {
-			t.Fatalf("the booking reads never filled the pool: %+v", store.PoolStats())
+			t.Fatalf("the booking reads never all arrived: %+v", bookings())
 		}
 		time.Sleep(5 * time.Millisecond) // polls a condition; nothing waits on time itself
 	}
+	if st := store.PoolStats(); st.InUse >= st.MaxOpenConnections {
+		t.Fatalf("the booking reads took the whole pool: %+v", st)
+	}
 	if got, status, _ := graphqlStatus(t, e, ada, `{ exam(code: "DEMO-101") { title } }`); status != http.StatusOK || len(got.Errors) != 0 {
-		t.Fatalf("a request that needs only the session, with the pool full: %d %+v", status, got.Errors)
+		t.Fatalf("a request that needs only the session, with bookings locked: %d %+v", status, got.Errors)
+	}
+	if got, status, _ := graphqlStatus(t, e, ada, `{ me { email } }`); status != http.StatusOK || string(got.Data["me"]) != `{"email":"ada@example.com"}` {
+		t.Fatalf("me with bookings locked: %d %s %+v", status, got.Data["me"], got.Errors)
+	}
+	again := e.browser() // another browser: a launch in Ada's would end her session
+	again.Transport = userAgent{"Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"}
+	if resp, body := e.launch(again, "DEMO-101", e.token(func(c *titest.LaunchToken) { c.IssuedAt = c.IssuedAt.Add(time.Second) })); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a launch with bookings locked: %d %s", resp.StatusCode, body)
 	}
 	resp, err := http.Get(e.url + "/readyz")
 	if err != nil {
@@ -159,10 +226,10 @@ func TestFaultTableLock(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "database pool: saturated") {
-		t.Fatalf("/readyz with the pool full: %s", body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "bookings statements: saturated") || !strings.Contains(string(body), "database pool: ok") {
+		t.Fatalf("/readyz with bookings locked: %d %s", resp.StatusCode, body)
 	}
-	for range 25 {
+	for range reads {
 		if status := <-statuses; status != http.StatusServiceUnavailable {
 			t.Fatalf("a booking read behind the lock answered %d, want 503 within its deadline", status)
 		}

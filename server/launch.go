@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/db"
 )
 
 // handleTILaunch is the URL configured in TI's External Activity:
@@ -139,6 +140,17 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			state = "saturated"
 		}
 		lines = append(lines, fmt.Sprintf("database pool: %s (%d of %d connections in use, %d waits so far)", state, st.InUse, st.MaxOpenConnections, st.WaitCount))
+	}
+	if c, ok := s.Store.(interface{ ClassStats() []db.ClassStats }); ok {
+		// Reported too: a class at its bound (its table stalled) leaves
+		// the rest of the pool to everything else.
+		for _, st := range c.ClassStats() {
+			state := "ok"
+			if st.InUse >= st.Limit {
+				state = "saturated"
+			}
+			lines = append(lines, fmt.Sprintf("%s statements: %s (%d of %d connections, %d waiting)", st.Name, state, st.InUse, st.Limit, st.Waiting))
+		}
 	}
 	if s.WorkerAlive != nil {
 		if s.WorkerAlive() {

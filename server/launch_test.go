@@ -313,6 +313,28 @@ func TestRelaunchEndsEarlierSessionsOfTheBrowser(t *testing.T) {
 	})
 }
 
+// A session unused for longer than the idle timeout reads as signed out
+// (me is null, no error): not an outage, which the app would retry.
+func TestIdleSessionIsSignedOut(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		store.SetSessionIdle(30 * time.Minute)
+		var later atomic.Int64 // how far the server's clock is past now
+		e := newEnvWithCatalog(t, store, catalogYAML, func(d *server.Deps) {
+			d.Clock = examgate.ClockFunc(func() time.Time { return now.Add(time.Duration(later.Load())) })
+		})
+		ada := e.browser()
+		e.launch(ada, "DEMO-101", e.token(nil))
+		later.Store(int64(29 * time.Minute))
+		if got := e.graphql(ada, `{ me { email } }`); string(got.Data["me"]) != `{"email":"ada@example.com"}` {
+			t.Fatalf("in use: me = %s %+v", got.Data["me"], got.Errors)
+		}
+		later.Add(int64(30 * time.Minute))
+		if got := e.graphql(ada, `{ me { email } }`); string(got.Data["me"]) != "null" || len(got.Errors) != 0 {
+			t.Fatalf("idle for 30 minutes: me = %s %+v", got.Data["me"], got.Errors)
+		}
+	})
+}
+
 func TestLaunchSecondSecretAndTIUserID(t *testing.T) {
 	e := newEnv(t, dbtest.OpenSQLite(t))
 	claims := jwt.MapClaims{"email": "ada@example.com", "course_id": course, "userId": e.tiUser.ID, "iat": now.Unix()}

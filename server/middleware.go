@@ -47,7 +47,7 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.Logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+		s.Logger.InfoContext(r.Context(), "request", "method", r.Method, "path", logPath(r.URL.Path),
 			"status", rec.status, "duration_ms", d.Milliseconds())
 		if s.Metrics != nil {
 			s.Metrics.observeHTTP(route.pattern, r.Method, rec.status, d) // the pattern, not the path: bounded labels
@@ -62,7 +62,7 @@ func (s *Server) withRecover(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.ErrorContext(r.Context(), "panic", "panic", v, "path", r.URL.Path)
+				s.Logger.ErrorContext(r.Context(), "panic", "panic", v, "path", logPath(r.URL.Path))
 				s.errorPage(w, r, examgate.Errorf(examgate.EINTERNAL, "panic"))
 			}
 		}()

@@ -36,16 +36,26 @@ const bootstrapAdminKey = "bootstrap-admin-key-0123456789"
 
 func newPartnerEnv(t *testing.T, store *db.DB) *partnerEnv {
 	t.Helper()
+	return newPartnerEnvWith(t, store, nil)
+}
+
+// newPartnerEnvWith is newPartnerEnv with the server's Deps adjusted by set.
+func newPartnerEnvWith(t *testing.T, store *db.DB, set func(*server.Deps)) *partnerEnv {
+	t.Helper()
 	catalog, err := examgate.ParseCatalog([]byte(catalogYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := examgate.ClockFunc(func() time.Time { return now })
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		Store: store, Catalog: catalog, Clock: clock, Logger: logger, AdminKey: bootstrapAdminKey,
 		Deliveries: &examgate.Deliveries{Store: store, Clock: clock, Kinds: []string{examgate.JobTIResult}},
-	})
+	}
+	if set != nil {
+		set(&deps)
+	}
+	srv := server.New(deps)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &partnerEnv{t: t, store: store, keys: &examgate.APIKeys{Store: store, Clock: clock}, url: hs.URL}
@@ -128,7 +138,7 @@ func seed(t *testing.T, store *db.DB, n int) {
 			continue // some bookings are not sat yet
 		}
 		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: "DEMO-101", Seed: 1, StartedAt: slot, Deadline: slot.Add(time.Hour)},
-			b, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: slot})
+			b, examgate.Request{CandidateID: c.ID, ClientKey: "start", Action: examgate.ActionStart, At: slot}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,4 +558,104 @@ func TestPartnerQueries(t *testing.T) {
 			oneCode(t, q, e.query(key, q, nil), examgate.EINVALID)
 		}
 	})
+}
+
+// TestPartnerAnswersAsDocumented holds the guide's promises on what a
+// partner gets back: a field the key lacks the scope for is null with
+// FORBIDDEN and the rest is served; a request without a key reaches no
+// partner field, in a 200 (the endpoint serves learners too); a bad key is
+// a 401; any other method is a 405 with a code.
+func TestPartnerAnswersAsDocumented(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	e := newPartnerEnv(t, store)
+	seed(t, store, 1)
+	_, reader := e.key(examgate.ScopeBookingsRead)
+
+	status, got := e.do("Bearer "+reader, "", `{ partner { candidate(externalId: "ext-0") { email bookings { status } results { passed } } } }`, nil)
+	if status != http.StatusOK || string(got.Data["partner"]) != `{"candidate":{"email":"c0@example.com","bookings":[{"status":"COMPLETED"}],"results":null}}` {
+		t.Fatalf("candidate results without results:read: %d %s %+v", status, got.Data["partner"], got.Errors)
+	}
+	oneCode(t, "candidate results without results:read", got, examgate.EFORBIDDEN)
+
+	status, got = e.do("", "", `{ partner { bookings { edges { cursor } } } }`, nil)
+	if status != http.StatusOK || string(got.Data["partner"]) != "null" {
+		t.Fatalf("no key: %d %s", status, got.Data["partner"])
+	}
+	oneCode(t, "no key", got, examgate.EUNAUTHORIZED)
+
+	status, got = e.do("Bearer "+examgate.NewAPIKey(), "", `{ partner { bookings { edges { cursor } } } }`, nil)
+	if status != http.StatusUnauthorized || got.Data != nil {
+		t.Fatalf("unknown key: %d %+v", status, got)
+	}
+	oneCode(t, "unknown key", got, examgate.EUNAUTHORIZED)
+
+	req, _ := http.NewRequest(http.MethodPut, e.url+"/graphql", strings.NewReader(`{"query":"{ __typename }"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var put gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&put); err != nil || resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, POST" {
+		t.Fatalf("PUT: %d %v", resp.StatusCode, err)
+	}
+	oneCode(t, "PUT", put, "METHOD_NOT_ALLOWED")
+}
+
+// TestPartnerSeesCostAndBudget: every answer to a key tells what the query
+// cost and what is left of the key's budget, in the headers, in
+// extensions.cost and, when asked, in partner.rateLimit, all agreeing.
+func TestPartnerSeesCostAndBudget(t *testing.T) {
+	store := dbtest.OpenSQLite(t)
+	clock := &stepClock{t: now}
+	e := newPartnerEnvWith(t, store, func(d *server.Deps) {
+		d.RateLimits = server.RateLimits{Key: server.Budget{Rate: 1, Burst: 10}, Learner: server.Budget{Rate: 10, Burst: 100}, Now: clock.Now}
+	})
+	seed(t, store, 3)
+	_, key := e.key(examgate.ScopeBookingsRead)
+	post := func(query string) (http.Header, map[string]json.RawMessage, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Data       map[string]json.RawMessage `json:"data"`
+			Extensions map[string]any             `json:"extensions"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header, out.Data, out.Extensions
+	}
+	// The key's first request spends from its address; from then on from
+	// its own budget of 10.
+	post(`{ __typename }`)
+	const q = `{ partner { rateLimit { limit remaining resetAt cost } bookings(first: 10) { edges { node { id } } } } }`
+	h, data, ext := post(q)
+	cost, _ := json.Marshal(ext["cost"])
+	// partner 1 + rateLimit (1 + 4) + bookings (1 + 10 × (edges 1 + node 1 + id 1)) = 37
+	if string(cost) != `{"limit":5000,"rateLimit":{"limit":10,"remaining":9,"resetAt":"2026-11-27T09:00:01Z"},"requested":37}` {
+		t.Fatalf("extensions.cost = %s", cost)
+	}
+	if h.Get("RateLimit-Limit") != "10" || h.Get("RateLimit-Remaining") != "9" || h.Get("RateLimit-Reset") != "1" {
+		t.Fatalf("headers: %v", h)
+	}
+	if !strings.HasPrefix(string(data["partner"]), `{"rateLimit":{"limit":10,"remaining":9,"resetAt":"2026-11-27T09:00:01Z","cost":37},`) {
+		t.Fatalf("partner.rateLimit: %s", data["partner"])
+	}
+	clock.Advance(500 * time.Millisecond)
+	if _, data, _ = post(`{ partner { rateLimit { remaining resetAt } } }`); string(data["partner"]) != `{"rateLimit":{"remaining":8,"resetAt":"2026-11-27T09:00:02Z"}}` {
+		t.Fatalf("next request: %s", data["partner"])
+	}
+	// Refused for its complexity, a query still says what it would cost.
+	_, _, ext = post(`{ a: partner { bookings(first: 100) { edges { node { candidate { bookings { id } } } } } } }`)
+	if c, _ := ext["cost"].(map[string]any); c["requested"].(float64) <= 5000 || c["limit"].(float64) != 5000 {
+		t.Fatalf("refused query's cost: %v", ext)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/graph"
 )
 
 // RateLimits are the request budgets of /graphql, as token buckets: a
@@ -136,12 +137,15 @@ func (l *rateLimiter) takeLeft(key string, budget *Budget) (bool, time.Duration,
 
 // setRateLimitHeaders tells a client its budget on every answer, before it
 // runs out (draft-ietf-httpapi-ratelimit-headers): the burst, what is left
-// of it, and the seconds until it is full again.
-func setRateLimitHeaders(h http.Header, budget *Budget, left float64) {
-	full := math.Ceil((float64(budget.Burst) - left) / budget.Rate)
+// of it, and the seconds until it is full again. It returns the same for
+// the GraphQL answer (extensions.cost, partner.rateLimit).
+func setRateLimitHeaders(h http.Header, budget *Budget, left float64, now time.Time) graph.RateLimit {
+	full := int(max(math.Ceil((float64(budget.Burst)-left)/budget.Rate), 0))
+	remaining := int(math.Floor(max(left, 0)))
 	h.Set("RateLimit-Limit", strconv.Itoa(budget.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(int(math.Floor(max(left, 0)))))
-	h.Set("RateLimit-Reset", strconv.Itoa(int(max(full, 0))))
+	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(full))
+	return graph.RateLimit{Limit: budget.Burst, Remaining: remaining, ResetAt: now.Add(time.Duration(full) * time.Second).Truncate(time.Second)}
 }
 
 // forgetIdle drops, from the least recently used end, buckets that have
@@ -273,9 +277,9 @@ func (s *Server) withRateLimit(next http.Handler) http.Handler {
 			return
 		}
 		ok, wait, left := limiter.takeLeft(key, budget)
-		setRateLimitHeaders(w.Header(), budget, left)
+		rl := setRateLimitHeaders(w.Header(), budget, left, limiter.limits.Now())
 		if ok {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(graph.WithRateLimit(r.Context(), rl)))
 			return
 		}
 		secs := max(1, int(math.Ceil(wait.Seconds())))

@@ -1,13 +1,17 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/examgate/examgate/graph"
+)
 
 // routes lists every route of examgate in one place.
 func (s *Server) routes() {
 	csrf := http.NewCrossOriginProtection()
 	// CORS answers preflights before anything counts them; rate limits
 	// come before the key is looked up, so a bad key is throttled too.
-	gql := s.withCORS(s.withRateLimit(s.withGraphQLDeadline(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler()))))))
+	gql := withCompression(s.withCORS(s.withRateLimit(s.withGraphQLDeadline(withCSRFUnlessBearer(s.withAPIKeys(noStore(s.graphHandler())))))))
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
@@ -18,11 +22,19 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /launch/ti", withDeadline(s.Deadlines.launch(), s.handleTILaunch))
 	s.mux.Handle("GET /graphql", gql)
 	s.mux.Handle("POST /graphql", gql)
+	others := []string{"PUT", "PATCH", "DELETE"}
 	if len(s.CORSOrigins) > 0 {
 		s.mux.Handle("OPTIONS /graphql", gql)
+	} else {
+		others = append(others, "OPTIONS")
 	}
+	for _, m := range others {
+		s.mux.HandleFunc(m+" /graphql", graph.MethodNotAllowed)
+	}
+
 	s.mux.HandleFunc("GET /bookings/{id}/calendar.ics", s.handleCalendar)
 	s.mux.HandleFunc("GET /exams/{code}/course", s.handleBackToCourse)
+	s.mux.HandleFunc("GET /b/{token}", s.handleBookingLink)
 	s.mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
 	if s.LTITool != nil {
 		// Platforms call these cross-site: they carry their own checks (state,

@@ -473,7 +473,7 @@ func saveSeed(b *testing.B, store *db.DB) (hashes []string, attempts []*examgate
 		}
 		a, err := store.StartAttempt(ctx, &examgate.Attempt{CandidateID: c.ID, ExamCode: saveExam, Seed: int64(i),
 			StartedAt: saveNow, Deadline: saveNow.Add(180 * time.Minute), Status: examgate.AttemptOpen}, nil,
-			examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveNow})
+			examgate.Request{CandidateID: c.ID, ClientKey: "start-" + id, Action: examgate.ActionStart, At: saveNow}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -43,7 +43,11 @@ type Deps struct {
 	APIKeys *examgate.APIKeys
 	// CourseURL signs the candidate into their learning platform and returns
 	// where to send them for an exam's course ("Back to your course").
-	CourseURL  func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
+	CourseURL func(c *examgate.Candidate, exam *examgate.Exam) (string, error)
+	// CoursePage, when set, is the exam's course page on the course
+	// platform, where a learner without a session signs in (no token: the
+	// platform asks for their password).
+	CoursePage func(exam *examgate.Exam) string
 	Playground bool
 	// Metrics, when set, counts requests, GraphQL operations, launches and
 	// outbound calls. MetricsKey, when set, serves them at /metrics on this

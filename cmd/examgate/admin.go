@@ -30,14 +30,14 @@ func accommodation(ctx context.Context, args []string, getenv func(string) strin
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate accommodation "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	email := fs.String("email", "", "the candidate's email")
 	exam := fs.String("exam", "", "exam code")
 	mult := fs.Float64("multiplier", 0, "duration multiplier, 1 to 4")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}
@@ -83,13 +83,13 @@ func deliveries(ctx context.Context, args []string, getenv func(string) string, 
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate deliveries "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	status := fs.String("status", "", "only deliveries in this state")
 	limit := fs.Int("limit", 50, "how many, newest first (at most 500)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

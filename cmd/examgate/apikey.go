@@ -20,7 +20,8 @@ const apikeyUsage = `usage:
   examgate apikey revoke ID
 create prints the new key once; only its hash is stored, so keep it then.
 Scopes: bookings:read (partner booking queries), results:read (scores and
-delivery state), admin (staff fields and mutations). Revoking takes effect
+delivery state), admin (staff fields and mutations), webhooks:manage (the
+partner's own webhook endpoints). Revoking takes effect
 on the key's next request. The database is EXAMGATE_DATABASE_URL (or --db).`
 
 // apikey makes, lists and revokes API keys. It is an operator command: who
@@ -32,7 +33,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate apikey "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	name := fs.String("name", "", "who the key is for, e.g. the partner system")
 	scope := fs.String("scope", "", "comma-separated scopes: "+strings.Join(examgate.Scopes, ", "))
 	// Flags may come before or after the key id.
@@ -49,7 +50,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if (verb == "revoke") != (len(pos) == 1) {
 		return errors.New("examgate apikey revoke takes one key id (examgate apikey list shows them); create and list take none\n" + apikeyUsage)
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/tiapi"
 )
 
@@ -30,6 +31,7 @@ type config struct {
 	AdminKey    string
 	TIPlan      tiapi.Plan    // TI's rate-limit plan; PerMinute 0 means unpaced
 	JobLease    time.Duration // how long a worker owns a job before another may take it
+	SessionIdle time.Duration // how long a session lasts without a request
 	Demo        bool
 	Playground  bool
 	// Request budgets of /graphql, per minute, with the burst allowed at
@@ -61,7 +63,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &config{
 		Addr:        or(getenv("EXAMGATE_ADDR"), ":8080"),
 		BaseURL:     getenv("EXAMGATE_BASE_URL"),
-		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"),
+		DatabaseURL: or(getenv("EXAMGATE_DATABASE_URL"), defaultDatabase),
 		ExamsFile:   getenv("EXAMGATE_EXAMS"),
 		TIBaseURL:   getenv("EXAMGATE_TI_BASE_URL"),
 		TIAPIKey:    getenv("EXAMGATE_TI_API_KEY"),
@@ -69,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		AdminKey:    getenv("EXAMGATE_ADMIN_API_KEY"),
 		TIPlan:      tiapi.PlanStandard,
 		JobLease:    2 * time.Minute,
+		SessionIdle: examgate.DefaultSessionIdle,
 		MailFrom:    getenv("EXAMGATE_MAIL_FROM"),
 		Demo:        isTrue(getenv("EXAMGATE_DEMO")),
 		Playground:  isTrue(getenv("EXAMGATE_PLAYGROUND")),
@@ -138,6 +141,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, fmt.Errorf("EXAMGATE_JOB_LEASE=%q: give a duration of at least 1s, such as 2m", v)
 		}
 		c.JobLease = d
+	}
+	if v := getenv("EXAMGATE_SESSION_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 5*time.Minute || d > examgate.SessionLifetime {
+			return nil, fmt.Errorf("EXAMGATE_SESSION_IDLE=%q: give a duration from 5m to %v, such as 1h", v, examgate.SessionLifetime)
+		}
+		c.SessionIdle = d
 	}
 	if v := getenv("EXAMGATE_TI_IAT_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)

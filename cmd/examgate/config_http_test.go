@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/examgate/examgate"
 )
 
 func TestConfigRateLimitsAndCORS(t *testing.T) {
@@ -53,6 +56,27 @@ func TestConfigRateLimitsAndCORS(t *testing.T) {
 			if !strings.Contains(err.Error(), strings.TrimSuffix(strings.TrimSuffix(k, "_LIMIT"), "_BURST")) {
 				t.Errorf("%v: error does not name the variable: %v", bad, err)
 			}
+		}
+	}
+}
+
+func TestConfigSessionIdle(t *testing.T) {
+	parse := func(v string) (*config, error) {
+		m := map[string]string{"EXAMGATE_DEMO": "1"}
+		if v != "" {
+			m["EXAMGATE_SESSION_IDLE"] = v
+		}
+		return parseConfig(nil, env(m), io.Discard)
+	}
+	if c, err := parse(""); err != nil || c.SessionIdle != examgate.DefaultSessionIdle {
+		t.Fatalf("default: %v %v", c.SessionIdle, err)
+	}
+	if c, err := parse("30m"); err != nil || c.SessionIdle != 30*time.Minute {
+		t.Fatalf("30m: %v %v", c.SessionIdle, err)
+	}
+	for _, bad := range []string{"soon", "1m", "13h", "-1h"} {
+		if _, err := parse(bad); err == nil || !strings.Contains(err.Error(), "EXAMGATE_SESSION_IDLE") {
+			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }

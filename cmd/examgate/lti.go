@@ -95,7 +95,7 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate lti "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	var reg lti.Registration
 	var deployments multiFlag
 	fs.StringVar(&reg.Name, "name", "", "a name for people")
@@ -120,7 +120,7 @@ func ltiCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if verb == "tool-urls" {
 		return printToolURLs(stdout, *baseURL, *exam)
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ func TestLTICommands(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "examgate.db")
 	getenv := env(map[string]string{"EXAMGATE_DATABASE_URL": dbPath, "EXAMGATE_BASE_URL": "https://exams.example.com"})
+	migrated(t, getenv)
 	var out bytes.Buffer
 	err := run(ctx, []string{"lti", "add-platform", "--name", "Inspire", "--issuer", "https://p.example.com", "--client-id", "c1",
 		"--deployment", "d1", "--deployment", "d2", "--auth-url", "https://p.example.com/auth",

@@ -61,14 +61,14 @@ func ltiMain(ctx context.Context, args []string, getenv func(string) string, std
 func ltiOpenStore(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*db.DB, error) {
 	fs := flag.NewFlagSet("examgate lti "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q; run examgate lti for usage", fs.Arg(0))
 	}
-	return openStore(ctx, *dsn)
+	return openExisting(ctx, *dsn, stderr)
 }
 
 // ltiRotateKey replaces the tool key that signs client assertions. Only

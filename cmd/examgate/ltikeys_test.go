@@ -10,10 +10,13 @@ import (
 func TestLTIRotateKeyCommand(t *testing.T) {
 	ctx := context.Background()
 	getenv := env(map[string]string{"EXAMGATE_DATABASE_URL": t.TempDir() + "/examgate.db"})
+	migrated(t, getenv)
 	lti := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(ctx, append([]string{"lti"}, args...), getenv, &out, &errOut)
-		return out.String() + errOut.String(), err
+		// Every command names its database first on stderr.
+		_, rest, _ := strings.Cut(errOut.String(), " (SQLite)\n")
+		return out.String() + rest, err
 	}
 	if out, err := lti("keys"); err != nil || !strings.Contains(out, "no tool keys yet") {
 		t.Fatalf("keys before any: %q, %v", out, err)

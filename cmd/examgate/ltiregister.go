@@ -27,7 +27,7 @@ func init() {
 func ltiRegistrationLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("examgate lti registration-link", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	baseURL := fs.String("base-url", getenv("EXAMGATE_BASE_URL"), "examgate's public URL")
 	valid := fs.Duration("valid", 24*time.Hour, "how long the link may be used")
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +40,7 @@ func ltiRegistrationLink(ctx context.Context, args []string, getenv func(string)
 	if *valid < time.Minute || *valid > 30*24*time.Hour {
 		return errors.New("--valid must be between 1m and 720h")
 	}
-	store, err := openStore(ctx, *dsn)
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}

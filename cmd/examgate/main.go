@@ -49,9 +49,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "migrate") {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
 	}
 	if len(args) > 0 && args[0] == "accommodation" {
 		return accommodation(ctx, args[1:], getenv, stdout, stderr)
@@ -82,10 +84,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Close()
-	if cmd == "migrate" {
-		logger.Info("migrations applied")
-		return nil
-	}
 	return serve(ctx, cfg, store, logger)
 }
 
@@ -121,6 +119,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	}
 	base, _ := url.Parse(cfg.BaseURL)
 	clock := examgate.SystemClock{}
+	store.SetSessionIdle(cfg.SessionIdle)
 	metrics := server.NewMetrics()
 	metrics.WatchStore(store, clock)
 	ti := tiapi.NewClient(cfg.TIBaseURL, cfg.TIAPIKey)
@@ -192,6 +191,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 		Webhooks:    webhooks,
 		AdminKey:    cfg.AdminKey,
 		CourseURL:   tiCourseURL(cfg, clock),
+		CoursePage:  coursePage(cfg),
 		Playground:  cfg.Playground,
 		Ready:       ready.Load,
 		WorkerAlive: func() bool { return worker.Alive(time.Now()) },
@@ -240,7 +240,7 @@ func serve(ctx context.Context, cfg *config, store *db.DB, logger *slog.Logger) 
 	}()
 	ready.Store(true)
 	logger.Info("examgate listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
-		"database", dbKind(store), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
+		"database", describeDatabase(cfg.DatabaseURL), "exams", len(catalog.Exams()), "demo", cfg.Demo, "playground", cfg.Playground)
 	if cfg.Demo {
 		logger.Info("open the demo", "url", cfg.BaseURL+"/demo", "admin_api_key", cfg.AdminKey)
 	}
@@ -307,25 +307,4 @@ func sweep(ctx context.Context, store *db.DB, bookings *examgate.Bookings, attem
 		case <-t.C:
 		}
 	}
-}
-
-func dbKind(store *db.DB) string {
-	if store.Postgres() {
-		return "postgres"
-	}
-	return "sqlite"
-}
-
-// openStore opens the database named by dsn and brings its schema up to
-// date, as every command that touches the store needs.
-func openStore(ctx context.Context, dsn string) (*db.DB, error) {
-	store, err := db.Open(dsn)
-	if err != nil {
-		return nil, err
-	}
-	if err := store.Migrate(ctx); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("%w (check EXAMGATE_DATABASE_URL)", err)
-	}
-	return store, nil
 }

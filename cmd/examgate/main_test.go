@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,16 @@ import (
 
 func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// migrated creates the database of getenv (or --db dsn) with `examgate
+// migrate`, as an operator does before the other commands.
+func migrated(t *testing.T, getenv func(string) string, args ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), append([]string{"migrate"}, args...), getenv, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "migrations applied: ") {
+		t.Fatalf("migrate: %q %v", out.String(), err)
+	}
 }
 
 func TestConfigRefusesMissingSecrets(t *testing.T) {
@@ -144,5 +157,33 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// An operator command run without EXAMGATE_DATABASE_URL, or with one that
+// names no file, refuses instead of making an empty database and acting on
+// it; `examgate migrate` makes it; each command says which database it used.
+func TestCommandsRefuseToCreateADatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	ctx := context.Background()
+	for name, getenv := range map[string]func(string) string{
+		"unset":    env(nil),
+		"mistyped": env(map[string]string{"EXAMGATE_DATABASE_URL": "exmgate.db"}),
+	} {
+		for _, args := range [][]string{{"webhook", "list"}, {"apikey", "list"}, {"webhook", "deliveries", "--endpoint", "1"}, {"lti", "keys"}, {"accommodation", "list"}, {"deliveries", "list"}} {
+			err := run(ctx, args, getenv, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "there is no database at "+dir) || !strings.Contains(err.Error(), "examgate migrate") {
+				t.Errorf("%s: %v: %v", name, args, err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files were made: %v", entries)
+	}
+	migrated(t, env(nil))
+	var stderr bytes.Buffer
+	if err := run(ctx, []string{"webhook", "list"}, env(nil), io.Discard, &stderr); err != nil || stderr.String() != "database: "+filepath.Join(dir, "examgate.db")+" (SQLite)\n" {
+		t.Fatalf("after migrate: %v %q", err, stderr.String())
 	}
 }

@@ -32,6 +32,26 @@ func (t tiResults) PostResult(ctx context.Context, p examgate.TIResultPost) erro
 
 // courseURL signs the learner into TI with TI's JWT SSO and returns the
 // link that lands them on the exam's course page.
+// coursePage is the exam's course on TI, where a learner without an
+// examgate session signs in; in demo mode, the demo page stands for the
+// course. Nil when examgate serves LTI only.
+func coursePage(cfg *config) func(*examgate.Exam) string {
+	switch {
+	case cfg.Demo:
+		base := strings.TrimRight(cfg.BaseURL, "/")
+		return func(*examgate.Exam) string { return base + "/demo" }
+	case cfg.TIOff:
+		return nil
+	}
+	base := strings.TrimRight(cfg.TIBaseURL, "/")
+	return func(exam *examgate.Exam) string {
+		if exam.TI.CourseSlug == "" {
+			return base + "/learn"
+		}
+		return base + "/learn/course/" + url.PathEscape(exam.TI.CourseSlug)
+	}
+}
+
 func courseURL(cfg *config, clock examgate.Clock) func(*examgate.Candidate, *examgate.Exam) (string, error) {
 	base := strings.TrimRight(cfg.TIBaseURL, "/")
 	return func(c *examgate.Candidate, exam *examgate.Exam) (string, error) {

@@ -26,32 +26,61 @@ const webhookUsage = `usage:
   examgate webhook list
   examgate webhook remove ID
   examgate webhook deliveries --endpoint ID [--limit 50]
+  examgate webhook ping ID
+  examgate webhook redeliver --delivery ID
+  examgate webhook redeliver --endpoint ID --since 2026-12-01T00:00:00Z [--until TIME]
+  examgate webhook enable ID
+  examgate webhook rotate-secret ID [--overlap 24h] [--secret-file FILE]
 Events: booking.created, booking.rescheduled, booking.cancelled,
-booking.no_show, attempt.completed, or "all". add prints the signing secret
-once: give it to the partner. Without --secret-file a random one is made.
+booking.no_show, booking.started, attempt.completed, or "all". add and
+rotate-secret print the signing secret once: give it to the partner. Without
+--secret-file a random one is made. ping sends a ping event now and shows the
+answer; redeliver queues one delivery again, or every failed one of an
+endpoint made in the time range (RFC 3339); enable resumes an endpoint
+disabled by a 410 Gone; rotate-secret keeps signing with the old secret too
+for the overlap (at most 168h).
 Endpoints must be https:// on a public address; EXAMGATE_WEBHOOK_ALLOW_PRIVATE=1
 (or EXAMGATE_DEMO=1) also allows private addresses and http://localhost.`
 
 // webhook manages partner webhook endpoints from the command line.
 func webhook(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	verbs := []string{"add", "list", "remove", "deliveries"}
+	verbs := []string{"add", "list", "remove", "deliveries", "ping", "redeliver", "enable", "rotate-secret"}
 	if len(args) == 0 || !contains(verbs, args[0]) {
 		return errors.New(webhookUsage)
 	}
 	verb := args[0]
 	fs := flag.NewFlagSet("examgate webhook "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsn := fs.String("db", or(getenv("EXAMGATE_DATABASE_URL"), "examgate.db"), "SQLite file or postgres:// URL")
+	dsn := dbFlag(fs, getenv)
 	rawURL := fs.String("url", "", "the endpoint's URL (add)")
 	events := fs.String("events", "", "comma-separated event types, or all (add)")
 	secretFile := fs.String("secret-file", "", "file holding the signing secret to use instead of a random one (add)")
 	desc := fs.String("description", "", "a note on whose endpoint this is (add)")
-	endpoint := fs.Int64("endpoint", 0, "endpoint id (deliveries)")
+	endpoint := fs.Int64("endpoint", 0, "endpoint id (deliveries, redeliver; or the first argument)")
 	limit := fs.Int("limit", 50, "how many deliveries, newest first, at most 200 (deliveries)")
-	if err := fs.Parse(args[1:]); err != nil {
+	delivery := fs.Int64("delivery", 0, "the delivery to send again (redeliver)")
+	since := fs.String("since", "", "redeliver the failed deliveries made from this time on (RFC 3339)")
+	until := fs.String("until", "", "…and before this time (RFC 3339; default now)")
+	overlap := fs.Duration("overlap", 24*time.Hour, "how long the old secret signs too (rotate-secret)")
+	// The endpoint id may come first (webhook ping 3), before the flags.
+	rest, id := args[1:], ""
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		id, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *dsn)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), webhookUsage)
+	}
+	if id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || *endpoint != 0 {
+			return fmt.Errorf("%q is not an endpoint id (see examgate webhook list)", id)
+		}
+		*endpoint = n
+	}
+	store, err := openExisting(ctx, *dsn, stderr)
 	if err != nil {
 		return err
 	}
@@ -70,13 +99,9 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 		if strings.TrimSpace(*events) == "all" {
 			list = examgate.WebhookEventTypes
 		}
-		secret := ""
-		if *secretFile != "" {
-			b, err := os.ReadFile(*secretFile)
-			if err != nil {
-				return fmt.Errorf("read the secret: %w", err)
-			}
-			secret = strings.TrimSpace(string(b))
+		secret, err := readSecretFile(*secretFile)
+		if err != nil {
+			return err
 		}
 		ep, err := hooks.AddWebhook(admin, *rawURL, list, secret, *desc)
 		if err != nil {
@@ -95,24 +120,67 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tURL\tEVENTS\tSTATE\tDESCRIPTION")
+		fmt.Fprintln(tw, "ID\tURL\tEVENTS\tSTATE\tAPI KEY\tDESCRIPTION")
 		for _, e := range list {
 			state := "active"
-			if e.DisabledAt != nil {
+			switch {
+			case e.OwnerRevoked:
+				state = "stopped: its API key was revoked"
+			case e.DisabledAt != nil:
 				state = "disabled: " + e.DisabledReason
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", e.ID, e.URL, strings.Join(e.Events, ","), state, oneLine(e.Description, 40))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.URL, strings.Join(e.Events, ","), state, idOrDash(e.OwnerKeyID), oneLine(e.Description, 40))
 		}
 		return tw.Flush()
 	case "remove":
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-		if err != nil {
+		if *endpoint == 0 {
 			return errors.New("give the endpoint id to remove\n" + webhookUsage)
 		}
-		if err := hooks.Remove(admin, id); err != nil {
+		if err := hooks.Remove(admin, *endpoint); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "webhook endpoint %d removed with its delivery log\n", id)
+		fmt.Fprintf(stdout, "webhook endpoint %d removed with its delivery log\n", *endpoint)
+		return nil
+	case "ping":
+		if *endpoint == 0 {
+			return errors.New("give the endpoint id to ping\n" + webhookUsage)
+		}
+		d, err := hooks.Ping(admin, *endpoint)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ping %s (delivery %d): %s, %s in %d ms\n", d.EventID, d.ID, d.State, statusText(d.LastStatus), d.LastLatency.Milliseconds())
+		if d.LastError != "" {
+			fmt.Fprintf(stdout, "error: %s\n", d.LastError)
+		}
+		fmt.Fprintf(stdout, "answer: %s\n", oneLine(d.LastResponse, 200))
+		return nil
+	case "redeliver":
+		return redeliver(admin, hooks, *delivery, *endpoint, *since, *until, stdout)
+	case "enable":
+		if *endpoint == 0 {
+			return errors.New("give the endpoint id to enable\n" + webhookUsage)
+		}
+		ep, err := hooks.Enable(admin, *endpoint)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "webhook endpoint %d enabled: %s (same secret); send what it missed with examgate webhook redeliver --endpoint %d --since …\n", ep.ID, ep.URL, ep.ID)
+		return nil
+	case "rotate-secret":
+		if *endpoint == 0 {
+			return errors.New("give the endpoint id\n" + webhookUsage)
+		}
+		secret, err := readSecretFile(*secretFile)
+		if err != nil {
+			return err
+		}
+		ep, err := hooks.RotateSecret(admin, *endpoint, secret, *overlap)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "webhook endpoint %d: new signing secret; the old one signs too until %s\n", ep.ID, timeOrDash(ep.PreviousSecretUntil))
+		fmt.Fprintf(stdout, "signing secret (shown only now; give it to the partner): %s\n", ep.Secret)
 		return nil
 	default: // deliveries
 		if *endpoint == 0 {
@@ -126,13 +194,71 @@ func webhook(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEVENT\tTYPE\tBOOKING\tSTATE\tATTEMPTS\tSTATUS\tLAST TRY (UTC)\tNEXT TRY (UTC)\tLAST ERROR")
+		fmt.Fprintln(tw, "ID\tEVENT\tTYPE\tBOOKING\tSTATE\tATTEMPTS\tSTATUS\tLATENCY\tLAST TRY (UTC)\tNEXT TRY (UTC)\tLAST ERROR")
 		for _, d := range list {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.ID, d.EventID, d.EventType, idOrDash(d.BookingID),
-				d.State, d.Attempts, idOrDash(int64(d.LastStatus)), timeOrDash(d.LastAttemptAt), timeOrDash(d.NextTryAt), oneLine(d.LastError, 80))
+			latency := "-"
+			if d.Attempts > 0 {
+				latency = fmt.Sprintf("%d ms", d.LastLatency.Milliseconds())
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.EventID, d.EventType, idOrDash(d.BookingID),
+				d.State, d.Attempts, idOrDash(int64(d.LastStatus)), latency, timeOrDash(d.LastAttemptAt), timeOrDash(d.NextTryAt), oneLine(d.LastError, 80))
 		}
 		return tw.Flush()
 	}
+}
+
+// redeliver queues one delivery, or an endpoint's failed ones in a range,
+// again.
+func redeliver(admin context.Context, hooks *examgate.Webhooks, delivery, endpoint int64, since, until string, stdout io.Writer) error {
+	if delivery != 0 {
+		d, err := hooks.Redeliver(admin, delivery)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "delivery %d (%s %s) queued again\n", d.ID, d.EventType, d.EventID)
+		return nil
+	}
+	if endpoint == 0 || since == "" {
+		return errors.New("give --delivery ID, or --endpoint ID and --since TIME\n" + webhookUsage)
+	}
+	from, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-12-01T00:00:00Z", since)
+	}
+	var to time.Time
+	if until != "" {
+		if to, err = time.Parse(time.RFC3339, until); err != nil {
+			return fmt.Errorf("--until %q is not an RFC 3339 time such as 2026-12-02T00:00:00Z", until)
+		}
+	}
+	list, err := hooks.RedeliverFailed(admin, endpoint, from, to)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d failed deliveries of endpoint %d queued again\n", len(list), endpoint)
+	if len(list) == examgate.MaxRedeliveries {
+		fmt.Fprintln(stdout, "that is the most one call sends: run it again for the rest")
+	}
+	return nil
+}
+
+// readSecretFile reads a signing secret from a file; "" gives "".
+func readSecretFile(name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", fmt.Errorf("read the secret: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func statusText(status int) string {
+	if status == 0 {
+		return "no answer"
+	}
+	return fmt.Sprintf("%d %s", status, http.StatusText(status))
 }
 
 // webhookWorkers is how many webhook deliveries one process makes at once.

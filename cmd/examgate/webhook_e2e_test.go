@@ -54,6 +54,7 @@ func TestWebhookThroughTheBinary(t *testing.T) {
 		}
 		return out.String()
 	}
+	migrated(t, env(map[string]string{"EXAMGATE_DATABASE_URL": dsn}))
 	out := cli("add", "--url", receiver.URL+"/hooks", "--events", "attempt.completed,booking.created")
 	_, secret, _ := strings.Cut(out, "give it to the partner): ")
 	secret = strings.TrimSpace(secret)
@@ -110,4 +111,37 @@ func TestWebhookThroughTheBinary(t *testing.T) {
 	crashPoll(t, 20*time.Second, "delivery logged as delivered", func() bool {
 		return strings.Contains(cli("deliveries", "--endpoint", "1"), " delivered ")
 	})
+
+	// The receiver lost it: the command queues it again, the running
+	// server sends the same event.
+	if out := cli("redeliver", "--delivery", "1"); !strings.Contains(out, "delivery 1 (attempt.completed "+ev.ID+") queued again") {
+		t.Fatalf("redeliver printed %q", out)
+	}
+	select {
+	case again := <-hits:
+		if string(again.body) != string(got.body) || again.header.Get("X-Examgate-Event-Id") != ev.ID {
+			t.Fatalf("redelivered %s", again.body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no redelivery within 30s")
+	}
+
+	// Rotating the secret: the command's ping is signed with the new and
+	// the old secret.
+	out = cli("rotate-secret", "1", "--overlap", "1h")
+	_, newSecret, _ := strings.Cut(out, "give it to the partner): ")
+	newSecret = strings.TrimSpace(newSecret)
+	if !strings.HasPrefix(newSecret, "whsec_") || newSecret == secret {
+		t.Fatalf("rotate-secret printed %q", out)
+	}
+	if out := cli("ping", "1"); !strings.Contains(out, "delivered, 200 OK in ") {
+		t.Fatalf("ping printed %q", out)
+	}
+	ping := <-hits // the ping is sent before the command returns
+	sig = ping.header.Get("X-Examgate-Signature")
+	ts, _, _ = strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+	sec, _ = strconv.ParseInt(ts, 10, 64)
+	if sig != examgate.SignWebhook(newSecret, time.Unix(sec, 0), ping.body, secret) || !strings.Contains(string(ping.body), `"type":"ping"`) {
+		t.Fatalf("ping %s signed %q", ping.body, sig)
+	}
 }

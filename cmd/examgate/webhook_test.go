@@ -14,6 +14,7 @@ func TestWebhookCommand(t *testing.T) {
 	ctx := context.Background()
 	dbPath := filepath.Join(t.TempDir(), "examgate.db")
 	vars := map[string]string{"EXAMGATE_DATABASE_URL": dbPath}
+	migrated(t, env(vars))
 	cmd := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, append([]string{"webhook"}, args...), env(vars), &out, io.Discard)
@@ -62,6 +63,23 @@ func TestWebhookCommand(t *testing.T) {
 	}
 	if _, err := cmd("deliveries", "--endpoint", "7"); err == nil || !strings.Contains(err.Error(), "No webhook endpoint with id 7") {
 		t.Fatalf("deliveries of unknown endpoint: %v", err)
+	}
+	if out, err := cmd("enable", "2"); err != nil || !strings.Contains(out, "webhook endpoint 2 enabled") {
+		t.Fatalf("enable: %q %v", out, err)
+	}
+	if out, err := cmd("redeliver", "--endpoint", "2", "--since", "2026-01-01T00:00:00Z"); err != nil || out != "0 failed deliveries of endpoint 2 queued again\n" {
+		t.Fatalf("redeliver a range: %q %v", out, err)
+	}
+	for _, args := range [][]string{{"redeliver"}, {"redeliver", "--endpoint", "2"}, {"redeliver", "--endpoint", "2", "--since", "yesterday"}, {"ping"}, {"enable", "two"}} {
+		if _, err := cmd(args...); err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+	}
+	if _, err := cmd("redeliver", "--delivery", "5"); err == nil || !strings.Contains(err.Error(), "No webhook delivery with id 5") {
+		t.Fatalf("redeliver an unknown delivery: %v", err)
+	}
+	if _, err := cmd("rotate-secret", "2", "--overlap", "200h"); err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Fatalf("rotate with a long overlap: %v", err)
 	}
 	if out, err := cmd("remove", "1"); err != nil || !strings.Contains(out, "removed") {
 		t.Fatalf("remove: %q %v", out, err)

@@ -46,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 )
 
@@ -107,8 +108,8 @@ const (
 		WHERE answers.choices_seq < excluded.choices_seq`
 	qToken     = `INSERT INTO used_launch_tokens (token_id, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 	qCandByExt = `SELECT id FROM candidates WHERE external_id = ?`
-	qSession   = `INSERT INTO sessions (token_hash, candidate_id, created_at, expires_at, browser) VALUES (?, ?, ?, ?, ?)`
-	qSessRead  = `SELECT candidate_id FROM sessions WHERE token_hash = ? AND expires_at > ?`
+	qSession   = `INSERT INTO sessions (token_hash, candidate_id, created_at, expires_at, browser, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qSessRead  = `SELECT candidate_id FROM sessions WHERE token_hash = ? AND expires_at > ? AND last_seen_at > ?`
 	qCandRead  = `SELECT id, email, first_name, last_name, name FROM candidates WHERE id = ?`
 	qEligRead  = `SELECT ends_at, closed_at FROM eligibilities WHERE candidate_id = ? AND exam_code = ?`
 	qBookRead  = `SELECT b.id, b.status, b.starts_at, b.ends_at, b.time_zone, b.updated_at, a.id
@@ -365,7 +366,7 @@ func (r *ref) handleLaunch(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if _, err := tx.StmtContext(ctx, r.stmts[qSession]).ExecContext(ctx, hex.EncodeToString(hash[:]), cand,
-		r.ts(now), r.ts(now.Add(12*time.Hour)), "other"); err != nil {
+		r.ts(now), r.ts(now.Add(12*time.Hour)), "other", r.ts(now)); err != nil {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}
@@ -413,7 +414,8 @@ func (r *ref) handleDashboard(w http.ResponseWriter, req *http.Request) {
 		ID                               int64
 		Email, FirstName, LastName, Name string
 	}
-	if err := r.stmts[qSessRead].QueryRowContext(ctx, hex.EncodeToString(hash[:]), r.ts(time.Now())).Scan(&me.ID); err != nil {
+	now := time.Now()
+	if err := r.stmts[qSessRead].QueryRowContext(ctx, hex.EncodeToString(hash[:]), r.ts(now), r.ts(examgate.SessionIdleSince(now, 0))).Scan(&me.ID); err != nil {
 		fail(w, http.StatusUnauthorized, err)
 		return
 	}

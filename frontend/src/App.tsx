@@ -28,13 +28,12 @@ export function App() {
     main.current?.focus({ preventScroll: true });
   }, [pathname]);
 
-  const wide = route.page === 'book' || route.page === 'reschedule';
   return (
     <>
       <header className="site-header">
         <span className="brand">examgate</span>
       </header>
-      <main id="main" ref={main} tabIndex={-1} className={wide ? 'content wide' : 'content'}>
+      <main id="main" ref={main} tabIndex={-1} className="content">
         <StatusRegion />
         {sessionEnded ? (
           <SessionEnded />

@@ -96,6 +96,22 @@ type BookingActionInput struct {
 	ClientKey string `json:"clientKey"`
 }
 
+// The rules of a booking, in minutes before or after its start.
+type BookingPolicy struct {
+	// Start opens this many minutes before the booked time.
+	CheckInOpensMinutesBefore int `json:"checkInOpensMinutesBefore"`
+	// Start closes this many minutes after the booked time.
+	CheckInClosesMinutesAfter int `json:"checkInClosesMinutesAfter"`
+	// A booking can be cancelled until this many minutes before it starts.
+	CancelCutoffMinutes int `json:"cancelCutoffMinutes"`
+	// A booking can be moved until this many minutes before it starts.
+	RescheduleCutoffMinutes int `json:"rescheduleCutoffMinutes"`
+	// How many times one booking may be moved.
+	MaxReschedules int `json:"maxReschedules"`
+	// Slots can be booked from this many minutes after now.
+	LeadTimeMinutes int `json:"leadTimeMinutes"`
+}
+
 // A learner.
 type Candidate struct {
 	ID        string `json:"id"`
@@ -167,6 +183,12 @@ type Exam struct {
 	DurationMinutes *int     `json:"durationMinutes,omitempty"`
 	PassMark        *float64 `json:"passMark,omitempty"`
 	ItemCount       *int     `json:"itemCount,omitempty"`
+	// How many attempts a candidate has in all, if the exam is sat in the browser.
+	AttemptsAllowed *int `json:"attemptsAllowed,omitempty"`
+	// How many more attempts the signed-in candidate may start (0 once passed), if the exam is sat in the browser.
+	AttemptsLeft *int `json:"attemptsLeft,omitempty"`
+	// The rules a booking of this exam follows, if bookable.
+	Policy *BookingPolicy `json:"policy,omitempty"`
 }
 
 type FlagItemInput struct {
@@ -182,10 +204,14 @@ type ItemOption struct {
 }
 
 type ItemResult struct {
-	ItemID    string  `json:"itemId"`
-	Correct   bool    `json:"correct"`
-	Points    float64 `json:"points"`
-	MaxPoints float64 `json:"maxPoints"`
+	ItemID string `json:"itemId"`
+	// The options the candidate chose.
+	Chosen []string `json:"chosen"`
+	// The options that are right (only served when the exam lets candidates review).
+	CorrectChoices []string `json:"correctChoices"`
+	Correct        bool     `json:"correct"`
+	Points         float64  `json:"points"`
+	MaxPoints      float64  `json:"maxPoints"`
 }
 
 // Every mutation takes a clientKey: a random string (8 to 64 characters) the
@@ -212,6 +238,9 @@ type Partner struct {
 	Booking *PartnerBooking `json:"booking,omitempty"`
 	// A candidate by the id the learning platform gave them, or by email (give exactly one), or null. Requires bookings:read.
 	Candidate *PartnerCandidate `json:"candidate,omitempty"`
+	// The key's request budget after this request, and what this query costs;
+	// null where the server sets no rate limit. Any key may ask.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // One sitting of an exam.
@@ -286,8 +315,10 @@ type PartnerCandidate struct {
 	Bookings []*PartnerBooking `json:"bookings"`
 	// Their attempts, booked or on demand, newest first (at most 100).
 	Attempts []*PartnerAttempt `json:"attempts"`
-	// The results of their attempts, newest first. Requires results:read.
-	Results []*PartnerResult `json:"results"`
+	// The results of their attempts, newest first. Requires results:read:
+	// without it this field is null with a FORBIDDEN error, and the rest of
+	// the candidate is still served.
+	Results []*PartnerResult `json:"results,omitempty"`
 }
 
 type PartnerExam struct {
@@ -322,6 +353,26 @@ type Permission struct {
 type Query struct {
 }
 
+// A request budget: a key may send limit requests at once, and gets them back
+// at a steady rate (RateLimit-* headers say the same on every answer).
+type RateLimit struct {
+	// Requests that may be sent at once.
+	Limit int `json:"limit"`
+	// Requests left now, this one counted.
+	Remaining int `json:"remaining"`
+	// When the budget is full again.
+	ResetAt time.Time `json:"resetAt"`
+	// The computed complexity of this query (extensions.cost.requested); one operation may cost at most 5000.
+	Cost int `json:"cost"`
+}
+
+type RedeliverWebhooksPayload struct {
+	// How many deliveries were queued again.
+	Count int `json:"count"`
+	// They, oldest first, now PENDING.
+	Deliveries []*WebhookDelivery `json:"deliveries"`
+}
+
 type RescheduleBookingInput struct {
 	BookingID string `json:"bookingId"`
 	// Start of the new slot.
@@ -342,10 +393,20 @@ type Result struct {
 	EndedAt  time.Time `json:"endedAt"`
 	// Per-item results, only when the exam lets candidates review them.
 	Items []*ItemResult `json:"items,omitempty"`
+	// How many more attempts the candidate may start (0 once passed).
+	AttemptsLeft int `json:"attemptsLeft"`
 	// Whether the result has reached the learning platform.
 	Delivery DeliveryState `json:"delivery"`
+	// whose result it is, for attemptsLeft
+	CandidateID int64 `json:"-"`
 	// the stored result's id, for the delivery resolver
 	ResultID int64 `json:"-"`
+}
+
+type RotateWebhookSecretPayload struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// The new signing secret. Shown only here: store it now.
+	Secret string `json:"secret"`
 }
 
 type SaveAnswerInput struct {
@@ -394,11 +455,15 @@ type WebhookDelivery struct {
 	// HTTP requests made so far.
 	Attempts int `json:"attempts"`
 	// HTTP status of the last attempt; null when none answered.
-	LastStatusCode *int       `json:"lastStatusCode,omitempty"`
-	LastError      *string    `json:"lastError,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	LastAttemptAt  *time.Time `json:"lastAttemptAt,omitempty"`
-	DeliveredAt    *time.Time `json:"deliveredAt,omitempty"`
+	LastStatusCode *int `json:"lastStatusCode,omitempty"`
+	// How long the last attempt took, in milliseconds, until the answer's headers or the failure.
+	LastLatencyMs *int `json:"lastLatencyMs,omitempty"`
+	// The first 1024 bytes of the receiver's answer to the last attempt.
+	LastResponse  *string    `json:"lastResponse,omitempty"`
+	LastError     *string    `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
 	// When the next attempt is due, while pending.
 	NextTryAt *time.Time `json:"nextTryAt,omitempty"`
 }
@@ -418,10 +483,12 @@ type WebhookEndpoint struct {
 	URL         string             `json:"url"`
 	Events      []WebhookEventType `json:"events"`
 	Description string             `json:"description"`
-	// Set when the endpoint answered 410 Gone: nothing more is sent to it. Add it again to resume.
+	// Set when the endpoint answered 410 Gone: nothing more is sent to it until enableWebhook.
 	DisabledAt     *time.Time `json:"disabledAt,omitempty"`
 	DisabledReason *string    `json:"disabledReason,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	// After rotateWebhookSecret: until when the previous secret signs too.
+	PreviousSecretExpiresAt *time.Time `json:"previousSecretExpiresAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
 }
 
 type AttemptStatus string
@@ -724,7 +791,7 @@ const (
 	WebhookDeliveryStatePending WebhookDeliveryState = "PENDING"
 	// The endpoint answered 2xx.
 	WebhookDeliveryStateDelivered WebhookDeliveryState = "DELIVERED"
-	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled.
+	// Given up on: 3 days of failures, or the endpoint answered 410 Gone or was disabled; a ping not answered 2xx.
 	WebhookDeliveryStateFailed WebhookDeliveryState = "FAILED"
 )
 
@@ -788,8 +855,12 @@ const (
 	WebhookEventTypeBookingCancelled WebhookEventType = "BOOKING_CANCELLED"
 	// booking.no_show
 	WebhookEventTypeBookingNoShow WebhookEventType = "BOOKING_NO_SHOW"
+	// booking.started
+	WebhookEventTypeBookingStarted WebhookEventType = "BOOKING_STARTED"
 	// attempt.completed
 	WebhookEventTypeAttemptCompleted WebhookEventType = "ATTEMPT_COMPLETED"
+	// ping: sent on demand by pingWebhook; not an event to subscribe to
+	WebhookEventTypePing WebhookEventType = "PING"
 )
 
 var AllWebhookEventType = []WebhookEventType{
@@ -797,12 +868,14 @@ var AllWebhookEventType = []WebhookEventType{
 	WebhookEventTypeBookingRescheduled,
 	WebhookEventTypeBookingCancelled,
 	WebhookEventTypeBookingNoShow,
+	WebhookEventTypeBookingStarted,
 	WebhookEventTypeAttemptCompleted,
+	WebhookEventTypePing,
 }
 
 func (e WebhookEventType) IsValid() bool {
 	switch e {
-	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeAttemptCompleted:
+	case WebhookEventTypeBookingCreated, WebhookEventTypeBookingRescheduled, WebhookEventTypeBookingCancelled, WebhookEventTypeBookingNoShow, WebhookEventTypeBookingStarted, WebhookEventTypeAttemptCompleted, WebhookEventTypePing:
 		return true
 	}
 	return false

@@ -22,6 +22,8 @@ const SENTENCES: Record<string, string> = {
   TOO_MANY_RESCHEDULES: 'You have already moved this booking as many times as allowed.',
   NOT_IN_CHECKIN_WINDOW: 'You can only start the exam during check-in, shortly before your booked time.',
   CONFLICT: 'This booking was changed in the meantime.',
+  NO_ATTEMPTS_LEFT: 'You have no attempts left for this exam. Contact support if you need another.',
+  ALREADY_PASSED: 'You have already passed this exam.',
   UNAUTHENTICATED: 'Your session has ended. Go back to your course and open the exam again.',
   NOT_FOUND: 'This booking no longer exists. Go back to your exam and try again.',
   INVALID: 'That request was not accepted. Reload the page and try again.',

@@ -46,6 +46,15 @@ export const BookingPageDocument = graphql(`
       bookable
       timeZone
       slotMinutes
+      durationMinutes
+      attemptsAllowed
+      attemptsLeft
+      policy {
+        checkInOpensMinutesBefore
+        cancelCutoffMinutes
+        rescheduleCutoffMinutes
+        maxReschedules
+      }
     }
     eligibility(examCode: $code) {
       endsAt
@@ -54,12 +63,15 @@ export const BookingPageDocument = graphql(`
     bookings(examCode: $code) {
       ...BookingFields
     }
+    result(examCode: $code) {
+      passed
+    }
   }
 `);
 
 export const AvailableSlotsDocument = graphql(`
-  query AvailableSlots($code: String!, $from: Time!, $to: Time!) {
-    availableSlots(examCode: $code, from: $from, to: $to) {
+  query AvailableSlots($code: String!, $from: Time!, $to: Time!, $first: Int) {
+    availableSlots(examCode: $code, from: $from, to: $to, first: $first) {
       startsAt
       endsAt
       seatsLeft

@@ -1,7 +1,7 @@
-import { useId, useMemo } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { request } from '../graphql/client';
 import { SetTimeZoneDocument } from '../booking/operations';
-import { chooseTimeZone, timeZoneOptions, useTimeZone } from '../format/timeZone';
+import { chooseTimeZone, searchZones, timeZoneOptions, useTimeZone } from '../format/timeZone';
 
 let sent: string | null = null;
 
@@ -17,24 +17,52 @@ export function rememberTimeZone(timeZone: string, serverValue?: string | null):
   });
 }
 
+/**
+ * The learner's zone: a search field narrows the list (a place, a region or
+ * an offset such as "+1"), each zone shows its current UTC offset, and the
+ * list runs west to east.
+ */
 export function TimeZonePicker() {
   const zone = useTimeZone();
   const id = useId();
-  const options = useMemo(() => timeZoneOptions(zone), [zone]);
+  const [query, setQuery] = useState('');
+  // Naming 400-odd zones with their offsets takes a formatter each: done
+  // when the learner reaches for the picker, not on every page load.
+  const [open, setOpen] = useState(false);
+  const reach = () => setOpen(true);
+  const options = useMemo(
+    () => searchZones(open ? timeZoneOptions(zone) : [zone], query, zone, Date.now()),
+    [open, zone, query],
+  );
   return (
     <div className="zone-picker">
       <label htmlFor={id}>Time zone</label>
+      <input
+        type="search"
+        className="zone-search"
+        aria-label="Search time zones"
+        aria-controls={id}
+        placeholder="Search: city or UTC+1"
+        value={query}
+        onFocus={reach}
+        onChange={(e) => {
+          reach();
+          setQuery(e.target.value);
+        }}
+      />
       <select
         id={id}
         value={zone}
+        onFocus={reach}
+        onPointerDown={reach}
         onChange={(e) => {
           chooseTimeZone(e.target.value);
           rememberTimeZone(e.target.value);
         }}
       >
-        {options.map((name) => (
+        {options.map(({ name, label }) => (
           <option key={name} value={name}>
-            {name.replaceAll('_', ' ')}
+            {label}
           </option>
         ))}
       </select>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, localDate, startOfDay, toRFC3339, weekDays, weekStart } from './calendar';
+import { addDays, firstDayOfWeek, isoWeekday, localDate, startOfDay, toRFC3339, weekDays, weekStart } from './calendar';
 
 const iso = (ms: number) => toRFC3339(ms);
 const hours = (d: { start: number; end: number }) => (d.end - d.start) / 3_600_000;
@@ -47,6 +47,16 @@ describe('civil dates', () => {
     expect(weekStart('2026-10-19')).toBe('2026-10-19');
     expect(weekStart('2026-10-25')).toBe('2026-10-19');
     expect(weekStart('2027-01-01')).toBe('2026-12-28');
+  });
+
+  it('starts weeks as the locale says', () => {
+    expect(firstDayOfWeek('en-US')).toBe(7);
+    expect(firstDayOfWeek('en-GB')).toBe(1);
+    expect(firstDayOfWeek('nl-NL')).toBe(1);
+    // Sunday weeks: Sunday 25 October starts its own week, Saturday the 24th the one before.
+    expect(weekStart('2026-10-25', 7)).toBe('2026-10-25');
+    expect(weekStart('2026-10-24', 7)).toBe('2026-10-18');
+    expect(isoWeekday('2026-10-25')).toBe(7);
   });
 
   it('adds days', () => {

@@ -61,10 +61,31 @@ export function addDays(date: CivilDate, days: number): CivilDate {
   return civil(civilToUTC(date) + days * 24 * 60 * MINUTE);
 }
 
-/** The Monday on or before `date` (ISO weeks, like the exams' weekly hours). */
-export function weekStart(date: CivilDate): CivilDate {
-  const weekday = new Date(civilToUTC(date)).getUTCDay(); // 0 = Sunday
-  return addDays(date, -((weekday + 6) % 7));
+/** ISO weekday of `date`: 1 = Monday … 7 = Sunday. */
+export function isoWeekday(date: CivilDate): number {
+  return new Date(civilToUTC(date)).getUTCDay() || 7;
+}
+
+/**
+ * The first day of the week (1 = Monday … 7 = Sunday) as `locale` says:
+ * Sunday for en-US, Monday for en-GB and nl-NL. Intl.Locale's week info where
+ * the browser has it; Monday, the ISO default, where it does not.
+ */
+export function firstDayOfWeek(locale: string): number {
+  try {
+    const l = new Intl.Locale(locale) as Intl.Locale & {
+      getWeekInfo?: () => { firstDay: number };
+      weekInfo?: { firstDay: number };
+    };
+    return (l.getWeekInfo?.() ?? l.weekInfo)?.firstDay ?? 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The first day of the week holding `date`, weeks starting on `firstDay` (1 = Monday … 7 = Sunday). */
+export function weekStart(date: CivilDate, firstDay = 1): CivilDate {
+  return addDays(date, -((isoWeekday(date) - firstDay + 7) % 7));
 }
 
 /**
@@ -92,9 +113,9 @@ export function day(date: CivilDate, timeZone: string): Day {
   return { date, start: startOfDay(date, timeZone), end: startOfDay(addDays(date, 1), timeZone) };
 }
 
-/** The seven days of the week starting on Monday `monday`. */
-export function weekDays(monday: CivilDate, timeZone: string): Day[] {
-  return Array.from({ length: 7 }, (_, i) => day(addDays(monday, i), timeZone));
+/** The seven days of the week starting on `first`. */
+export function weekDays(first: CivilDate, timeZone: string): Day[] {
+  return Array.from({ length: 7 }, (_, i) => day(addDays(first, i), timeZone));
 }
 
 /** An instant as RFC 3339 in UTC without fractional seconds: "2026-11-27T09:00:00Z". */

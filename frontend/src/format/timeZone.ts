@@ -65,3 +65,46 @@ export function timeZoneOptions(selected: string): string[] {
   const all = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   return all.includes(selected) ? all : [...all, selected].sort();
 }
+
+/** The zone as every page and email names it: its IANA name, one spelling everywhere. */
+export const zoneLabel = (name: string) => name;
+
+/** The zone's offset from UTC at `at`, e.g. "UTC+01:00", "UTC−05:00", "UTC+00:00". */
+export function utcOffset(name: string, at: number): string {
+  const part = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' })
+    .formatToParts(at)
+    .find((p) => p.type === 'timeZoneName')?.value;
+  if (!part || part === 'GMT') return 'UTC+00:00';
+  return part.replace('GMT', 'UTC').replace('-', '−');
+}
+
+/** A picker line: "UTC−05:00 · New York (America/New_York)". */
+export function zoneOptionLabel(name: string, at: number): string {
+  const place = name.split('/').at(-1)!.replaceAll('_', ' ');
+  return `${utcOffset(name, at)} · ${place} (${name})`;
+}
+
+/** Minutes east of UTC at `at`, for ordering the picker west to east. */
+function offsetMinutes(name: string, at: number): number {
+  const m = /UTC([+−])(\d\d):(\d\d)/.exec(utcOffset(name, at));
+  return m ? (m[1] === '−' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+}
+
+/**
+ * The picker's zones matching `query` (a place, a region or an offset such
+ * as "+1" or "UTC-5"), west to east, always with `selected`.
+ */
+export function searchZones(names: readonly string[], query: string, selected: string, at: number) {
+  const words = query
+    .toLowerCase()
+    .replaceAll('−', '-')
+    .split(/\s+/)
+    .filter(Boolean);
+  const options = names.map((name) => ({ name, label: zoneOptionLabel(name, at), offset: offsetMinutes(name, at) }));
+  const matches = options.filter(({ name, label }) => {
+    if (name === selected) return true;
+    const hay = `${label} ${name}`.toLowerCase().replaceAll('−', '-').replaceAll('_', ' ');
+    return words.every((w) => hay.includes(w.replace(/^utc/, '').replace(/^([+-])(\d)$/, '$10$2')));
+  });
+  return matches.sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name));
+}

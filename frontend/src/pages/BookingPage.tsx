@@ -13,7 +13,9 @@ import { ErrorMessage } from '../components/Messages';
 import { Link } from '../components/Link';
 import { rememberTimeZone, TimeZonePicker } from '../components/TimeZonePicker';
 import { useDocumentTitle } from '../components/useDocumentTitle';
-import { browserLocale, formatInstant } from '../format/datetime';
+import { browserLocale, formatInstant, formatInstantFull } from '../format/datetime';
+import { cutoffWarning, lengthSentence, rulesSentences } from '../booking/policy';
+import { standing } from '../player/standing';
 import { useTimeZone } from '../format/timeZone';
 import { ExamLoadFailure } from './ExamLoadFailure';
 import { examView, type Ready } from './examView';
@@ -112,7 +114,8 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
     );
   }
 
-  const slotTime = pending && formatInstant(pending.slot.startsAt, locale, zone);
+  const slotTime = pending && formatInstantFull(pending.slot.startsAt, locale, zone);
+  const warning = pending && exam.policy && cutoffWarning(Date.parse(pending.slot.startsAt), Date.now(), exam.policy);
   return (
     <>
       {header}
@@ -136,7 +139,7 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
       />
       {pending && (
         <ConfirmDialog
-          title={moving ? `Move your booking from ${formatInstant(moving.startsAt, locale, zone)} to ${slotTime}?` : `Book ${slotTime}?`}
+          title={moving ? `Move your booking from ${formatInstantFull(moving.startsAt, locale, zone)} to ${slotTime}?` : `Book ${slotTime}?`}
           confirmLabel="Confirm"
           busyLabel={moving ? 'Moving…' : 'Booking…'}
           busy={busy}
@@ -144,7 +147,13 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
           onConfirm={confirm}
           onClose={() => setPending(null)}
         >
-          {exam.slotMinutes ? <p>The exam takes {exam.slotMinutes} minutes.</p> : null}
+          {warning && (
+            <p className="warning" data-testid="cutoff-warning">
+              <strong>{warning}</strong>
+            </p>
+          )}
+          <p>{lengthSentence(exam.durationMinutes, exam.slotMinutes)}</p>
+          {exam.policy && <p data-testid="booking-rules">{rulesSentences(exam.policy).join(' ')}</p>}
         </ConfirmDialog>
       )}
     </>
@@ -153,16 +162,23 @@ function Booking({ data, bookingId }: { data: Ready<BookingPageQuery>; bookingId
 
 /** Why this page cannot offer slots, or null when it can. */
 function blockedReason(
-  { exam, eligibility, bookings }: Ready<BookingPageQuery>,
+  { exam, eligibility, bookings, result }: Ready<BookingPageQuery>,
   bookingId: string | undefined,
   moving: BookingFieldsFragment | undefined,
 ): string | null {
   if (!exam.bookable) return 'This exam cannot be booked online. Contact support to arrange a time.';
-  if (!eligibility) return 'We have no record of your course purchase for this exam yet.';
-  if (!eligibility.active) return 'Your eligibility for this exam has ended. Contact support if you believe this is wrong.';
   if (bookingId === undefined) {
+    const now = standing({
+      eligibility: eligibility ?? null,
+      passed: result?.passed === true,
+      attemptsLeft: exam.attemptsLeft ?? null,
+      attemptsAllowed: exam.attemptsAllowed ?? null,
+    });
+    if (!now.open) return now.reason;
     return bookings.some((b) => b.status === 'PENDING') ? 'You already have a booking for this exam.' : null;
   }
+  if (!eligibility) return 'We have no record of your course purchase for this exam yet.';
+  if (!eligibility.active) return 'Your eligibility for this exam has ended. Contact support if you believe this is wrong.';
   if (!moving || moving.status !== 'PENDING') return 'This booking can no longer be moved.';
   if (!moving.canReschedule.allowed) return moving.canReschedule.reason ?? 'This booking can no longer be moved.';
   return null;

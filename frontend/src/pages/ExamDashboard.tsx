@@ -12,7 +12,8 @@ import { useTimeZone } from '../format/timeZone';
 import { LatestResult, playerPaths } from '../player';
 import { BookingHistory, FinishedBooking, PendingBooking } from './BookingCards';
 import { ExamLoadFailure } from './ExamLoadFailure';
-import { OnDemandExam } from './OnDemandExam';
+import { attemptsLine, OnDemandExam } from './OnDemandExam';
+import { Closed } from './StandingNote';
 import { bookingSummary, examView, withBooking, type Ready } from './examView';
 
 // One round trip for everything the dashboard shows.
@@ -33,6 +34,8 @@ const ExamDashboardDocument = graphql(`
       durationMinutes
       itemCount
       passMark
+      attemptsAllowed
+      attemptsLeft
     }
     eligibility(examCode: $code) {
       endsAt
@@ -166,17 +169,21 @@ function Dashboard({ data, refetch, update }: DashboardProps) {
   );
 }
 
-function BookCallToAction({ data: { exam, eligibility } }: { data: Ready<ExamDashboardQuery> }) {
-  if (!eligibility?.active) return null; // the eligibility section says why
-  if (!exam.bookable) {
-    return <p>This exam cannot be booked online. Contact support to arrange a time.</p>;
-  }
+function BookCallToAction({ data }: { data: Ready<ExamDashboardQuery> }) {
+  const { exam } = data;
   return (
-    <>
-      <p>You have no upcoming booking. Choose a time that suits you.</p>
-      <Link className="button" href={paths.book(exam.code)}>
-        Book a time slot
-      </Link>
-    </>
+    <Closed data={data}>
+      {exam.bookable ? (
+        <>
+          <p>You have no upcoming booking. Choose a time that suits you.</p>
+          {attemptsLine(exam)}
+          <Link className="button" href={paths.book(exam.code)}>
+            Book a time slot
+          </Link>
+        </>
+      ) : (
+        <p>This exam cannot be booked online. Contact support to arrange a time.</p>
+      )}
+    </Closed>
   );
 }

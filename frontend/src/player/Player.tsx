@@ -169,11 +169,12 @@ export function Player({ attempt }: { attempt: PlayerAttemptFieldsFragment }) {
     <div className="player">
       <header className="player-header">
         <h1>{attempt.examTitle}</h1>
-        <div className="player-bar">
-          <Countdown deadline={clock.deadline} offset={clock.offset} onExpire={expire} />
-          <SaveStatus snapshot={snapshot} />
-        </div>
       </header>
+      {/* Outside the header so that it can stick to the top of the window. */}
+      <div className="player-bar">
+        <Countdown deadline={clock.deadline} offset={clock.offset} onExpire={expire} />
+        <SaveStatus snapshot={snapshot} />
+      </div>
 
       {timeUp ? (
         <TimeUp

@@ -1,6 +1,6 @@
 import { useId } from 'react';
 import type { ItemAnswer } from './saveQueue';
-import { navigatorLabel, navigatorMarks, questionState, type Question } from './questions';
+import { navigatorMarks, questionState, type Question } from './questions';
 
 interface Props {
   questions: readonly Question[];
@@ -37,11 +37,11 @@ export function QuestionNavigator({ questions, answers, current, onGo }: Props) 
                   <button
                     type="button"
                     className={classes.join(' ').trim()}
-                    aria-label={navigatorLabel(state)}
                     aria-current={i === current ? 'step' : undefined}
                     onClick={() => onGo(i)}
                   >
-                    <span className="nav-number">{q.number}</span>
+                    <span className="sr-only">Question </span>
+                    <span className="nav-number">{q.number}</span>{' '}
                     <span className="nav-marks">{navigatorMarks(state)}</span>
                   </button>
                 </li>

@@ -59,13 +59,16 @@ function EndedResult({ attempt, result }: { attempt: PlayerAttemptFieldsFragment
         </p>
       )}
       <h2>What happens next</h2>
-      <p>{nextStep(result.passed)}</p>
+      <p data-testid="next-step">{nextStep(result.passed, result.attemptsLeft)}</p>
       <DeliveryStatus delivery={delivery} />
       <div className="actions">
-        {/* A full page load: the server signs the learner in to the course platform and redirects there. */}
-        <a className="button" href={playerPaths.course(attempt.examCode)}>
-          Back to your course
-        </a>
+        {/* Only once the course has the result: before that it would show the exam as not done.
+            A full page load: the server signs the learner in to the course platform and redirects there. */}
+        {delivery.state !== 'SENDING' && (
+          <a className="button" href={playerPaths.course(attempt.examCode)}>
+            Back to your course
+          </a>
+        )}
         <Link className="button secondary" href={playerPaths.dashboard(attempt.examCode)}>
           Back to exam dashboard
         </Link>
@@ -87,14 +90,26 @@ function ItemReview({ attempt, items }: { attempt: PlayerAttemptFieldsFragment; 
         {questions.map((q) => {
           const it = byId.get(q.id);
           if (!it) return null;
+          const text = (ids: readonly string[]) =>
+            ids.map((id) => q.options.find((o) => o.id === id)?.text ?? id).join(', ');
           return (
-            <li key={q.id} value={q.number} className={it.correct ? 'correct' : 'incorrect'}>
+            <li key={q.id} value={q.number} className={it.correct ? 'correct' : 'incorrect'} data-testid="item-review">
               <p className="item-verdict">
                 <strong>Question {q.number}:</strong> {it.correct ? 'Correct' : 'Incorrect'},{' '}
                 {itemPoints(it.points, it.maxPoints)}
               </p>
               {/* Sanitised by the server, like in the player. */}
               <div className="stem" dangerouslySetInnerHTML={{ __html: q.stemHtml }} />
+              <dl className="item-answers">
+                <dt>Your answer</dt>
+                <dd data-testid="chosen">{it.chosen.length > 0 ? text(it.chosen) : 'Not answered'}</dd>
+                {!it.correct && (
+                  <>
+                    <dt>Right answer</dt>
+                    <dd data-testid="right-answer">{text(it.correctChoices)}</dd>
+                  </>
+                )}
+              </dl>
             </li>
           );
         })}

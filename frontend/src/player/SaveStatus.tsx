@@ -9,13 +9,19 @@ const WORDS: Record<Snapshot['phase'], string> = {
   stopped: 'Not saved',
 };
 
-/** Whether the last change reached the server, in words, politely announced. */
+/** What a screen reader hears: the outcome only, so one answer is one announcement. */
+const SPOKEN: Record<Snapshot['phase'], string> = { ...WORDS, saving: '' };
+
+/** Whether the last change reached the server, in words, politely announced once. */
 export function SaveStatus({ snapshot }: { snapshot: Snapshot }) {
   const text = WORDS[snapshot.phase];
   return (
     <div className="save-state">
-      <p role="status" className={`save-status ${snapshot.phase}`} data-testid="save-status">
+      <p className={`save-status ${snapshot.phase}`} data-testid="save-status" aria-hidden="true">
         {text}
+      </p>
+      <p role="status" className="sr-only" data-testid="save-announcement">
+        {SPOKEN[snapshot.phase]}
       </p>
       {snapshot.rejected && (
         <p role="alert" className="error-message">

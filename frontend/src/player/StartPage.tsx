@@ -9,6 +9,7 @@ import type { PlayerStartPageQuery } from '../gql/graphql';
 import { ExamFacts } from './ExamFacts';
 import { PlayerStartPageDocument } from './operations';
 import { playerPaths } from './routes';
+import { standing } from './standing';
 import { StartOnDemand } from './StartOnDemand';
 import './player.css';
 
@@ -58,19 +59,30 @@ export function StartPage({ code }: { code: string }) {
       </MessagePage>
     );
   }
-  if (!exam.onDemand) {
+  // The server refuses these starts too; the page says why before the click.
+  const now = standing({
+    eligibility: data?.eligibility ?? null,
+    passed: data?.result?.passed === true,
+    attemptsLeft: exam.attemptsLeft ?? null,
+    attemptsAllowed: exam.attemptsAllowed ?? null,
+  });
+  if (!now.open) {
     return (
       <MessagePage title={exam.title}>
-        <p>This exam starts from a booking. Book a time slot on your exam dashboard first.</p>
+        <p data-testid="standing">{now.reason}</p>
+        <p>
+          <a className="button" href={playerPaths.course(exam.code)}>
+            Back to your course
+          </a>
+        </p>
         {back}
       </MessagePage>
     );
   }
-  if (data?.result?.passed) {
-    // The server refuses a new attempt after a pass: a later fail would reset the course.
+  if (!exam.onDemand) {
     return (
       <MessagePage title={exam.title}>
-        <p>You have passed this exam, so there is nothing more to take.</p>
+        <p>This exam starts from a booking. Book a time slot on your exam dashboard first.</p>
         {back}
       </MessagePage>
     );

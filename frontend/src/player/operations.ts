@@ -15,10 +15,13 @@ export const PlayerResultFields = graphql(`
     endedAt
     items {
       itemId
+      chosen
+      correctChoices
       correct
       points
       maxPoints
     }
+    attemptsLeft
     delivery
   }
 `);
@@ -156,6 +159,11 @@ export const PlayerStartPageDocument = graphql(`
       durationMinutes
       passMark
       itemCount
+      attemptsAllowed
+      attemptsLeft
+    }
+    eligibility(examCode: $code) {
+      active
     }
     result(examCode: $code) {
       passed

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { flatten, navigatorLabel, navigatorMarks, questionState, reviewLists } from './questions';
+import { flatten, navigatorMarks, questionState, reviewLists } from './questions';
 
 const item = (id: string, number: number) => ({ id, number, type: 'SINGLE' as const, stemHtml: '', options: [] });
 
 describe('navigator labels', () => {
   it('says answered, unanswered and flagged in words', () => {
-    expect(navigatorLabel({ number: 3, answered: true, flagged: true })).toBe('Question 3, answered, flagged');
-    expect(navigatorLabel({ number: 1, answered: false, flagged: false })).toBe('Question 1, unanswered');
-    expect(navigatorMarks({ number: 2, answered: false, flagged: true })).toBe('Unanswered · Flagged');
+    expect(navigatorMarks({ number: 3, answered: true, flagged: true })).toBe('Answered, flagged');
+    expect(navigatorMarks({ number: 1, answered: false, flagged: false })).toBe('Unanswered');
   });
 
   it('counts a cleared answer as unanswered', () => {

@@ -14,8 +14,13 @@ describe('result sentences', () => {
   it('says what happens next', () => {
     expect(resultHeading(true)).toBe('You passed');
     expect(resultHeading(false)).toBe('You did not pass');
-    expect(nextStep(true)).toBe('Your course will show this exam as completed.');
-    expect(nextStep(false)).toBe('Your course will be reset so you can study again before another attempt.');
+    expect(nextStep(true, 0)).toBe('Your course will show this exam as completed.');
+    expect(nextStep(false, 1)).toBe(
+      'Your course will be reset so you can study again before your next attempt. You have 1 attempt left.',
+    );
+    // Never "another attempt" when none is left.
+    expect(nextStep(false, 0)).toContain('You have no attempts left');
+    expect(nextStep(false, 0)).not.toContain('another attempt');
     expect(itemPoints(1, 1)).toBe('1 of 1 point');
   });
 

@@ -22,11 +22,14 @@ export function scoreSentence({ score, maxScore, percent, passMark }: ResultNumb
   );
 }
 
-/** What the course will do with the result once it arrives. */
-export function nextStep(passed: boolean): string {
-  return passed
-    ? 'Your course will show this exam as completed.'
-    : 'Your course will be reset so you can study again before another attempt.';
+/** What the course will do with the result once it arrives, and what is left to do. */
+export function nextStep(passed: boolean, attemptsLeft: number): string {
+  if (passed) return 'Your course will show this exam as completed.';
+  if (attemptsLeft <= 0) {
+    return 'Your course will record that you did not pass. You have no attempts left for this exam; contact support if you need another.';
+  }
+  const left = attemptsLeft === 1 ? '1 attempt' : `${attemptsLeft} attempts`;
+  return `Your course will be reset so you can study again before your next attempt. You have ${left} left.`;
 }
 
 /** The dashboard's one-line summary: "You passed with 100 %." */
