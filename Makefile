@@ -10,7 +10,7 @@ WEBSRC  := $(shell find frontend/src frontend/public frontend/index.html fronten
              -type f -not -path 'frontend/src/gql/*' 2>/dev/null) \
            graph/schema.graphqls package.json codegen.ts vite.config.ts tsconfig.json tsconfig.node.json
 
-.PHONY: run test build web generate lint test-go test-web test-e2e lighthouse faults clean
+.PHONY: run test build web generate lint test-go test-web test-e2e lighthouse faults clean perf-ratios
 
 run: build
 	EXAMGATE_DEMO=1 ./$(BIN)
@@ -48,6 +48,11 @@ test-web: node_modules/.package-lock.json
 
 test-e2e: build
 	EXAMGATE_BIN=$(BIN) npm run e2e
+
+# examgate against the bare references of its hot paths (cmd/perfref), on
+# SQLite and, with TEST_DATABASE_URL, PostgreSQL; docs/performance.md.
+perf-ratios: web
+	$(GO) run ./cmd/perfratio $(PERFRATIO_FLAGS)
 
 # Lighthouse (mobile) on the learner pages of the demo; scores in e2e/out/lighthouse.json.
 lighthouse: build

@@ -153,11 +153,6 @@ func (db *DB) AttemptByID(ctx context.Context, id int64) (*examgate.Attempt, err
 	return db.attemptWhere(ctx, db.bun, "id = ?", id)
 }
 
-// AttemptByBooking returns the attempt started from a booking, or NotFound.
-func (db *DB) AttemptByBooking(ctx context.Context, bookingID int64) (*examgate.Attempt, error) {
-	return db.attemptWhere(ctx, db.bun, "booking_id = ?", bookingID)
-}
-
 // OpenAttempt returns the candidate's open attempt of an exam, or NotFound.
 func (db *DB) OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*examgate.Attempt, error) {
 	return db.attemptWhere(ctx, db.bun, "candidate_id = ? AND exam_code = ? AND status = ?", candidateID, examCode, examgate.AttemptOpen)
@@ -290,7 +285,7 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 		query = saveChoicesIfOpen
 		args = []any{a.ItemID, string(choices), a.ClientSeq}
 	}
-	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, string(examgate.AttemptOpen), g.NotBefore.UTC())
+	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, g.NotBefore.UTC())
 	session := ""
 	if g.TokenHash != "" {
 		session = saveSessionLive
@@ -301,9 +296,9 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args, session: g.TokenHash, now: g.Now}
 	}
 	// Times in the text form bun writes everywhere else, so that they compare.
-	args[3], args[8] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
+	args[3], args[7] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
 	if g.TokenHash != "" {
-		args[10], args[11] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
+		args[9], args[10] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
 	}
 	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args, session: g.TokenHash, now: g.Now}
 }
@@ -362,11 +357,15 @@ func sqliteParams(q string) string {
 // only when the attempt passes the guard, and the conflict update only
 // overwrites an older save, so RETURNING yields a row exactly when the save
 // landed. (SQLite needs the WHERE to read ON CONFLICT as the upsert's.)
-// ?type is a parameter of that type.
+// ?type is a parameter of that type. The status is written out, not bound:
+// SQLite decides whether the partial index attempts_one_open (status =
+// 'open') applies from a bound value, and then parses and plans the
+// statement again whenever that parameter is bound anew, on every save (a
+// fifth of a save's CPU).
 const (
 	saveChoicesIfOpen = `INSERT INTO answers (attempt_id, item_id, choices, choices_seq, saved_at)
 		SELECT id, ?text, ?text, ?bigint, ?timestamptz FROM attempts
-		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*session*//*lock*/
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = 'open' AND deadline >= ?timestamptz/*session*//*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET choices = excluded.choices, choices_seq = excluded.choices_seq, saved_at = excluded.saved_at
 		WHERE answers.choices_seq < excluded.choices_seq
 		RETURNING choices, flagged`
@@ -377,7 +376,7 @@ const (
 		AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ?text AND candidate_id = attempts.candidate_id AND expires_at > ?timestamptz AND last_seen_at > ?timestamptz)`
 	saveFlagIfOpen = `INSERT INTO answers (attempt_id, item_id, flagged, flag_seq, saved_at)
 		SELECT id, ?text, ?boolean, ?bigint, ?timestamptz FROM attempts
-		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = ?text AND deadline >= ?timestamptz/*session*//*lock*/
+		WHERE id = ?bigint AND candidate_id = ?bigint AND exam_code = ?text AND status = 'open' AND deadline >= ?timestamptz/*session*//*lock*/
 		ON CONFLICT (attempt_id, item_id) DO UPDATE SET flagged = excluded.flagged, flag_seq = excluded.flag_seq, saved_at = excluded.saved_at
 		WHERE answers.flag_seq < excluded.flag_seq
 		RETURNING choices, flagged`
@@ -687,17 +686,6 @@ func (db *DB) OverdueAttempts(ctx context.Context, before time.Time, after *exam
 func (db *DB) ResultByAttempt(ctx context.Context, attemptID int64) (*examgate.Result, error) {
 	var row resultRow
 	if err := db.bun.NewSelect().Model(&row).Where("attempt_id = ?", attemptID).Scan(ctx); err != nil {
-		return nil, notFound(err, "result")
-	}
-	return row.domain(), nil
-}
-
-// LatestResult returns a candidate's newest result of an exam, or NotFound.
-func (db *DB) LatestResult(ctx context.Context, candidateID int64, examCode string) (*examgate.Result, error) {
-	var row resultRow
-	err := db.bun.NewSelect().Model(&row).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
-		Order("created_at DESC", "id DESC").Limit(1).Scan(ctx)
-	if err != nil {
 		return nil, notFound(err, "result")
 	}
 	return row.domain(), nil

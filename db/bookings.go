@@ -36,26 +36,6 @@ func (db *DB) SeatsTaken(ctx context.Context, examCode string, from, to time.Tim
 	return out, nil
 }
 
-// BookingsOf lists a candidate's bookings of an exam, newest first.
-func (db *DB) BookingsOf(ctx context.Context, candidateID int64, examCode string) ([]*examgate.Booking, error) {
-	leave, err := db.bookings.enter(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer leave()
-	var rows []bookingRow
-	err = db.bun.NewSelect().Model(&rows).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).
-		Order("created_at DESC", "id DESC").Limit(100).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "bookings")
-	}
-	out := make([]*examgate.Booking, len(rows))
-	for i := range rows {
-		out[i] = rows[i].domain()
-	}
-	return out, nil
-}
-
 // BookingByID returns a booking or a NotFound error.
 func (db *DB) BookingByID(ctx context.Context, id int64) (*examgate.Booking, error) {
 	return inClass(ctx, db.bookings, func() (*examgate.Booking, error) { return bookingByID(ctx, db.bun, id) })

@@ -37,6 +37,7 @@ type DB struct {
 	postgres bool
 	saves    saveGroup // group commit of autosaves on SQLite (attempts.go)
 	prepared stmtCache // the statements of the hottest paths: session read, autosave
+	reads    stmtCache // the prepared reads of learner requests, on the main pool (reads.go)
 
 	bookings *opClass // PostgreSQL: bounds the booking statements (classes.go)
 
@@ -54,24 +55,48 @@ type stmtCache struct {
 
 // PreparedRuns counts the statements run from the cache (bun's query hooks
 // do not see them), for benchmarks that count statements.
-func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() }
+func (db *DB) PreparedRuns() int64 { return db.prepared.runs.Load() + db.reads.runs.Load() }
 
 // get returns query prepared, to be run once. It prepares outside the lock,
 // so that a slow prepare does not hold up the statements already cached.
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
 	c.runs.Add(1)
-	return c.stmt(ctx, pool, query)
+	return c.stmtAs(ctx, pool, query, nil)
 }
 
 // stmt is get for a statement that may not be run (not counted).
 func (c *stmtCache) stmt(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	return c.stmtAs(ctx, pool, query, nil)
+}
+
+// cached returns query if it is prepared already.
+func (c *stmtCache) cached(query string) (*sql.Stmt, bool) {
+	c.runs.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.stmts[query]
+	return st, ok
+}
+
+// getAs is get for a query whose text for the database is text(query),
+// computed only when it is first prepared.
+func (c *stmtCache) getAs(ctx context.Context, pool *sql.DB, query string, text func(string) string) (*sql.Stmt, error) {
+	c.runs.Add(1)
+	return c.stmtAs(ctx, pool, query, text)
+}
+
+func (c *stmtCache) stmtAs(ctx context.Context, pool *sql.DB, query string, text func(string) string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	st, ok := c.stmts[query]
 	c.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	st, err := pool.PrepareContext(ctx, query)
+	prepared := query
+	if text != nil {
+		prepared = text(query)
+	}
+	st, err := pool.PrepareContext(ctx, prepared)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +112,10 @@ func (c *stmtCache) stmt(ctx context.Context, pool *sql.DB, query string) (*sql.
 	c.stmts[query] = st
 	return st, nil
 }
+
+// HotPool exposes the pool of session reads and autosaves (the main pool on
+// SQLite), for cmd/perfref's autosave.
+func (db *DB) HotPool() *sql.DB { return db.hotPool() }
 
 // Bun exposes the bun handle for benchmarks and tests.
 func (db *DB) Bun() *bun.DB { return db.bun }
@@ -251,6 +280,15 @@ const migrationLock = 7366201
 // connection, so that any number of processes may start at once on an
 // empty database; on SQLite BEGIN IMMEDIATE serialises them.
 func (db *DB) Migrate(ctx context.Context) error {
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	// The schema is there: prepare the statements of learner requests now
+	// (reads.go), with the migration's connection given back.
+	return db.prepareReads(ctx)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
 	dir := "migrations/sqlite"
 	if db.postgres {
 		dir = "migrations/postgres"

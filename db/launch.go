@@ -15,46 +15,17 @@ var _ examgate.Store = (*DB)(nil)
 
 // CandidateByID returns a candidate or a NotFound error.
 func (db *DB) CandidateByID(ctx context.Context, id int64) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "id = ?", id)
+	return db.candidateWhere(ctx, nil, "id", id)
 }
 
 // CandidateByExternalID returns a candidate or a NotFound error.
 func (db *DB) CandidateByExternalID(ctx context.Context, externalID string) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "external_id = ?", externalID)
+	return db.candidateWhere(ctx, nil, "external_id", externalID)
 }
 
 // CandidateByEmail returns a candidate or a NotFound error.
 func (db *DB) CandidateByEmail(ctx context.Context, email string) (*examgate.Candidate, error) {
-	return db.candidateWhere(ctx, db.bun, "email = ?", examgate.NormalizeEmail(email))
-}
-
-func (db *DB) candidateWhere(ctx context.Context, q bun.IDB, where string, arg any) (*examgate.Candidate, error) {
-	var row candidateRow
-	err := q.NewSelect().Model(&row).Where(where, arg).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "candidate")
-	}
-	return row.domain(), nil
-}
-
-// Eligibility returns a candidate's window for an exam or a NotFound error.
-func (db *DB) Eligibility(ctx context.Context, candidateID int64, examCode string) (*examgate.Eligibility, error) {
-	var row eligibilityRow
-	err := db.bun.NewSelect().Model(&row).
-		Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "eligibility")
-	}
-	return row.domain(), nil
-}
-
-// LaunchTokenUsed reports whether a launch token was already consumed.
-func (db *DB) LaunchTokenUsed(ctx context.Context, tokenID string) (bool, error) {
-	n, err := db.bun.NewSelect().Model((*usedTokenRow)(nil)).Where("token_id = ?", tokenID).Count(ctx)
-	if err != nil {
-		return false, notFound(err, "launch token")
-	}
-	return n > 0, nil
+	return db.candidateWhere(ctx, nil, "email", examgate.NormalizeEmail(email))
 }
 
 var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has already been used. Go back to your course and open the exam again.")
@@ -65,9 +36,7 @@ var errTokenReplayed = examgate.Errorf(examgate.EUNAUTHORIZED, "This link has al
 func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*examgate.Candidate, error) {
 	var out *examgate.Candidate
 	err := db.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewInsert().Model(&usedTokenRow{
-			TokenID: l.TokenID, UsedAt: l.Session.CreatedAt, ExpiresAt: l.TokenExpiresAt,
-		}).On("CONFLICT DO NOTHING").Exec(ctx)
+		res, err := db.exec(ctx, &tx, insertUsedToken, l.TokenID, db.timeArg(l.Session.CreatedAt), db.timeArg(l.TokenExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -79,24 +48,12 @@ func (db *DB) CompleteLaunch(ctx context.Context, l *examgate.LaunchRecord) (*ex
 			return err
 		}
 		e := l.Eligibility
-		_, err = tx.NewInsert().Model(&eligibilityRow{
-			CandidateID: cand.ID, ExamCode: e.ExamCode, CourseID: e.CourseID,
-			AssignmentID: e.AssignmentID, PurchasedAt: e.PurchasedAt, EndsAt: e.EndsAt, CheckedAt: e.CheckedAt,
-		}).On("CONFLICT (candidate_id, exam_code) DO UPDATE").
-			Set("course_id = EXCLUDED.course_id").
-			// A launch link without an assignment id keeps the one TI sent before.
-			Set("assignment_id = CASE WHEN EXCLUDED.assignment_id <> '' THEN EXCLUDED.assignment_id ELSE ?TableAlias.assignment_id END").
-			Set("purchased_at = EXCLUDED.purchased_at").
-			Set("ends_at = EXCLUDED.ends_at").
-			// A window closed early (a no-show under its exam's policy) stays
-			// closed for the same purchase; a new purchase opens a new one.
-			Set("closed_at = CASE WHEN ?TableAlias.purchased_at = EXCLUDED.purchased_at THEN ?TableAlias.closed_at ELSE NULL END").
-			Set("checked_at = EXCLUDED.checked_at").
-			Exec(ctx)
+		_, err = db.exec(ctx, &tx, upsertEligibility, cand.ID, e.ExamCode, e.CourseID, e.AssignmentID,
+			db.timeArg(e.PurchasedAt), db.timeArg(e.EndsAt), db.timeArg(e.CheckedAt))
 		if err != nil {
 			return err
 		}
-		if err := insertSession(ctx, tx, cand.ID, l.Session); err != nil {
+		if err := db.insertSession(ctx, &tx, cand.ID, l.Session); err != nil {
 			return err
 		}
 		out = cand
@@ -123,11 +80,11 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	var err error
 	email := examgate.NormalizeEmail(c.Email)
 	if c.ExternalID != "" {
-		if byExt, err = db.candidateWhere(ctx, tx, "external_id = ?", c.ExternalID); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if byExt, err = db.candidateWhere(ctx, &tx, "external_id", c.ExternalID); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			return nil, err
 		}
 	}
-	if byEmail, err = db.candidateWhere(ctx, tx, "email = ?", email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+	if byEmail, err = db.candidateWhere(ctx, &tx, "email", email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 		return nil, err
 	}
 	match, err := examgate.MatchCandidate(byExt, byEmail, &examgate.LaunchClaims{Email: email, ExternalCustomerID: c.ExternalID})
@@ -164,8 +121,8 @@ func (db *DB) upsertCandidate(ctx context.Context, tx bun.Tx, c *examgate.Candid
 	if row.TIUserID == "" {
 		row.TIUserID = match.TIUserID
 	}
-	if _, err := tx.NewUpdate().Model(&row).WherePK().
-		Column("external_id", "email", "first_name", "last_name", "name", "ti_user_id", "updated_at").Exec(ctx); err != nil {
+	if _, err := db.exec(ctx, &tx, updateCandidate, row.ExternalID, row.Email, row.FirstName, row.LastName, row.Name,
+		row.TIUserID, db.timeArg(row.UpdatedAt), row.ID); err != nil {
 		return nil, err
 	}
 	return row.domain(), nil

@@ -312,7 +312,7 @@ func (db *DB) CompleteLTILaunch(ctx context.Context, r *examgate.LTILaunchRecord
 			c.ResourceLinkID, c.CourseID, c.LineItemURL, c.LineItemsURL, c.ReturnURL, now).Exec(ctx); err != nil {
 			return err
 		}
-		return insertSession(ctx, tx, cand.ID, r.Session)
+		return db.insertSession(ctx, &tx, cand.ID, r.Session)
 	})
 	if err != nil {
 		var de *examgate.Error
@@ -339,7 +339,7 @@ func (db *DB) upsertLTICandidate(ctx context.Context, tx bun.Tx, c *examgate.LTI
 	}
 	var byEmail *examgate.Candidate
 	if c.Email != "" {
-		if byEmail, err = db.candidateWhere(ctx, tx, "email = ?", c.Email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
+		if byEmail, err = db.candidateWhere(ctx, &tx, "email", c.Email); err != nil && examgate.ErrorCode(err) != examgate.ENOTFOUND {
 			return nil, err
 		}
 	}

@@ -130,10 +130,9 @@ type bookingRequestRow struct {
 // insertSession creates a launch's session and ends the candidate's earlier
 // sessions in the same browser family: a learner who launches again leaves
 // no older session valid behind in that browser.
-func insertSession(ctx context.Context, tx bun.Tx, candidateID int64, s examgate.Session) error {
+func (db *DB) insertSession(ctx context.Context, tx *bun.Tx, candidateID int64, s examgate.Session) error {
 	if s.Browser != "" {
-		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).
-			Where("candidate_id = ? AND browser = ?", candidateID, s.Browser).Exec(ctx); err != nil {
+		if _, err := db.exec(ctx, tx, endBrowserSessions, candidateID, s.Browser); err != nil {
 			return err
 		}
 	}
@@ -141,8 +140,6 @@ func insertSession(ctx context.Context, tx bun.Tx, candidateID int64, s examgate
 	if seen.IsZero() {
 		seen = s.CreatedAt
 	}
-	_, err := tx.NewInsert().Model(&sessionRow{
-		TokenHash: s.TokenHash, CandidateID: candidateID, Browser: s.Browser, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, LastSeenAt: seen,
-	}).Exec(ctx)
+	_, err := db.exec(ctx, tx, insertSessionRow, s.TokenHash, candidateID, s.Browser, db.timeArg(s.CreatedAt), db.timeArg(s.ExpiresAt), db.timeArg(seen))
 	return err
 }

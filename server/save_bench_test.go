@@ -97,6 +97,7 @@ type saveLearner struct {
 // saveEnv is the examgate handler wired as cmd/examgate wires it, behind a
 // real loopback HTTP server, with a fake TI behind another.
 type saveEnv struct {
+	handler  http.Handler // the same handler, for in-process benchmarks
 	url      string
 	client   *http.Client
 	learners []*saveLearner
@@ -140,7 +141,7 @@ func saveSetup(b *testing.B, store *db.DB) *saveEnv {
 		Timeout:       time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	e := &saveEnv{url: srv.URL, client: client}
+	e := &saveEnv{handler: h, url: srv.URL, client: client}
 	for i := range saveCandidates {
 		l, err := e.saveLaunch(fake, i)
 		if err != nil {

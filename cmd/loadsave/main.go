@@ -121,46 +121,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 const (
-	loadExam  = "LOAD-1"
-	loadItems = 20
+	loadExam  = loadgen.LoadExam
+	loadItems = loadgen.LoadItems
 )
 
-// loadCatalog is a demo catalog with one on-demand exam long enough for any
-// load run. Its course is the demo's, 3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f, which the demo form
-// puts in the purchase and the launch token.
-func loadCatalog() []byte {
-	var s strings.Builder
-	s.WriteString(`# Written by loadsave -write-catalog: a catalog for load runs of the answer
-# autosave against examgate in demo mode (EXAMGATE_DEMO=1 EXAMGATE_EXAMS=<this file>).
-exams:
-  - code: ` + loadExam + `
-    title: Autosave Load Exam
-    eligibilityDays: 90
-    ti:
-      courseIds: ["3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"]
-      courseSlug: demo-course
-      assignmentId: "6b2d4f8a-1c3e-4a5b-9d7f-0e2a4c6b8d1f"
-    delivery:
-      onDemand: true
-      durationMinutes: 180
-      passMark: 50
-      maxAttempts: 5
-      items:
-`)
-	for i := 1; i <= loadItems; i++ {
-		fmt.Fprintf(&s, `        - id: q%d
-          type: single
-          stem: "Load question %d: pick one."
-          options:
-            - {id: a, text: "Alpha"}
-            - {id: b, text: "Bravo"}
-            - {id: c, text: "Charlie"}
-            - {id: d, text: "Delta"}
-          correct: [b]
-`, i, i)
-	}
-	return []byte(s.String())
-}
+// loadCatalog is a demo catalog with the on-demand exam LOAD-1.
+func loadCatalog() []byte { return loadgen.LoadCatalog("") }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
@@ -390,20 +356,6 @@ func (c *candidate) start(ctx context.Context, o *options) error {
 	return nil
 }
 
-// saveMutation is the browser's autosave request, word for word
-// (frontend/src/player/operations.ts).
-const saveMutation = `
-  mutation PlayerSaveAnswer($input: SaveAnswerInput!) {
-    saveAnswer(input: $input) {
-      itemId
-      choices
-      flagged
-      clientSeq
-      accepted
-    }
-  }
-`
-
 // loop sends the candidate's saves until stopAt.
 func (c *candidate) loop(ctx context.Context, o *options, lim *limiter, start, stopAt time.Time) {
 	next := start
@@ -444,7 +396,7 @@ func (c *candidate) save(ctx context.Context, o *options) result {
 			Accepted  bool   `json:"accepted"`
 		} `json:"saveAnswer"`
 	}
-	lat, r := c.graphql(ctx, o, saveMutation, map[string]any{"input": map[string]any{
+	lat, r := c.graphql(ctx, o, loadgen.SaveMutation, map[string]any{"input": map[string]any{
 		"attemptId": c.attemptID, "itemId": it.ID, "choices": []string{choice}, "clientSeq": c.seq,
 	}}, &saved)
 	r.latency = lat
@@ -488,15 +440,7 @@ func (c *candidate) graphql(ctx context.Context, o *options, query string, varia
 		r.key, r.detail, r.cancelled = "transport error", err.Error(), ctx.Err() != nil
 		return lat, r
 	}
-	var res struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []struct {
-			Message    string `json:"message"`
-			Extensions struct {
-				Code string `json:"code"`
-			} `json:"extensions"`
-		} `json:"errors"`
-	}
+	var res loadgen.GraphQLAnswer
 	decodeErr := json.Unmarshal(raw, &res)
 	switch {
 	case decodeErr == nil && len(res.Errors) > 0:

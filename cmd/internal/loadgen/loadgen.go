@@ -6,6 +6,7 @@
 package loadgen
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,4 +189,74 @@ func ProcessCPU(pid int) (time.Duration, error) {
 	}
 	// Clock ticks: 100 per second on every Linux this runs on (USER_HZ).
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// SaveMutation is the web app's autosave request, word for word
+// (frontend/src/player/operations.ts).
+const SaveMutation = `
+  mutation PlayerSaveAnswer($input: SaveAnswerInput!) {
+    saveAnswer(input: $input) {
+      itemId
+      choices
+      flagged
+      clientSeq
+      accepted
+    }
+  }
+`
+
+// GraphQLAnswer is the envelope of a GraphQL response.
+type GraphQLAnswer struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+}
+
+// LoadExam is the on-demand exam of LoadCatalog, with LoadItems items.
+const (
+	LoadExam  = "LOAD-1"
+	LoadItems = 20
+)
+
+// LoadCatalog is a demo catalog with one on-demand exam long enough for any
+// load run, LOAD-1, followed by more (further exams of the same YAML list).
+// Its course is the demo's, 3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f, which the
+// demo form puts in the purchase and the launch token.
+func LoadCatalog(more string) []byte {
+	var s strings.Builder
+	s.WriteString(`# Written by loadsave -write-catalog or perfratio: a catalog for load runs of
+# the answer autosave against examgate in demo mode (EXAMGATE_DEMO=1 EXAMGATE_EXAMS=<this file>).
+exams:
+  - code: ` + LoadExam + `
+    title: Autosave Load Exam
+    eligibilityDays: 90
+    ti:
+      courseIds: ["3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f"]
+      courseSlug: demo-course
+      assignmentId: "6b2d4f8a-1c3e-4a5b-9d7f-0e2a4c6b8d1f"
+    delivery:
+      onDemand: true
+      durationMinutes: 180
+      passMark: 50
+      maxAttempts: 5
+      items:
+`)
+	for i := 1; i <= LoadItems; i++ {
+		fmt.Fprintf(&s, `        - id: q%d
+          type: single
+          stem: "Load question %d: pick one."
+          options:
+            - {id: a, text: "Alpha"}
+            - {id: b, text: "Bravo"}
+            - {id: c, text: "Charlie"}
+            - {id: d, text: "Delta"}
+          correct: [b]
+`, i, i)
+	}
+	s.WriteString(more)
+	return []byte(s.String())
 }
