@@ -41,7 +41,7 @@ func (db *DB) readRow(ctx context.Context, tx *bun.Tx, what, query string, args 
 	return notFound(err, what)
 }
 
-const candidateSelect = `SELECT id, external_id, email, first_name, last_name, name, ti_user_id, time_zone, created_at, updated_at
+const candidateSelect = `SELECT id, external_id, email, first_name, last_name, name, ti_user_id, time_zone, locale, created_at, updated_at
 	FROM candidates WHERE `
 
 // candidateWhere reads the candidate whose column (id, external_id or email)
@@ -56,7 +56,7 @@ func (db *DB) candidateWhere(ctx context.Context, tx *bun.Tx, column string, arg
 		query = candidateSelect + "email = ?text"
 	}
 	if err := db.readRow(ctx, tx, "candidate", query, []any{arg},
-		&r.ID, &r.ExternalID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.TIUserID, &r.TimeZone, &r.CreatedAt, &r.UpdatedAt); err != nil {
+		&r.ID, &r.ExternalID, &r.Email, &r.FirstName, &r.LastName, &r.Name, &r.TIUserID, &r.TimeZone, &r.Locale, &r.CreatedAt, &r.UpdatedAt); err != nil {
 		return nil, err
 	}
 	return r.domain(), nil
