@@ -22,7 +22,9 @@ type AttemptStore interface {
 	AttemptByID(ctx context.Context, id int64) (*Attempt, error)
 	AttemptByBooking(ctx context.Context, bookingID int64) (*Attempt, error)
 	OpenAttempt(ctx context.Context, candidateID int64, examCode string) (*Attempt, error)
-	CountAttempts(ctx context.Context, candidateID int64, examCode string) (int, error)
+	// AttemptStanding counts the candidate's attempts of an exam and says
+	// whether one of them passed, in one read.
+	AttemptStanding(ctx context.Context, candidateID int64, examCode string) (used int, passed bool, err error)
 	Answers(ctx context.Context, attemptID int64) ([]Answer, error)
 	// SaveChoices stores the choices unless a save with a higher or equal
 	// ClientSeq is stored; it returns the stored answer either way.
@@ -167,17 +169,9 @@ func (st Standing) CanAttempt() Decision {
 // Standing reads the candidate's standing with a deliverable exam.
 func (s *Attempts) Standing(ctx context.Context, candidateID int64, exam *Exam) (Standing, error) {
 	st := Standing{Allowed: exam.Delivery.Attempts()}
-	n, err := s.Store.CountAttempts(ctx, candidateID, exam.Code)
-	if err != nil {
-		return st, err
-	}
-	st.Used = n
-	if last, err := s.Store.LatestResult(ctx, candidateID, exam.Code); err == nil {
-		st.Passed = last.Passed
-	} else if ErrorCode(err) != ENOTFOUND {
-		return st, err
-	}
-	return st, nil
+	var err error
+	st.Used, st.Passed, err = s.Store.AttemptStanding(ctx, candidateID, exam.Code)
+	return st, err
 }
 
 // StandingOf is Standing for an exam code; ok is false when the exam is not

@@ -157,11 +157,8 @@ func notPending(b *Booking) (Decision, bool) {
 	return refusal(ECONFLICT, "This booking cannot be changed. Contact support."), false
 }
 
-// Rules words the policy for a learner, as the booking dialog does
-// (frontend/src/booking/policy.ts): the emails say the same.
-func (p Policy) Rules() []string { return p.RulesIn(i18n.English) }
-
-// RulesIn is Rules in the language l.
+// RulesIn words the policy for a learner in the language l, as the booking
+// dialog does (frontend/src/booking/policy.ts): the emails say the same.
 func (p Policy) RulesIn(l i18n.Lang) []string {
 	p = p.WithDefaults()
 	out := []string{l.T("rules.checkIn", durationIn(l, p.CheckInBefore.D()))}
@@ -177,12 +174,9 @@ func (p Policy) RulesIn(l i18n.Lang) []string {
 	return out
 }
 
-// Locked says, for a booking email sent at now, what the booking can no
-// longer do: "" while it can still be cancelled and moved (or moving was
-// never allowed and it can still be cancelled).
-func (p Policy) Locked(b *Booking, now time.Time) string { return p.LockedIn(i18n.English, b, now) }
-
-// LockedIn is Locked in the language l.
+// LockedIn says in the language l, for a booking email sent at now, what
+// the booking can no longer do: "" while it can still be cancelled and moved
+// (or moving was never allowed and it can still be cancelled).
 func (p Policy) LockedIn(l i18n.Lang, b *Booking, now time.Time) string {
 	noCancel := !p.CanCancel(b, now).Allowed
 	noMove := p.CanReschedule(b, now).Code == ECUTOFFPASSED
@@ -214,9 +208,6 @@ func refusal(code, format string, args ...any) Decision {
 // humanDuration renders a policy duration for a learner: "24 hours",
 // "90 minutes"; whole hours read best as hours, anything else as minutes.
 func humanDuration(d time.Duration) string { return durationIn(i18n.English, d) }
-
-// DurationIn is humanDuration in the language l, for emails and pages.
-func DurationIn(l i18n.Lang, d time.Duration) string { return durationIn(l, d) }
 
 func durationIn(l i18n.Lang, d time.Duration) string {
 	switch {

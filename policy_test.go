@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/examgate/examgate"
+	"github.com/examgate/examgate/i18n"
 )
 
 // checkDecision asserts d: code "" means allowed; reason is a substring.
@@ -316,7 +317,7 @@ func TestPolicyRules(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		if got := c.p.Rules(); strings.Join(got, "|") != strings.Join(c.want, "|") {
+		if got := c.p.RulesIn(i18n.English); strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("Rules(%+v) =\n%q\nwant\n%q", c.p, got, c.want)
 		}
 	}
@@ -334,11 +335,11 @@ func TestPolicyLocked(t *testing.T) {
 		{3 * time.Hour, "It starts too soon to be cancelled."},
 		{time.Hour, "It starts too soon to be cancelled or moved."},
 	} {
-		if got := p.Locked(b, examStart.Add(-c.before)); got != c.want {
+		if got := p.LockedIn(i18n.English, b, examStart.Add(-c.before)); got != c.want {
 			t.Errorf("%v before: %q, want %q", c.before, got, c.want)
 		}
 	}
-	if got := (examgate.Policy{MaxReschedules: ptr(0)}).Locked(b, examStart.Add(-time.Hour)); got != "It starts too soon to be cancelled or moved." {
+	if got := (examgate.Policy{MaxReschedules: ptr(0)}).LockedIn(i18n.English, b, examStart.Add(-time.Hour)); got != "It starts too soon to be cancelled or moved." {
 		t.Errorf("no moves allowed: %q", got)
 	}
 }

@@ -158,13 +158,19 @@ func (db *DB) OpenAttempt(ctx context.Context, candidateID int64, examCode strin
 	return db.attemptWhere(ctx, db.bun, "candidate_id = ? AND exam_code = ? AND status = ?", candidateID, examCode, examgate.AttemptOpen)
 }
 
-// CountAttempts counts a candidate's attempts of an exam.
-func (db *DB) CountAttempts(ctx context.Context, candidateID int64, examCode string) (int, error) {
-	n, err := db.bun.NewSelect().Model((*attemptRow)(nil)).Where("candidate_id = ? AND exam_code = ?", candidateID, examCode).Count(ctx)
+// AttemptStanding counts a candidate's attempts of an exam and says whether
+// one passed (a pass ends the attempts, so it is also the latest result).
+func (db *DB) AttemptStanding(ctx context.Context, candidateID int64, examCode string) (int, bool, error) {
+	var used int
+	var passed bool
+	err := db.bun.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM attempts WHERE candidate_id = ? AND exam_code = ?),
+		EXISTS (SELECT 1 FROM results WHERE candidate_id = ? AND exam_code = ? AND passed)`,
+		candidateID, examCode, candidateID, examCode).Scan(&used, &passed)
 	if err != nil {
-		return 0, notFound(err, "attempts")
+		return 0, false, examgate.Wrap(examgate.EINTERNAL, err, "could not read the candidate's attempts")
 	}
-	return int(n), nil
+	return used, passed, nil
 }
 
 // Answers returns the saved answers of an attempt.

@@ -30,7 +30,7 @@ export const skipReason =
 if (skipReason) console.log(`SKIPPED browser tests: ${skipReason}`);
 
 /** A port nobody listens on right now: bind port 0, read it, close. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

@@ -8,13 +8,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lighthouse from 'lighthouse';
 import { chromium } from 'playwright-core';
-import { findSlot, isoDate, launchLearner, skipReason, useExamgate } from './harness.mjs';
+import { findSlot, freePort, isoDate, launchLearner, skipReason, useExamgate } from './harness.mjs';
 
 const TARGET = { performance: 95, accessibility: 100 };
 const OUT = fileURLToPath(new URL('./out/', import.meta.url));
@@ -81,14 +80,3 @@ describe('lighthouse on the learner pages', { skip: skipReason }, () => {
     assert.deepEqual(under, [], 'pages under target');
   });
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -36,11 +36,11 @@ type BookingDetails struct {
 	LinkURL string
 	// ExamMinutes is how long the exam itself takes; zero gives the seat's
 	// length. Rules are the booking's cancel and reschedule rules
-	// (examgate.Policy.Rules).
+	// (examgate.Policy.RulesIn).
 	ExamMinutes int
 	Rules       []string
 	// Locked says what the booking can no longer do when the email is sent
-	// (examgate.Policy.Locked): booked inside a cutoff.
+	// (examgate.Policy.LockedIn): booked inside a cutoff.
 	Locked string
 	// Lang is the language the email is written in; empty is English.
 	Lang i18n.Lang

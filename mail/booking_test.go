@@ -32,7 +32,7 @@ func details() mail.BookingDetails {
 		LearnerTimeZone: "America/New_York",
 		LinkURL:         "https://examgate.example.com/b/k3y",
 		ExamMinutes:     20,
-		Rules:           examgate.Policy{}.Rules(),
+		Rules:           examgate.Policy{}.RulesIn(i18n.English),
 	}
 }
 

@@ -66,7 +66,8 @@ type Link struct {
 	LineItems string
 	// ReturnURL is sent as launch_presentation.return_url.
 	ReturnURL string
-	// Locale is sent as launch_presentation.locale.
+	// Locale is sent as launch_presentation.locale, a BCP 47 language tag
+	// (LTI 1.3 Core, section 5.4.4, launch presentation claim).
 	Locale string
 	// SendDeploymentClaimOnly leaves lti_deployment_id out of the login
 	// initiation, as some platforms do.
