@@ -52,15 +52,20 @@ func addCost(ctx context.Context, next graphql.ResponseHandler) *graphql.Respons
 	if resp == nil || !ok {
 		return resp
 	}
+	if resp.Extensions == nil {
+		resp.Extensions = map[string]any{}
+	}
+	resp.Extensions["cost"] = costExtension(ctx, cost, limit)
+	return resp
+}
+
+// costExtension is extensions.cost of an answer.
+func costExtension(ctx context.Context, cost, limit int) map[string]any {
 	c := map[string]any{"requested": cost, "limit": limit}
 	if rl, ok := rateLimitOf(ctx); ok {
 		c["rateLimit"] = map[string]any{"limit": rl.Limit, "remaining": rl.Remaining, "resetAt": rl.ResetAt.UTC().Format(time.RFC3339)}
 	}
-	if resp.Extensions == nil {
-		resp.Extensions = map[string]any{}
-	}
-	resp.Extensions["cost"] = c
-	return resp
+	return c
 }
 
 // partnerRateLimit is the partner.rateLimit field.

@@ -57,6 +57,9 @@ type Options struct {
 	Introspection bool
 	// RequestID returns the id the server gave the request, for error logs.
 	RequestID func(context.Context) string
+	// ExecutorOnly answers every operation with gqlgen's executor, the
+	// web app's hot documents too (compiled.go); tests compare the two.
+	ExecutorOnly bool
 	// Observe, when set, is told each operation's name and outcome (ok, or
 	// the code of its first error).
 	Observe func(operation, outcome string)
@@ -84,7 +87,8 @@ func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
 // complexity, token and body limits, and an error presenter that turns
 // domain errors into extensions.code and hides internal ones.
 func NewHandler(r *Resolver, opts Options) http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Complexity: complexity()}))
+	es := NewExecutableSchema(Config{Resolvers: r, Complexity: complexity()})
+	srv := handler.New(es)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](QueryCacheSize))
@@ -103,7 +107,7 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 	if reqID == nil {
 		reqID = func(context.Context) string { return "" }
 	}
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+	present := func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		// The request's deadline passed (a stalled table, an exhausted
 		// pool) or the database could not be reached: an outage, not a
@@ -147,7 +151,8 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			gqlErr.Extensions["requestId"] = id
 		}
 		return gqlErr
-	})
+	}
+	srv.SetErrorPresenter(present)
 	srv.AroundResponses(addCost)
 	if opts.Observe != nil {
 		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
@@ -170,10 +175,15 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			return resp
 		})
 	}
-	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+	recoverFn := func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "graphql panic", "panic", v, "stack", string(debug.Stack()))
 		return examgate.Errorf(examgate.EINTERNAL, "panic")
-	})
+	}
+	srv.SetRecoverFunc(recoverFn)
+	var compiled *compiledOps
+	if !opts.ExecutorOnly {
+		compiled = newCompiledOps(r, es, present, recoverFn, opts.Observe)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if len(req.URL.RawQuery) > MaxBodyBytes {
 			writeError(w, http.StatusRequestURITooLong, CodeRequestTooLarge, fmt.Sprintf("The query string is over %d KiB: send large queries with POST.", MaxBodyBytes>>10))
@@ -195,6 +205,9 @@ func NewHandler(r *Resolver, opts Options) http.Handler {
 			}
 			req.Body = io.NopCloser(bytes.NewReader(body))
 			bodyBytes = body
+		}
+		if compiled != nil && compiled.serve(w, req, bodyBytes) {
+			return
 		}
 		if status, msg := checkRequest(req, bodyBytes); status != 0 {
 			writeError(w, status, CodeBadRequest, msg)

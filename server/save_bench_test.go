@@ -28,6 +28,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/graph"
 	"github.com/examgate/examgate/server"
 	"github.com/examgate/examgate/tiapi"
 	"github.com/examgate/examgate/tiapi/titest"
@@ -41,19 +42,9 @@ const (
 	saveSkew       = 500 * time.Second
 	saveCandidates = 200 // learners with an open attempt, as in a cohort
 	saveItems      = 20
-	// saveMutation is the browser's autosave request, word for word
-	// (frontend/src/player/operations.ts).
-	saveMutation = `
-  mutation PlayerSaveAnswer($input: SaveAnswerInput!) {
-    saveAnswer(input: $input) {
-      itemId
-      choices
-      flagged
-      clientSeq
-      accepted
-    }
-  }
-`
+	// saveMutation is the browser's autosave request, word for word as
+	// it sends it (the generated frontend/src/gql/graphql.ts).
+	saveMutation = graph.SaveAnswerDocument
 )
 
 // saveNow is the fixed time of the benchmark: the attempts last 180 minutes

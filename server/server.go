@@ -49,6 +49,10 @@ type Deps struct {
 	// platform asks for their password).
 	CoursePage func(exam *examgate.Exam) string
 	Playground bool
+	// GraphQLExecutorOnly answers every GraphQL operation with gqlgen's
+	// general executor, the web app's compiled hot documents too (see
+	// graph/compiled.go); tests hold the two paths to the same answers.
+	GraphQLExecutorOnly bool
 	// Metrics, when set, counts requests, GraphQL operations, launches and
 	// outbound calls. MetricsKey, when set, serves them at /metrics on this
 	// listener to that Bearer key; the demo serves them there openly.
@@ -130,5 +134,7 @@ func (s *Server) graphHandler() http.Handler {
 		Store: s.Store, Booker: s.Bookings, Attempts: s.Attempts, DeliveryLog: s.Deliveries, Hooks: s.Webhooks, Catalog: s.Catalog, Clock: s.Clock, Logger: s.Logger,
 		Partners: partners,
 	}
-	return r.WithLoaders(graph.NewHandler(r, graph.Options{Introspection: s.Playground, RequestID: RequestID, Observe: s.Metrics.ObserveOperation}))
+	return r.WithLoaders(graph.NewHandler(r, graph.Options{
+		Introspection: s.Playground, RequestID: RequestID, Observe: s.Metrics.ObserveOperation, ExecutorOnly: s.GraphQLExecutorOnly,
+	}))
 }

@@ -560,6 +560,7 @@ func (w *world) post(ctx context.Context, u, cookie string, body any, out any) e
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json") // as the web app does
 	if cookie != "" {
 		req.Header.Set("Cookie", "examgate_session="+cookie)
 	}

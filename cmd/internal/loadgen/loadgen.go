@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/examgate/examgate/graph"
 )
 
 // CheckBase accepts an http(s) URL whose host is localhost, 127.0.0.0/8 or
@@ -191,19 +193,9 @@ func ProcessCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
-// SaveMutation is the web app's autosave request, word for word
-// (frontend/src/player/operations.ts).
-const SaveMutation = `
-  mutation PlayerSaveAnswer($input: SaveAnswerInput!) {
-    saveAnswer(input: $input) {
-      itemId
-      choices
-      flagged
-      clientSeq
-      accepted
-    }
-  }
-`
+// SaveMutation is the web app's autosave request, word for word as the
+// browser sends it (the generated frontend/src/gql/graphql.ts).
+const SaveMutation = graph.SaveAnswerDocument
 
 // GraphQLAnswer is the envelope of a GraphQL response.
 type GraphQLAnswer struct {
