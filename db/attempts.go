@@ -163,10 +163,11 @@ func (db *DB) OpenAttempt(ctx context.Context, candidateID int64, examCode strin
 func (db *DB) AttemptStanding(ctx context.Context, candidateID int64, examCode string) (int, bool, error) {
 	var used int
 	var passed bool
-	err := db.bun.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM attempts WHERE candidate_id = ? AND exam_code = ?),
-		EXISTS (SELECT 1 FROM results WHERE candidate_id = ? AND exam_code = ? AND passed)`,
-		candidateID, examCode, candidateID, examCode).Scan(&used, &passed)
+	// Prepared once (db/reads.go): the dashboard reads it on every load.
+	err := db.readRow(ctx, nil, "attempt standing", `SELECT
+		(SELECT count(*) FROM attempts WHERE candidate_id = ?bigint AND exam_code = ?text),
+		EXISTS (SELECT 1 FROM results WHERE candidate_id = ?bigint AND exam_code = ?text AND passed)`,
+		[]any{candidateID, examCode, candidateID, examCode}, &used, &passed)
 	if err != nil {
 		return 0, false, examgate.Wrap(examgate.EINTERNAL, err, "could not read the candidate's attempts")
 	}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	gqlcomplexity "github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/examgate/examgate/graph/model"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -62,6 +64,7 @@ func newCompiledOps(r *Resolver, es graphql.ExecutableSchema, present graphql.Er
 	c := &compiledOps{byQuery: map[string]*compiledOp{}, r: r, present: present, recover: recoverFn, observe: observe}
 	for query, op := range map[string]*compiledOp{
 		SaveAnswerDocument: {name: "PlayerSaveAnswer", run: runSaveAnswer},
+		DashboardDocument:  {name: "ExamDashboard", run: runDashboard},
 	} {
 		doc, errs := gqlparser.LoadQuery(es.Schema(), query)
 		if errs != nil {
@@ -127,7 +130,7 @@ func (c *compiledOps) serve(w http.ResponseWriter, req *http.Request, body []byt
 		return false
 	}
 	resp := &graphql.Response{Errors: call.errs, Data: call.data.Bytes()}
-	if len(call.errs) > 0 && call.null {
+	if len(call.errs) > 0 && call.dataNull {
 		resp.Data = []byte("null")
 	}
 	resp.Extensions = map[string]any{"cost": costExtension(req.Context(), op.cost, MaxComplexity)}
@@ -177,14 +180,18 @@ type compiledCall struct {
 	op   *compiledOp
 	data bytes.Buffer
 	errs gqlerror.List
-	// null is set when an error reached a non-null root field: the answer's
-	// data is null, as the GraphQL spec has errors propagate.
-	null bool
+	// dataNull is set when an error reached a non-null root field: the
+	// answer's data is null, as the GraphQL spec has errors propagate.
+	dataNull bool
 }
 
 // fail records err as the error of the field at path, with the field's
 // place in the document as the general executor gives it.
-func (c *compiledCall) fail(err error, path ...any) {
+func (c *compiledCall) fail(err error, path ...any) { c.record(err, true, path) }
+
+// record records err at path, with the field's place in the document when
+// located (the executor leaves it out for a recovered panic).
+func (c *compiledCall) record(err error, located bool, path []any) {
 	p := make(ast.Path, 0, len(path))
 	field := ""
 	for _, el := range path {
@@ -200,7 +207,7 @@ func (c *compiledCall) fail(err error, path ...any) {
 		}
 	}
 	wrapped := gqlerror.WrapPath(p, err)
-	if loc, ok := c.op.locs[field]; ok {
+	if loc, ok := c.op.locs[field]; ok && located {
 		wrapped.Locations = []gqlerror.Location{loc}
 	}
 	if e := c.ops.present(c.ctx, wrapped); e != nil {
@@ -213,7 +220,7 @@ func (c *compiledCall) fail(err error, path ...any) {
 func (c *compiledCall) resolve(f func() error, path ...any) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.fail(c.ops.recover(c.ctx, v), path...)
+			c.record(c.ops.recover(c.ctx, v), false, path)
 			ok = false
 		}
 	}()
@@ -236,10 +243,37 @@ func (c *compiledCall) key(comma bool, name string) {
 	c.data.WriteString(`":`)
 }
 
-func (c *compiledCall) str(s string)   { graphql.MarshalString(s).MarshalGQL(&c.data) }
-func (c *compiledCall) id(s string)    { graphql.MarshalID(s).MarshalGQL(&c.data) }
-func (c *compiledCall) boolean(b bool) { c.data.WriteString(strconv.FormatBool(b)) }
-func (c *compiledCall) integer(n int)  { c.data.WriteString(strconv.Itoa(n)) }
+func (c *compiledCall) str(s string)     { graphql.MarshalString(s).MarshalGQL(&c.data) }
+func (c *compiledCall) id(s string)      { graphql.MarshalID(s).MarshalGQL(&c.data) }
+func (c *compiledCall) boolean(b bool)   { c.data.WriteString(strconv.FormatBool(b)) }
+func (c *compiledCall) integer(n int)    { c.data.WriteString(strconv.Itoa(n)) }
+func (c *compiledCall) time(t time.Time) { model.MarshalTime(t).MarshalGQL(&c.data) }
+func (c *compiledCall) null()            { c.data.WriteString("null") }
+func (c *compiledCall) float(f float64)  { c.data.WriteString(strconv.FormatFloat(f, 'g', -1, 64)) } // %g, as gqlgen
+
+func (c *compiledCall) optStr(s *string) {
+	if s == nil {
+		c.null()
+		return
+	}
+	c.str(*s)
+}
+
+func (c *compiledCall) optInt(n *int) {
+	if n == nil {
+		c.null()
+		return
+	}
+	c.integer(*n)
+}
+
+func (c *compiledCall) optFloat(f *float64) {
+	if f == nil {
+		c.null()
+		return
+	}
+	c.float(*f)
+}
 
 // strictVars decodes variables into v, refusing unknown fields, so that a
 // request of another shape goes to the general executor.

@@ -24,7 +24,7 @@ func TestCompiledDocumentsAreTheWebApps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: generate the web app's documents first (npm run codegen, or make build)", err)
 	}
-	for name, doc := range map[string]string{"PlayerSaveAnswerDocument": SaveAnswerDocument} {
+	for name, doc := range map[string]string{"PlayerSaveAnswerDocument": SaveAnswerDocument, "ExamDashboardDocument": DashboardDocument} {
 		m := regexp.MustCompile(`export const ` + name + ` = new TypedDocumentString\(` + "`" + `([^` + "`" + `]*)` + "`").FindSubmatch(src)
 		if m == nil {
 			t.Errorf("%s is not in the web app's documents", name)

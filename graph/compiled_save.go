@@ -42,12 +42,12 @@ func runSaveAnswer(c *compiledCall, raw []byte) bool {
 	r := c.ops.r
 	var saved *model.SavedAnswer
 	if !c.resolve(func() (err error) { saved, err = r.Mutation().SaveAnswer(c.ctx, input); return err }, "saveAnswer") {
-		c.null = true // saveAnswer is SavedAnswer!: the error takes the data with it
+		c.dataNull = true // saveAnswer is SavedAnswer!: the error takes the data with it
 		return true
 	}
 	if saved == nil { // the resolver answers a value or an error
 		c.fail(errors.New("saveAnswer resolved to null"), "saveAnswer")
-		c.null = true
+		c.dataNull = true
 		return true
 	}
 	c.data.WriteString(`{"saveAnswer":{`)

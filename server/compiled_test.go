@@ -8,10 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
 	"github.com/examgate/examgate/graph"
@@ -34,10 +38,13 @@ type twoPaths struct {
 	executor string // base URL of the executor-only server
 }
 
-func newTwoPaths(t *testing.T, store *db.DB, catalog string) *twoPaths {
+func newTwoPaths(t *testing.T, store *db.DB, catalog string, withDeliveries bool) *twoPaths {
 	t.Helper()
 	var deps server.Deps
 	e := newEnvWithCatalog(t, store, catalog, func(d *server.Deps) {
+		if withDeliveries {
+			d.Deliveries = &examgate.Deliveries{Store: store, Clock: d.Clock, Kinds: []string{examgate.JobTIResult}}
+		}
 		// Budgets the test never reaches, so that extensions.cost carries
 		// a rate limit on both paths; with a still clock, so that both
 		// paths' budgets refill alike.
@@ -98,7 +105,7 @@ func gqlBody(query string, vars any, extra map[string]any) []byte {
 // state, one per path, and the two answers must be the same bytes.
 func TestCompiledOperationsMatchExecutor(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, store *db.DB) {
-		p := newTwoPaths(t, store, quizCatalog)
+		p := newTwoPaths(t, store, quizCatalog, true)
 		ada, bob := p.browser(), p.browser()
 		p.launch(ada, "DEMO-101", p.token(nil))
 		other := p.ti.AddUser(titest.User{Email: "bob@example.com", ExternalCustomerID: "cust-bob", FirstName: "Ada", LastName: "Lovelace"})
@@ -192,5 +199,113 @@ func TestCompiledOperationsMatchExecutor(t *testing.T) {
 			}
 		}
 		run(step{name: "attempt submitted", vars: save("q1", []string{"a"}, 19)})
+	})
+}
+
+// sameAnswer compares two answers byte for byte, but for the order of
+// several errors, which the executor gives in the order its concurrent
+// resolvers finished; for the budget's remaining count, which each server
+// keeps for itself; and for request ids.
+func sameAnswer(a, b answer) bool {
+	for re, same := range map[*regexp.Regexp]string{regexp.MustCompile(`"remaining":\d+`): `"remaining":0`, regexp.MustCompile(`"requestId":"[0-9a-f]+"`): `"requestId":""`} {
+		a.body = re.ReplaceAllString(a.body, same)
+		b.body = re.ReplaceAllString(b.body, same)
+	}
+	if a == b {
+		return true
+	}
+	if a.status != b.status || a.contentType != b.contentType {
+		return false
+	}
+	norm := func(body string) any {
+		var v map[string]any
+		d := json.NewDecoder(strings.NewReader(body))
+		d.UseNumber()
+		if d.Decode(&v) != nil {
+			return body
+		}
+		if errs, ok := v["errors"].([]any); ok && len(errs) > 1 {
+			sort.Slice(errs, func(i, j int) bool {
+				pi, _ := json.Marshal(errs[i].(map[string]any)["path"])
+				pj, _ := json.Marshal(errs[j].(map[string]any)["path"])
+				return string(pi) < string(pj)
+			})
+			return v
+		}
+		return body // one error or none: bytes must agree
+	}
+	return reflect.DeepEqual(norm(a.body), norm(b.body))
+}
+
+// TestCompiledDashboardMatchesExecutor asks both paths for the web app's
+// dashboard in the states a learner meets: signed out, nothing booked, a
+// booking, a cancelled and a new one, an unknown exam, a result.
+func TestCompiledDashboardMatchesExecutor(t *testing.T) {
+	// Without the delivery log, Result.delivery panics: both paths must
+	// answer that alike too.
+	for _, withDeliveries := range []bool{true, false} {
+		t.Run(fmt.Sprintf("deliveries=%v", withDeliveries), func(t *testing.T) { compiledDashboard(t, withDeliveries) })
+	}
+}
+
+func compiledDashboard(t *testing.T, withDeliveries bool) {
+	dbtest.Each(t, func(t *testing.T, store *db.DB) {
+		p := newTwoPaths(t, store, bookableCatalog, withDeliveries)
+		ada := p.browser()
+		p.launch(ada, "DEMO-101", p.token(nil))
+		cookie := p.cookie(ada)
+		ask := func(name, cookie string, vars any) {
+			t.Helper()
+			body := gqlBody(graph.DashboardDocument, vars, nil)
+			compiled := p.post(p.url, cookie, "application/json", body)
+			executor := p.post(p.executor, cookie, "application/json", body)
+			if !sameAnswer(compiled, executor) {
+				t.Errorf("%s:\ncompiled: %+v\nexecutor: %+v", name, compiled, executor)
+			}
+			if compiled.status != http.StatusOK {
+				t.Errorf("%s: HTTP %d", name, compiled.status)
+			}
+		}
+		code := func(c string) any { return map[string]any{"code": c} }
+		ask("signed out", "", code("DEMO-101"))
+		ask("nothing booked", cookie, code("DEMO-101"))
+		ask("unknown exam", cookie, code("NOPE-1"))
+		ask("exam code to escape", cookie, code("<x>&\"\u2028"))
+		ask("code as a number", cookie, map[string]any{"code": 7})
+		ask("no code", cookie, map[string]any{})
+		ask("an unknown variable", cookie, map[string]any{"code": "DEMO-101", "other": 1})
+
+		book := func(slot, key string) string {
+			got := p.graphql(ada, fmt.Sprintf(`mutation { bookSlot(input: {examCode: "DEMO-101", startsAt: %q, clientKey: %q}) { id } }`, slot, key))
+			var b struct{ ID string }
+			if err := json.Unmarshal(got.Data["bookSlot"], &b); err != nil || len(got.Errors) > 0 {
+				t.Fatalf("book: %s %+v", got.Data["bookSlot"], got.Errors)
+			}
+			return b.ID
+		}
+		first := book("2026-11-30T10:00:00Z", "dash-book-1")
+		ask("one booking", cookie, code("DEMO-101"))
+		if got := p.graphql(ada, fmt.Sprintf(`mutation { cancelBooking(input: {bookingId: %q, clientKey: "dash-cancel-1"}) { status } }`, first)); len(got.Errors) > 0 {
+			t.Fatalf("cancel: %+v", got.Errors)
+		}
+		book("2026-12-01T11:00:00Z", "dash-book-2")
+		ask("a cancelled and a pending booking", cookie, code("DEMO-101"))
+
+		// QUIZ-1 is on demand: an attempt, then its result.
+		if resp, body := p.launch(ada, "QUIZ-1", p.token(func(c *titest.LaunchToken) { c.IssuedAt = now.Add(-time.Minute) })); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("launch QUIZ-1: %d %s", resp.StatusCode, body)
+		}
+		cookie = p.cookie(ada)
+		ask("on demand, no result", cookie, code("QUIZ-1"))
+		got := p.graphql(ada, `mutation { startOnDemand(input: {examCode: "QUIZ-1", clientKey: "dash-quiz"}) { id } }`)
+		var started struct{ ID string }
+		if err := json.Unmarshal(got.Data["startOnDemand"], &started); err != nil || len(got.Errors) > 0 {
+			t.Fatalf("start: %s %+v", got.Data["startOnDemand"], got.Errors)
+		}
+		ask("attempt open", cookie, code("QUIZ-1"))
+		if got := p.graphql(ada, fmt.Sprintf(`mutation { submitAttempt(input: {attemptId: %q}) { status } }`, started.ID)); len(got.Errors) > 0 {
+			t.Fatalf("submit: %+v", got.Errors)
+		}
+		ask("a result", cookie, code("QUIZ-1"))
 	})
 }

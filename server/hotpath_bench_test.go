@@ -16,18 +16,12 @@ import (
 
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/db/dbtest"
+	"github.com/examgate/examgate/graph"
+	"github.com/examgate/examgate/server"
 )
 
-// hotDashboard is the web app's dashboard query (frontend/src/pages/ExamDashboard.tsx).
-const hotDashboard = `query ExamDashboard($code: String!) {
-  me { id name email timeZone }
-  exam(code: $code) { code title bookable timeZone onDemand durationMinutes itemCount passMark }
-  eligibility(examCode: $code) { endsAt active }
-  bookings(examCode: $code) { id status startsAt endsAt timeZone checkInOpensAt checkInClosesAt reschedulesLeft
-    canStart { allowed code reason } canCancel { allowed code reason } canReschedule { allowed code reason }
-    calendarUrl attemptId updatedAt }
-  result(examCode: $code) { attemptId examCode passed percent delivery }
-}`
+// hotDashboard is the web app's dashboard query, as the browser sends it.
+const hotDashboard = graph.DashboardDocument
 
 func BenchmarkHotPath(b *testing.B) {
 	stores := []struct {
@@ -42,49 +36,60 @@ func BenchmarkHotPath(b *testing.B) {
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
 			e := saveSetup(b, st.open(b))
-			l := e.learners[0]
-			post := func(b *testing.B, body []byte, cookie string) {
-				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json")
-				req.RemoteAddr = "127.0.0.1:40000"
-				if cookie != "" {
-					req.Header.Set("Cookie", cookie)
-				}
-				rec := httptest.NewRecorder()
-				e.handler.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
-					b.Fatalf("HTTP %d: %s", rec.Code, rec.Body.Bytes())
-				}
-			}
-			body := func(query string, vars map[string]any) []byte {
-				raw, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-				return raw
-			}
-			b.Run("typename", func(b *testing.B) {
-				q := body("{ __typename }", nil)
-				b.ReportAllocs()
-				for b.Loop() {
-					post(b, q, "")
-				}
-			})
-			b.Run("dashboard", func(b *testing.B) {
-				q := body(hotDashboard, map[string]any{"code": saveExam})
-				b.ReportAllocs()
-				for b.Loop() {
-					post(b, q, l.cookie)
-				}
-			})
-			b.Run("save", func(b *testing.B) {
-				seq := l.seq.Load()
-				b.ReportAllocs()
-				for b.Loop() {
-					seq++
-					post(b, body(saveMutation, map[string]any{"input": map[string]any{
-						"attemptId": l.attemptID, "itemId": fmt.Sprintf("q%d", 1+seq%saveItems), "choices": []string{"b"}, "clientSeq": seq,
-					}}), l.cookie)
-				}
-			})
+			hotPaths(b, e)
+		})
+		// The same requests answered by gqlgen's executor alone, without
+		// the compiled hot documents (graph/compiled.go): what they save.
+		b.Run(st.name+"-executor", func(b *testing.B) {
+			e := saveSetup(b, st.open(b), func(d *server.Deps) { d.GraphQLExecutorOnly = true })
+			hotPaths(b, e)
 		})
 	}
+}
+
+// hotPaths runs the three requests against e.
+func hotPaths(b *testing.B, e *saveEnv) {
+	l := e.learners[0]
+	post := func(b *testing.B, body []byte, cookie string) {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.RemoteAddr = "127.0.0.1:40000"
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+			b.Fatalf("HTTP %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	}
+	body := func(query string, vars map[string]any) []byte {
+		raw, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		return raw
+	}
+	b.Run("typename", func(b *testing.B) {
+		q := body("{ __typename }", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			post(b, q, "")
+		}
+	})
+	b.Run("dashboard", func(b *testing.B) {
+		q := body(hotDashboard, map[string]any{"code": saveExam})
+		b.ReportAllocs()
+		for b.Loop() {
+			post(b, q, l.cookie)
+		}
+	})
+	b.Run("save", func(b *testing.B) {
+		seq := l.seq.Load()
+		b.ReportAllocs()
+		for b.Loop() {
+			seq++
+			post(b, body(saveMutation, map[string]any{"input": map[string]any{
+				"attemptId": l.attemptID, "itemId": fmt.Sprintf("q%d", 1+seq%saveItems), "choices": []string{"b"}, "clientSeq": seq,
+			}}), l.cookie)
+		}
+	})
 }

@@ -94,7 +94,7 @@ type saveEnv struct {
 	learners []*saveLearner
 }
 
-func saveSetup(b *testing.B, store *db.DB) *saveEnv {
+func saveSetup(b *testing.B, store *db.DB, set ...func(*server.Deps)) *saveEnv {
 	b.Helper()
 	catalog, err := examgate.ParseCatalog([]byte(saveCatalog()))
 	if err != nil {
@@ -111,7 +111,7 @@ func saveSetup(b *testing.B, store *db.DB) *saveEnv {
 	ti.Logger = logger
 	base, _ := url.Parse("http://127.0.0.1:8080")
 	attempts := &examgate.Attempts{Store: store, Catalog: catalog, Clock: clock, Logger: logger, ResultJobs: examgate.TIResultJobs}
-	h := server.New(server.Deps{
+	deps := server.Deps{
 		BaseURL: base, Store: store, Catalog: catalog, Clock: clock, Logger: logger,
 		Verifier: tiapi.NewLaunchVerifier([]string{saveSecret}, saveSkew, clock),
 		Launcher: &examgate.Launcher{
@@ -120,7 +120,11 @@ func saveSetup(b *testing.B, store *db.DB) *saveEnv {
 		},
 		Bookings: &examgate.Bookings{Store: store, Catalog: catalog, Clock: clock, Logger: logger, Attempts: attempts},
 		Attempts: attempts,
-	})
+	}
+	for _, f := range set {
+		f(&deps)
+	}
+	h := server.New(deps)
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 

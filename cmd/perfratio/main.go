@@ -46,6 +46,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop the schema
 
 	"github.com/examgate/examgate/cmd/internal/loadgen"
+	"github.com/examgate/examgate/graph"
 )
 
 func main() {
@@ -612,16 +613,9 @@ const (
     updatedAt
   }
 `
-	dashboardQuery = `
-  query ExamDashboard($code: String!) {
-    me { id name email timeZone }
-    exam(code: $code) { code title bookable timeZone onDemand durationMinutes itemCount passMark }
-    eligibility(examCode: $code) { endsAt active }
-    bookings(examCode: $code) { ...BookingFields }
-    result(examCode: $code) { attemptId examCode passed percent delivery }
-  }
-` + bookingFields
-	slotsQuery = `
+	// dashboardQuery is the web app's dashboard as the browser sends it.
+	dashboardQuery = graph.DashboardDocument
+	slotsQuery     = `
   query AvailableSlots($code: String!, $from: Time!, $to: Time!) {
     availableSlots(examCode: $code, from: $from, to: $to) { startsAt endsAt seatsLeft }
   }

@@ -19,8 +19,9 @@
 //	                 candidate by externalCustomerId, insert a session, set the
 //	                 cookie and answer 303.
 //	POST /dashboard  the rows of the learner dashboard (session, candidate,
-//	                 eligibility, bookings with their attempts, latest result)
-//	                 for the session cookie, as JSON.
+//	                 eligibility, bookings with their attempts, attempts used
+//	                 and any pass, latest result) for the session cookie, as
+//	                 JSON.
 //	POST /hello      decode a JSON body and answer {"data":{"__typename":"Query"}}.
 //	GET  /healthz    200.
 package main
@@ -115,6 +116,9 @@ const (
 	qBookRead  = `SELECT b.id, b.status, b.starts_at, b.ends_at, b.time_zone, b.updated_at, a.id
 		FROM bookings b LEFT JOIN attempts a ON a.booking_id = b.id
 		WHERE b.candidate_id = ? AND b.exam_code = ? ORDER BY b.created_at DESC, b.id DESC LIMIT 100`
+	// qStanding is the attempts used and any pass, for the attempts left.
+	qStanding = `SELECT (SELECT count(*) FROM attempts WHERE candidate_id = ? AND exam_code = ?),
+		EXISTS (SELECT 1 FROM results WHERE candidate_id = ? AND exam_code = ? AND passed)`
 	qResRead = `SELECT attempt_id, percent, passed FROM results WHERE candidate_id = ? AND exam_code = ?
 		ORDER BY created_at DESC, id DESC LIMIT 1`
 )
@@ -126,7 +130,7 @@ func newRef(ctx context.Context, pool, hot *sql.DB, postgres bool, secret []byte
 		return nil, fmt.Errorf("prepare %q: %w", qSave, err)
 	}
 	r.stmts[qSave] = saveStmt
-	for _, q := range []string{qToken, qCandByExt, qSession, qSessRead, qCandRead, qEligRead, qBookRead, qResRead} {
+	for _, q := range []string{qToken, qCandByExt, qSession, qSessRead, qCandRead, qEligRead, qBookRead, qStanding, qResRead} {
 		st, err := pool.PrepareContext(ctx, r.text(q))
 		if err != nil {
 			return nil, fmt.Errorf("prepare %q: %w", q, err)
@@ -451,6 +455,14 @@ func (r *ref) handleDashboard(w http.ResponseWriter, req *http.Request) {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}
+	var standing struct {
+		Used   int  `json:"attemptsUsed"`
+		Passed bool `json:"passed"`
+	}
+	if err := r.stmts[qStanding].QueryRowContext(ctx, me.ID, in.Code, me.ID, in.Code).Scan(&standing.Used, &standing.Passed); err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
 	var result *dashResult
 	var res dashResult
 	switch err := r.stmts[qResRead].QueryRowContext(ctx, me.ID, in.Code).Scan(&res.AttemptID, &res.Percent, &res.Passed); {
@@ -463,6 +475,7 @@ func (r *ref) handleDashboard(w http.ResponseWriter, req *http.Request) {
 	out := map[string]any{
 		"me":       map[string]any{"id": strconv.FormatInt(me.ID, 10), "email": me.Email, "name": strings.TrimSpace(me.FirstName + " " + me.LastName + me.Name)},
 		"bookings": bookings,
+		"standing": standing,
 		"result":   result,
 	}
 	if eligErr == nil {
