@@ -142,9 +142,14 @@ func (l *rateLimiter) takeLeft(key string, budget *Budget) (bool, time.Duration,
 func setRateLimitHeaders(h http.Header, budget *Budget, left float64, now time.Time) graph.RateLimit {
 	full := int(max(math.Ceil((float64(budget.Burst)-left)/budget.Rate), 0))
 	remaining := int(math.Floor(max(left, 0)))
-	h.Set("RateLimit-Limit", strconv.Itoa(budget.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(full))
+	// What h.Set("RateLimit-Limit", …) and so on store, with the keys
+	// already in canonical form (Set would make each anew) and the values
+	// in one allocation, each capped so that an append cannot reach the
+	// next: this runs on every limited request.
+	v := []string{strconv.Itoa(budget.Burst), strconv.Itoa(remaining), strconv.Itoa(full)}
+	h["Ratelimit-Limit"] = v[0:1:1]
+	h["Ratelimit-Remaining"] = v[1:2:2]
+	h["Ratelimit-Reset"] = v[2:3:3]
 	return graph.RateLimit{Limit: budget.Burst, Remaining: remaining, ResetAt: now.Add(time.Duration(full) * time.Second).Truncate(time.Second)}
 }
 

@@ -324,3 +324,25 @@ func TestPlatformFrameSources(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitHeadersAsSet: the headers are stored as Header.Set would
+// store them, and adding to one leaves the others alone.
+func TestRateLimitHeadersAsSet(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	got := http.Header{}
+	rl := setRateLimitHeaders(got, &Budget{Rate: 2, Burst: 300}, 120.5, now)
+	want := http.Header{}
+	want.Set("RateLimit-Limit", "300")
+	want.Set("RateLimit-Remaining", "120")
+	want.Set("RateLimit-Reset", "90")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("headers %v, want %v", got, want)
+	}
+	if rl.Limit != 300 || rl.Remaining != 120 || !rl.ResetAt.Equal(now.Add(90*time.Second)) {
+		t.Fatalf("rate limit %+v", rl)
+	}
+	got.Add("RateLimit-Limit", "1")
+	if got.Get("RateLimit-Remaining") != "120" || len(got["Ratelimit-Limit"]) != 2 {
+		t.Fatalf("after Add: %v", got)
+	}
+}

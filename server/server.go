@@ -101,7 +101,7 @@ type Server struct {
 	Deps
 	secureCookie bool
 	mux          *http.ServeMux
-	handler      http.Handler
+	hsts         bool
 	ltiAncestors frameAncestors
 }
 
@@ -121,12 +121,12 @@ func New(d Deps) *Server {
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux()}
 	s.secureCookie = d.BaseURL == nil || !strings.EqualFold(d.BaseURL.Scheme, "http")
+	// Browsers that once reached examgate over https keep to it: no
+	// downgrade on a later visit from a hostile network.
+	s.hsts = d.BaseURL != nil && strings.EqualFold(d.BaseURL.Scheme, "https")
 	s.routes()
-	s.handler = s.withRequestID(s.withRecover(s.withLogging(s.withSecurityHeaders(s.withSession(http.HandlerFunc(s.recordRoute))))))
 	return s
 }
-
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 func (s *Server) graphHandler() http.Handler {
 	partners, _ := s.Store.(examgate.PartnerStore)

@@ -30,6 +30,7 @@ import (
 	"github.com/examgate/examgate"
 	"github.com/examgate/examgate/db"
 	"github.com/examgate/examgate/frontend"
+	"github.com/examgate/examgate/logbuf"
 	"github.com/examgate/examgate/mail"
 	"github.com/examgate/examgate/server"
 	"github.com/examgate/examgate/tiapi"
@@ -77,7 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stdout)
+	logger, logs := newLogger(cfg, stdout)
+	// Last, after the store has closed: every line of the shutdown is out.
+	defer logs.Close()
 
 	store, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -87,14 +90,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serve(ctx, cfg, store, logger)
 }
 
-func newLogger(cfg *config, out io.Writer) *slog.Logger {
+// newLogger logs to out through a buffer: a request's line costs no write
+// of its own. Lines are at most logbuf.Interval late; warnings and errors
+// go out at once, and Close writes out the rest.
+func newLogger(cfg *config, out io.Writer) (*slog.Logger, *logbuf.Writer) {
+	w := logbuf.New(out)
 	var h slog.Handler
 	if cfg.Demo {
-		h = slog.NewTextHandler(out, nil)
+		h = slog.NewTextHandler(w, nil)
 	} else {
-		h = slog.NewJSONHandler(out, nil)
+		h = slog.NewJSONHandler(w, nil)
 	}
-	return slog.New(server.LogHandler{Handler: h})
+	return slog.New(server.LogHandler{Handler: logbuf.Handler{Handler: h, W: w}}), w
 }
 
 func loadCatalog(cfg *config) (*examgate.Catalog, error) {

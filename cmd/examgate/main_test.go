@@ -113,7 +113,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 			}
 		}
 	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	var rest bytes.Buffer
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&rest, pr); close(copied) }()
 	if addr == "" {
 		t.Fatalf("no listening line; run returned %v", <-done)
 	}
@@ -157,6 +159,13 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+	// The log is buffered: what it held when run returned was written out.
+	<-copied
+	for _, want := range []string{"msg=request method=GET path=/healthz status=200", "msg=\"shutting down: finishing requests in flight\""} {
+		if !strings.Contains(rest.String(), want) {
+			t.Errorf("log after shutdown lacks %s:\n%s", want, rest.String())
+		}
 	}
 }
 
