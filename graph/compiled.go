@@ -129,28 +129,89 @@ func (c *compiledOps) serve(w http.ResponseWriter, req *http.Request, body []byt
 	if !op.run(call, params.Variables) {
 		return false
 	}
-	resp := &graphql.Response{Errors: call.errs, Data: call.data.Bytes()}
-	if len(call.errs) > 0 && call.dataNull {
-		resp.Data = []byte("null")
-	}
-	resp.Extensions = map[string]any{"cost": costExtension(req.Context(), op.cost, MaxComplexity)}
 	if c.observe != nil {
 		outcome := "ok"
-		if len(resp.Errors) > 0 {
+		if len(call.errs) > 0 {
 			outcome = "error"
-			if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
+			if code, ok := call.errs[0].Extensions["code"].(string); ok {
 				outcome = code
 			}
 		}
 		c.observe(op.name, outcome)
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		panic(fmt.Errorf("compiled operation %s: %w", op.name, err))
+	var out []byte
+	if len(call.errs) == 0 {
+		out = call.envelope(op.cost)
+	} else {
+		// Errors are rare: json.Marshal writes them as the executor does.
+		resp := &graphql.Response{Errors: call.errs, Data: call.data.Bytes()}
+		if call.dataNull {
+			resp.Data = []byte("null")
+		}
+		resp.Extensions = map[string]any{"cost": costExtension(req.Context(), op.cost, MaxComplexity)}
+		var err error
+		if out, err = json.Marshal(resp); err != nil {
+			panic(fmt.Errorf("compiled operation %s: %w", op.name, err))
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 	return true
+}
+
+// envelope writes an answer without errors as json.Marshal writes the
+// executor's graphql.Response: the data, escaped for HTML as Marshal
+// escapes a json.RawMessage, then extensions.cost with its keys sorted.
+func (c *compiledCall) envelope(cost int) []byte {
+	data := c.data.Bytes()
+	out := make([]byte, 0, len(data)+160)
+	out = append(out, `{"data":`...)
+	out = appendHTMLSafe(out, data)
+	out = append(out, `,"extensions":{"cost":{"limit":`...)
+	out = strconv.AppendInt(out, MaxComplexity, 10)
+	if rl, ok := rateLimitOf(c.ctx); ok {
+		out = append(out, `,"rateLimit":{"limit":`...)
+		out = strconv.AppendInt(out, int64(rl.Limit), 10)
+		out = append(out, `,"remaining":`...)
+		out = strconv.AppendInt(out, int64(rl.Remaining), 10)
+		out = append(out, `,"resetAt":"`...)
+		out = rl.ResetAt.UTC().AppendFormat(out, time.RFC3339)
+		out = append(out, `"}`...)
+	}
+	out = append(out, `,"requested":`...)
+	out = strconv.AppendInt(out, int64(cost), 10)
+	return append(out, "}}}"...)
+}
+
+// appendHTMLSafe appends JSON written by the marshalers above with <, >, &
+// and the line and paragraph separators escaped, as encoding/json does;
+// they can stand only inside strings there, where the escapes mean the same.
+func appendHTMLSafe(dst, src []byte) []byte {
+	start := 0
+	for i := 0; i < len(src); i++ {
+		var esc string
+		switch b := src[i]; {
+		case b == '<':
+			esc = `\u003c`
+		case b == '>':
+			esc = `\u003e`
+		case b == '&':
+			esc = `\u0026`
+		case b == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && (src[i+2] == 0xA8 || src[i+2] == 0xA9):
+			esc = `\u2028`
+			if src[i+2] == 0xA9 {
+				esc = `\u2029`
+			}
+		default:
+			continue
+		}
+		dst = append(append(dst, src[start:i]...), esc...)
+		if src[i] == 0xE2 {
+			i += 2
+		}
+		start = i + 1
+	}
+	return append(dst, src[start:]...)
 }
 
 func (c *compiledOps) known(body []byte) bool {

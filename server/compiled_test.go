@@ -268,6 +268,16 @@ func compiledDashboard(t *testing.T, withDeliveries bool) {
 		}
 		code := func(c string) any { return map[string]any{"code": c} }
 		ask("signed out", "", code("DEMO-101"))
+
+		// A name to escape, in an answer without errors.
+		cy := p.browser()
+		u := p.ti.AddUser(titest.User{Email: "cy@example.com", ExternalCustomerID: "cust-cy", FirstName: "Cy <b>&amp;\u2028x\u2029y", LastName: "\"q\" é"})
+		p.ti.AddPurchase(titest.Purchase{UserID: u.ID, CourseID: course, Time: purchased})
+		p.launch(cy, "DEMO-101", p.token(func(c *titest.LaunchToken) {
+			c.Email, c.ExternalCustomerID, c.FirstName, c.LastName = u.Email, u.ExternalCustomerID, u.FirstName, u.LastName
+		}))
+		ask("a name to escape", p.cookie(cy), code("DEMO-101"))
+
 		ask("nothing booked", cookie, code("DEMO-101"))
 		ask("unknown exam", cookie, code("NOPE-1"))
 		ask("exam code to escape", cookie, code("<x>&\"\u2028"))
