@@ -22,12 +22,13 @@ import (
 // written for those documents alone: it calls the same resolvers and writes
 // what gqlgen's executor would write for them, byte for byte, without
 // parsing the request twice, building an operation context, walking
-// selection sets or starting a goroutine per field (a third of an
+// selection sets or starting a goroutine per field (about a quarter of an
 // autosave's CPU went there). Anything else, and any request to these
 // documents that is not plainly well formed (another content type or
 // Accept, extensions, a variable of another shape), goes to the general
 // executor, so that its answers, errors included, stay gqlgen's.
-// TestCompiledOperationsMatchExecutor holds both paths to the same bytes;
+// TestCompiledOperationsMatchExecutor (autosave) and
+// TestCompiledDashboardMatchesExecutor hold both paths to the same bytes;
 // TestCompiledDocumentsAreTheWebApps holds the documents to the web app's.
 
 // compiledOp answers one document.

@@ -73,6 +73,8 @@ type options struct {
 	keep           bool
 	examgateBin    string
 	examgateEnv    []string
+	profile        bool
+	tmp            string
 }
 
 const (
@@ -98,6 +100,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.refPort, "ref-port", 18282, "the reference's port on 127.0.0.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite file)")
 	env := fs.String("examgate-env", "", "more environment for examgate alone, comma-separated KEY=VALUE (GOGC=400, say)")
+	fs.BoolVar(&o.profile, "profile", false, "sample both servers with Linux perf during the measured runs and print where each one's CPU per request goes (perf adds a little to the CPU it measures)")
 	fs.StringVar(&o.examgateBin, "examgate", "", "an examgate binary to measure instead of building ./cmd/examgate (an earlier commit, say)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,6 +118,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	o.tmp = tmp
 	if o.keep {
 		fmt.Fprintln(out, "files in", tmp)
 	} else {
@@ -314,6 +318,12 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 	fmt.Fprintf(out, "\n## %s\n\n", dbName)
 	targets := []*proc{eg, rf}
 	res := map[string][2][]runResult{}
+	var prof *profiler
+	if o.profile {
+		if prof, err = newProfiler(o.tmp); err != nil {
+			return err
+		}
+	}
 	for round := range o.rounds {
 		for _, name := range o.paths {
 			p := pathByName(name)
@@ -322,9 +332,12 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 				order = []int{1, 0}
 			}
 			for _, t := range order {
-				r := load(ctx, p.c, o.warmup, o.duration, targets[t], func(ctx context.Context, i int) error {
+				r, err := load(ctx, p.c, o.warmup, o.duration, targets[t], func(ctx context.Context, i int) error {
 					return p.do[t](ctx, w, i)
-				})
+				}, prof, name+" "+[]string{"examgate", "reference"}[t])
+				if err != nil {
+					return err
+				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -348,6 +361,13 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 			et, rt, et.median/rt.median, ec, rc, rc.median/ec.median)
 	}
 	fmt.Fprintln(out, "\nCPU/req is the server process's user+system time over the measured part, per request (PostgreSQL's own processes not included).")
+	if prof != nil {
+		cpu := map[string][2]float64{}
+		for _, name := range o.paths {
+			cpu[name] = [2]float64{stat(res[name][0], runResult.cpuPerReq).median, stat(res[name][1], runResult.cpuPerReq).median}
+		}
+		prof.table(out, o.paths, cpu)
+	}
 	if o.cohort {
 		return cohort(ctx, o, w, eg, out)
 	}
@@ -396,8 +416,9 @@ func (s summary) String() string {
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) }
 
 // load runs c clients back to back: warm-up first, then the measured part,
-// with the CPU time of target's process taken around it.
-func load(ctx context.Context, c int, warmup, duration time.Duration, target *proc, do func(context.Context, int) error) runResult {
+// with the CPU time of target's process taken around it (and, when prof is
+// not nil, its perf samples, counted under key).
+func load(ctx context.Context, c int, warmup, duration time.Duration, target *proc, do func(context.Context, int) error, prof *profiler, key string) (runResult, error) {
 	phase := func(d time.Duration) runResult {
 		var mu sync.Mutex
 		var r runResult
@@ -431,10 +452,18 @@ func load(ctx context.Context, c int, warmup, duration time.Duration, target *pr
 		return r
 	}
 	phase(warmup)
-	cpu0, t0 := target.cpu(), time.Now()
-	r := phase(duration)
-	r.elapsed, r.cpu = time.Since(t0), target.cpu()-cpu0
-	return r
+	var r runResult
+	measured := func() {
+		cpu0, t0 := target.cpu(), time.Now()
+		r = phase(duration)
+		r.elapsed, r.cpu = time.Since(t0), target.cpu()-cpu0
+	}
+	if prof == nil {
+		measured()
+		return r, nil
+	}
+	err := prof.around(ctx, key, target.cmd.Process.Pid, measured)
+	return r, err
 }
 
 // world is what the load knows about the two servers: the candidates made
@@ -779,9 +808,12 @@ func cohort(ctx context.Context, o *options, w *world, eg *proc, out io.Writer) 
 	var n atomic.Int64
 	var rs []runResult
 	for round := range o.rounds {
-		r := load(ctx, o.cohortC, o.warmup, o.cohortDuration, eg, func(ctx context.Context, _ int) error {
+		r, err := load(ctx, o.cohortC, o.warmup, o.cohortDuration, eg, func(ctx context.Context, _ int) error {
 			return w.arrive(ctx, fmt.Sprintf("c%d-%d", round, n.Add(1)))
-		})
+		}, nil, "")
+		if err != nil {
+			return err
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
