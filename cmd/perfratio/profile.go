@@ -20,18 +20,21 @@ import (
 
 // parts are the parts of the work, in the order the table lists them, each
 // with the packages whose frames it claims. A sample goes to the part of
-// its innermost frame that any part claims; frames of the runtime and of
-// general libraries (encoding/json, strconv, sync, …) claim nothing, so
-// their time goes to whoever called them. Stacks of the garbage
-// collector's workers are garbage collection, wherever their work came from.
+// its innermost frame that any part claims; frames of the runtime, the
+// kernel and general libraries (encoding/json, net, syscall, sync, …)
+// claim nothing, so their time goes to whoever called them. Stacks of the
+// garbage collector's workers are garbage collection, and stacks through
+// examgate's TI client or simulator the TI call, wherever they lead.
 var parts = []struct {
 	name     string
 	prefixes []string
 }{
-	{"HTTP server and TCP", []string{"net/http.", "net.", "internal/poll.", "bufio.", "syscall.", "internal/syscall/", "mime.", "net/textproto.", "net/url."}},
+	// Sockets and system calls (net., internal/poll., syscall.) go to
+	// their caller: the HTTP server's, or the database driver's.
+	{"HTTP server", []string{"net/http.", "net/textproto.", "mime.", "net/url."}},
 	{"middleware: ids, headers, session, rate limit, deadline, request log, metrics", []string{"github.com/examgate/examgate/server.", "github.com/examgate/examgate/logbuf.", "log/slog.", "github.com/prometheus/"}},
 	{"GraphQL: decoding, executor or compiled document, encoding", []string{"github.com/examgate/examgate/graph.", "github.com/examgate/examgate/graph/", "github.com/99designs/gqlgen/", "github.com/vektah/gqlparser/"}},
-	{"launch token and TI call", []string{"github.com/golang-jwt/", "github.com/examgate/examgate/tiapi.", "github.com/examgate/examgate/tiapi/", "crypto/"}},
+	{partTI, []string{"github.com/golang-jwt/", "crypto/"}},
 	{"domain rules (examgate)", []string{"github.com/examgate/examgate."}},
 	{"store code (examgate/db)", []string{"github.com/examgate/examgate/db."}},
 	{"database driver and SQL", []string{"modernc.org/sqlite", "github.com/jackc/", "database/sql.", "github.com/uptrace/bun"}},
@@ -43,6 +46,10 @@ var parts = []struct {
 const (
 	partGC    = "garbage collection"
 	partOther = "runtime and other"
+	// partTI is the launch token's check and the call to TI, its HTTP
+	// client included and, in demo mode, the TI simulator answering it in
+	// the same process.
+	partTI = "launch token check and TI call"
 )
 
 // partOf names the part of one sample, frames innermost first.
@@ -50,6 +57,11 @@ func partOf(frames []string) string {
 	for _, f := range frames {
 		if strings.Contains(f, "runtime.gcBgMarkWorker") {
 			return partGC
+		}
+	}
+	for _, f := range frames {
+		if strings.HasPrefix(f, "github.com/examgate/examgate/tiapi") {
+			return partTI
 		}
 	}
 	for _, f := range frames {

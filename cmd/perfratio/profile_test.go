@@ -22,6 +22,17 @@ examgate 4244 [001] 12.347000: 2004008 cpu-clock:ppp:
 	          47b000 runtime.scanobject+0x10 (/tmp/examgate)
 	          47c000 runtime.gcBgMarkWorker+0x100 (/tmp/examgate)
 
+examgate 4246 [000] 12.348500: 2004008 cpu-clock:ppp:
+	ffffffff8a1b2c3d tcp_sendmsg+0x1d ([kernel.kallsyms])
+	          6e1b00 net.(*conn).Write+0x40 (/tmp/examgate)
+	          8a0000 github.com/jackc/pgx/v5/pgconn.(*PgConn).Exec+0x40 (/tmp/examgate)
+	          6e2a00 net/http.(*conn).serve+0x600 (/tmp/examgate)
+
+examgate 4247 [000] 12.348600: 2004008 cpu-clock:ppp:
+	          6e1b00 net/http.(*persistConn).roundTrip+0x40 (/tmp/examgate)
+	          8b0000 github.com/examgate/examgate/tiapi.(*Client).get+0x40 (/tmp/examgate)
+	          6e2a00 net/http.(*conn).serve+0x600 (/tmp/examgate)
+
 examgate 4245 [000] 12.348000: 2004008 cpu-clock:ppp:
 	          7a0000 modernc.org/sqlite/lib._sqlite3VdbeExec+0x900 (/tmp/examgate)
 	          7b0000 github.com/examgate/examgate/db.(*DB).readRow+0x50 (/tmp/examgate)
@@ -35,9 +46,10 @@ func TestReadSamplesAttributesEachToItsPart(t *testing.T) {
 	}
 	want := map[string]int{
 		parts[2].name: 1, // json under the compiled document: GraphQL's
-		parts[0].name: 1, // a kernel write under net.(*conn).Write
+		parts[0].name: 1, // a kernel write under net.(*conn).Write, under the HTTP server
 		partGC:        1,
-		parts[6].name: 1, // the driver, not the store code that called it
+		parts[6].name: 2, // the driver, not the store code that called it; its socket writes
+		partTI:        1, // TI's HTTP client
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
