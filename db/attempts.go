@@ -280,34 +280,55 @@ func (db *DB) SaveIfOpen(ctx context.Context, g examgate.SaveGuard, a examgate.A
 	return s.row.domain(a.ClientSeq), true, nil
 }
 
+// guardedSaves are the statements of SaveIfOpen, written out once for
+// every dialect, kind of save and session check, [postgres][flag][session]:
+// building them per save cost string work on every autosave.
+var guardedSaves = func() (q [2][2][2]string) {
+	for pg, lock := range []string{"", " FOR SHARE"} {
+		for flag, base := range []string{saveChoicesIfOpen, saveFlagIfOpen} {
+			for sess, session := range []string{"", saveSessionLive} {
+				text := strings.Replace(strings.Replace(base, "/*session*/", session, 1), "/*lock*/", lock, 1)
+				if pg == 1 {
+					q[pg][flag][sess] = postgresParams(text)
+				} else {
+					q[pg][flag][sess] = sqliteParams(text)
+				}
+			}
+		}
+	}
+	return q
+}()
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // guardedSave builds the statement of a SaveIfOpen and its arguments.
 func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *pendingSave {
-	var query string
 	var args []any
 	if flag {
-		query = saveFlagIfOpen
 		args = []any{a.ItemID, a.Flagged, a.ClientSeq}
 	} else {
 		choices, _ := json.Marshal(a.Choices)
-		query = saveChoicesIfOpen
 		args = []any{a.ItemID, string(choices), a.ClientSeq}
 	}
 	args = append(args, a.SavedAt.UTC(), g.AttemptID, g.CandidateID, g.ExamCode, g.NotBefore.UTC())
-	session := ""
 	if g.TokenHash != "" {
-		session = saveSessionLive
 		args = append(args, g.TokenHash, g.Now.UTC(), db.seenSince(g.Now).UTC())
 	}
-	query = strings.Replace(query, "/*session*/", session, 1)
+	query := guardedSaves[boolIndex(db.postgres)][boolIndex(flag)][boolIndex(g.TokenHash != "")]
 	if db.postgres {
-		return &pendingSave{query: postgresParams(strings.Replace(query, "/*lock*/", " FOR SHARE", 1)), args: args, session: g.TokenHash, now: g.Now}
+		return &pendingSave{query: query, args: args, session: g.TokenHash, now: g.Now}
 	}
 	// Times in the text form bun writes everywhere else, so that they compare.
 	args[3], args[7] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
 	if g.TokenHash != "" {
 		args[9], args[10] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
 	}
-	return &pendingSave{query: sqliteParams(strings.Replace(query, "/*lock*/", "", 1)), args: args, session: g.TokenHash, now: g.Now}
+	return &pendingSave{query: query, args: args, session: g.TokenHash, now: g.Now}
 }
 
 // sqliteTime is a time as bun's SQLite dialect writes it.
