@@ -319,15 +319,14 @@ func (db *DB) guardedSave(g examgate.SaveGuard, a examgate.Answer, flag bool) *p
 	if g.TokenHash != "" {
 		args = append(args, g.TokenHash, g.Now.UTC(), db.seenSince(g.Now).UTC())
 	}
+	if !db.postgres {
+		// Times in the text form bun writes everywhere else, so that they compare.
+		args[3], args[7] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
+		if g.TokenHash != "" {
+			args[9], args[10] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
+		}
+	}
 	query := guardedSaves[boolIndex(db.postgres)][boolIndex(flag)][boolIndex(g.TokenHash != "")]
-	if db.postgres {
-		return &pendingSave{query: query, args: args, session: g.TokenHash, now: g.Now}
-	}
-	// Times in the text form bun writes everywhere else, so that they compare.
-	args[3], args[7] = sqliteTime(a.SavedAt), sqliteTime(g.NotBefore)
-	if g.TokenHash != "" {
-		args[9], args[10] = sqliteTime(g.Now), sqliteTime(db.seenSince(g.Now))
-	}
 	return &pendingSave{query: query, args: args, session: g.TokenHash, now: g.Now}
 }
 

@@ -74,7 +74,6 @@ type options struct {
 	examgateBin    string
 	examgateEnv    []string
 	profile        bool
-	tmp            string
 }
 
 const (
@@ -118,7 +117,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.tmp = tmp
 	if o.keep {
 		fmt.Fprintln(out, "files in", tmp)
 	} else {
@@ -320,7 +318,7 @@ func measure(ctx context.Context, o *options, tmp, dbName string, out io.Writer)
 	res := map[string][2][]runResult{}
 	var prof *profiler
 	if o.profile {
-		if prof, err = newProfiler(o.tmp); err != nil {
+		if prof, err = newProfiler(tmp); err != nil {
 			return err
 		}
 	}
